@@ -1,0 +1,39 @@
+"""symhamil: learn a Hamiltonian system's potential from trajectories, then explain it.
+
+The public face of the package. Declaring systems, simulating, reducing and
+loading data never import TensorFlow; the neural part lives in
+:mod:`symhamil.neural`.
+
+Examples
+--------
+>>> import sympy as sp, symhamil as sh
+>>> q = sp.Symbol("q")
+>>> sho = sh.System(coords=(q,), V=q**2 / 2)
+>>> traj = sh.simulate(sho, [[0.0]], [[1.0]], h=0.01, steps=100, method="exact")
+>>> traj.q.shape
+(1, 101, 1)
+"""
+
+from . import catalog, datasets
+from .reduce import ConservationWarning, effective_potential, radial_potential, reduce_radial
+from .simulate import METHODS, EnergyErrorWarning, simulate
+from .system import System
+from .trajectories import Trajectories, load_radial
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "METHODS",
+    "ConservationWarning",
+    "EnergyErrorWarning",
+    "System",
+    "Trajectories",
+    "__version__",
+    "catalog",
+    "datasets",
+    "effective_potential",
+    "load_radial",
+    "radial_potential",
+    "reduce_radial",
+    "simulate",
+]

@@ -1,0 +1,110 @@
+"""Ready-made systems: the four of the paper and a few classics.
+
+Every function returns a fresh :class:`~symhamil.System`; numeric arguments are
+embedded exactly (integers and rationals stay exact, floats stay floats).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .system import System
+
+__all__ = [
+    "central_force",
+    "coulomb_pair",
+    "double_well",
+    "harmonic_oscillator",
+    "henon_heiles",
+    "kepler",
+    "pendulum",
+]
+
+
+def _vec(prefix: str, n: int) -> tuple[sp.Symbol, ...]:
+    return tuple(sp.Symbol(f"{prefix}{c}") for c in "xyz"[:n])
+
+
+def _norm(xs) -> sp.Expr:
+    return sp.sqrt(sum(x**2 for x in xs))
+
+
+def harmonic_oscillator(omega=1, mass=1) -> System:
+    """Simple harmonic oscillator, V = m omega^2 q^2 / 2 (paper eq. 6 with m = omega = 1).
+
+    Its trajectories are known in closed form, so ``simulate(..., method="exact")`` works.
+    """
+    q = sp.Symbol("q")
+    omega, mass = sp.sympify(omega), sp.sympify(mass)
+    return System(
+        coords=(q,), V=mass * omega**2 * q**2 / 2, masses=(mass,), name="harmonic oscillator"
+    )
+
+
+def double_well() -> System:
+    """Double well of the paper (eq. 8): V = q^2 (q - 2)^2 - (q - 1)^2.
+
+    Expanded, V = q^4 - 4 q^3 + 3 q^2 + 2 q - 1: minima near q = -0.22 and 2.22, a
+    barrier at q = 1 with V(1) = 1, symmetric about q = 1.
+    """
+    q = sp.Symbol("q")
+    return System(coords=(q,), V=q**2 * (q - 2) ** 2 - (q - 1) ** 2, name="double well")
+
+
+def central_force(L=10) -> System:
+    """Particle in 3-D between two repelling walls (paper section 3.3).
+
+    V(q) = 1/|q| + 1/(L - |q|), unit mass; the motion stays in 0 < |q| < L.
+    Its radial reduction has the effective potential 1/r + 1/(L - r) + l^2/(2 r^2).
+    """
+    q = _vec("q", 3)
+    r = _norm(q)
+    L = sp.sympify(L)
+    return System(coords=q, V=1 / r + 1 / (L - r), name=f"central force (L={L})")
+
+
+def coulomb_pair(m1=1, m2=sp.Rational(1, 2)) -> System:
+    """Two oppositely charged particles in 3-D (paper section 3.4, eq. 14).
+
+    Coordinates ``(q1x, q1y, q1z, q2x, q2y, q2z)``, masses ``(m1,)*3 + (m2,)*3``
+    (1 and 1/2 in the paper), V = -1 / (4 pi |q1 - q2|).
+    """
+    q1, q2 = _vec("q1", 3), _vec("q2", 3)
+    r = _norm([a - b for a, b in zip(q1, q2, strict=True)])
+    m1, m2 = sp.sympify(m1), sp.sympify(m2)
+    return System(
+        coords=q1 + q2,
+        V=-1 / (4 * sp.pi * r),
+        masses=(m1,) * 3 + (m2,) * 3,
+        name="two charged particles",
+    )
+
+
+def pendulum(g=1, length=1, mass=1) -> System:
+    """Plane pendulum: angle q, moment of inertia m l^2, V = m g l (1 - cos q)."""
+    q = sp.Symbol("q")
+    g, length, mass = sp.sympify(g), sp.sympify(length), sp.sympify(mass)
+    return System(
+        coords=(q,),
+        V=mass * g * length * (1 - sp.cos(q)),
+        masses=(mass * length**2,),
+        name="pendulum",
+    )
+
+
+def henon_heiles(lam=1) -> System:
+    """Henon-Heiles: V = (x^2 + y^2)/2 + lam (x^2 y - y^3 / 3); chaotic above E ~ 1/8."""
+    x, y = sp.symbols("x y")
+    lam = sp.sympify(lam)
+    return System(
+        coords=(x, y), V=(x**2 + y**2) / 2 + lam * (x**2 * y - y**3 / 3), name="Henon-Heiles"
+    )
+
+
+def kepler(k=1, mass=1, dim=2) -> System:
+    """Kepler problem in ``dim`` dimensions (2 or 3): V = -k / |q|."""
+    if dim not in (2, 3):
+        raise ValueError(f"kepler(dim=...) must be 2 or 3; got {dim}.")
+    q = _vec("q", dim)
+    k, mass = sp.sympify(k), sp.sympify(mass)
+    return System(coords=q, V=-k / _norm(q), masses=(mass,) * dim, name="Kepler")
