@@ -63,11 +63,12 @@ def central_force(L=10) -> System:
     return System(coords=q, V=1 / r + 1 / (L - r), name=f"central force (L={L})")
 
 
-def coulomb_pair(m1=1, m2=sp.Rational(1, 2)) -> System:
+def coulomb_pair(m1=1, m2="1/2") -> System:
     """Two oppositely charged particles in 3-D (paper section 3.4, eq. 14).
 
     Coordinates ``(q1x, q1y, q1z, q2x, q2y, q2z)``, masses ``(m1,)*3 + (m2,)*3``
-    (1 and 1/2 in the paper), V = -1 / (4 pi |q1 - q2|).
+    (1 and 1/2 in the paper; strings such as "1/2" are read exactly by SymPy),
+    V = -1 / (4 pi |q1 - q2|).
     """
     q1, q2 = _vec("q1", 3), _vec("q2", 3)
     r = _norm([a - b for a, b in zip(q1, q2, strict=True)])

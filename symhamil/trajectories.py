@@ -267,7 +267,7 @@ class Trajectories:
         ``n_train`` is a count of trajectories, or a fraction in (0, 1). With
         ``shuffle`` the trajectories are permuted by ``numpy.random.default_rng(seed)``.
         """
-        k = int(round(n_train * self.R)) if isinstance(n_train, float) else int(n_train)
+        k = round(n_train * self.R) if isinstance(n_train, float) else int(n_train)
         if not 1 <= k < self.R:
             raise ValueError(
                 f"a split needs at least one trajectory on each side; n_train="

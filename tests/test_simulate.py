@@ -27,7 +27,7 @@ def _order(method, hs):
     errs = []
     for h in hs:
         tr = sh.simulate(
-            SHO, Q0, P0, h=h, steps=int(round(4 / h)), method=method, substeps=1, warn_above=None
+            SHO, Q0, P0, h=h, steps=round(4 / h), method=method, substeps=1, warn_above=None
         )
         errs.append(np.abs(tr.q[..., 0] - _exact_q(tr)).max())
     slope = np.polyfit(np.log(hs), np.log(errs), 1)[0]
