@@ -79,7 +79,7 @@ class Trajectories:
     --------
     >>> import numpy as np
     >>> tr = Trajectories(q=np.zeros((2, 5, 1)), p=np.ones((2, 5, 1)), h=0.1)
-    >>> tr.R, tr.N, tr.dim, tr.t[-1]
+    >>> tr.R, tr.N, tr.dim, float(tr.t[-1])
     (2, 4, 1, 0.4)
     """
 
