@@ -58,21 +58,28 @@ def main() -> None:
     t = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        traj = sh.simulate(system, q0, p0, h=0.001, steps=args.steps, substeps=args.substeps,
-                           warn_above=1e-4)
+        traj = sh.simulate(
+            system, q0, p0, h=0.001, steps=args.steps, substeps=args.substeps, warn_above=1e-4
+        )
     t_sym = time.perf_counter() - t
 
-    print(f"Coulomb pair, R={args.trajectories}, steps={args.steps}, substeps={args.substeps}, "
-          "h=0.001, d=6")
+    print(
+        f"Coulomb pair, R={args.trajectories}, steps={args.steps}, substeps={args.substeps}, "
+        "h=0.001, d=6"
+    )
     print(f"{'':28s}{'wall time [s]':>14s}")
     print(f"{'reference (R, d) Verlet':28s}{t_ref:14.1f}")
-    print(f"{'symhamil simulate(verlet)':28s}{t_sym:14.1f}   (ratio {t_ref / t_sym:.2f}x, "
-          "energy errors included)")
+    print(
+        f"{'symhamil simulate(verlet)':28s}{t_sym:14.1f}   (ratio {t_ref / t_sym:.2f}x, "
+        "energy errors included)"
+    )
     print(f"max |q_symhamil - q_reference| = {np.abs(traj.q - q_ref).max():.2e}")
     err = traj.energy_error
-    print(f"relative energy error: median {np.median(err):.1e}, 99th percentile "
-          f"{np.percentile(err, 99):.1e}, max {err.max():.1e}; "
-          f"{int((err > 1e-4).sum())} trajectories above 1e-4")
+    print(
+        f"relative energy error: median {np.median(err):.1e}, 99th percentile "
+        f"{np.percentile(err, 99):.1e}, max {err.max():.1e}; "
+        f"{int((err > 1e-4).sum())} trajectories above 1e-4"
+    )
     for w in caught:
         print("warning:", w.message)
 
