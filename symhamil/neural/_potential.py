@@ -1,0 +1,692 @@
+"""NeuralPotential: a scikit-learn-like estimator of V(q) from trajectories."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import scipy.optimize
+import tensorflow as tf
+
+from ..losses import LOSSES, pair_indices
+from ..trajectories import Trajectories
+from . import _network as net
+
+__all__ = ["OPTIMIZERS", "NeuralPotential", "TrainingError"]
+
+OPTIMIZERS = ("gd", "adam", "lbfgs", "adam+lbfgs")
+CHECKPOINT = "checkpoint.npz"
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (a loss that turned NaN); the message says where it stopped."""
+
+
+class _Data:
+    """One training set as tensors: the points needed and the pairs that use them.
+
+    points : (R, M, d) the distinct positions the loss evaluates grad V at
+    ia, ib : (P,) indices into M of q_i and q_{i+1} for the P pairs used
+    dp     : (R, P, d) the momentum differences (p_{i+1} - p_i) / h
+    """
+
+    def __init__(self, traj: Trajectories, kind: str, stride: int, dtype) -> None:
+        i = pair_indices(traj.N, stride)
+        need = np.unique(np.concatenate([i, i + 1])) if kind == "midpoint" else i
+        self.points = tf.constant(traj.q[:, need], dtype=dtype)
+        self.ia = tf.constant(np.searchsorted(need, i), dtype=tf.int32)
+        self.ib = tf.constant(np.searchsorted(need, np.minimum(i + 1, need[-1])), dtype=tf.int32)
+        self.dp = tf.constant((traj.p[:, i + 1] - traj.p[:, i]) / traj.h, dtype=dtype)
+        self.R = traj.R
+
+
+class NeuralPotential:
+    """A neural network potential V(q; theta) trained on the paper's loss.
+
+    Parameters
+    ----------
+    dim : int
+        Dimension d of q.
+    hidden : tuple of int
+        Widths of the hidden layers (the paper: (16, 16); Coulomb: (16,) * 8).
+    activation : {"tanh", "elu", "softplus"}
+    features : {"identity", "difference", "distance"} or callable
+        Input layer: q itself; q1 - q2 (the two halves of q); |q1 - q2|; or a
+        TensorFlow function (K, d) -> (K, f) of your own.
+    output : {"linear", "exponential"}
+        V = net(q), or V = exp(net(q)) (the paper's central-force variant).
+    dtype : {"float64", "float32"}
+    seed : int
+        Seeds the Glorot-uniform initial weights and the mini-batch draws.
+
+    Attributes
+    ----------
+    history_ : ndarray, shape (steps,)
+        Training loss at every step (first-order steps, then L-BFGS iterations).
+    loss_ : float
+        The last training loss.
+    n_steps_ : int
+        First-order steps taken (resumed ones included).
+    fit_time_ : float
+        Wall time of the last ``fit`` in seconds.
+    windows_visited_ : list of int
+        Windows trained on, in order, when ``fit(window=...)`` is used.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        hidden=(16, 16),
+        activation: str = "tanh",
+        features="identity",
+        output: str = "linear",
+        dtype: str = "float64",
+        seed: int = 0,
+    ) -> None:
+        net.check_architecture(dim, hidden, activation, features, output, dtype)
+        self._custom = features if callable(features) else None
+        feat_name = "custom" if callable(features) else features
+        self.dim, self.hidden, self.activation = (
+            int(dim),
+            tuple(int(w) for w in hidden),
+            activation,
+        )
+        self.features, self.output, self.dtype, self.seed = features, output, dtype, int(seed)
+        self._tf_dtype = tf.float64 if dtype == "float64" else tf.float32
+        feature_dim = None
+        if self._custom is not None:
+            probe = self._custom(tf.zeros((1, self.dim), dtype=self._tf_dtype))
+            feature_dim = int(probe.shape[-1])
+        self.arch_ = net.Architecture(
+            self.dim, self.hidden, activation, feat_name, output, dtype, self.seed, feature_dim
+        )
+        self._feats = net.feature_map(self.arch_, self._custom)
+        self._act = net._activation(activation)
+        self.variables_ = [
+            tf.Variable(w, dtype=self._tf_dtype)
+            for w in net.glorot_uniform(self.arch_.shapes(), self.seed)
+        ]
+        self.history_ = np.zeros(0)
+        self.n_steps_ = 0
+        self.loss_ = float("nan")
+        self.fit_time_ = 0.0
+        self.windows_visited_: list[int] = []
+        self._compiled: dict = {}
+
+    # ------------------------------------------------------------------ evaluation
+    def _V(self, x):
+        return net.forward(
+            self.variables_, x, self._act, self._feats, self.output == "exponential"
+        )
+
+    def _flat_points(self, q) -> tuple[tf.Tensor, tuple[int, ...]]:
+        q = np.asarray(q, dtype=float)
+        if q.ndim == 0 or q.shape[-1] != self.dim:
+            raise ValueError(
+                f"expected positions of shape (..., {self.dim}) for this "
+                f"{self.dim}-dimensional potential; got shape {q.shape}."
+            )
+        return tf.constant(q.reshape(-1, self.dim), dtype=self._tf_dtype), q.shape[:-1]
+
+    def potential(self, q) -> np.ndarray:
+        """V(q). q : array_like, shape (..., d) -> ndarray, shape (...)."""
+        x, lead = self._flat_points(q)
+        return self._compiled_eval("V")(x).numpy().astype(float).reshape(lead)
+
+    def gradient(self, q) -> np.ndarray:
+        """grad V(q) by automatic differentiation. (..., d) -> (..., d)."""
+        x, lead = self._flat_points(q)
+        return self._compiled_eval("grad")(x).numpy().astype(float).reshape((*lead, self.dim))
+
+    def _compiled_eval(self, what: str):
+        key = ("eval", what)
+        if key not in self._compiled:
+            if what == "V":
+                fn = self._V
+            else:
+
+                def fn(x):
+                    with tf.GradientTape() as tape:
+                        tape.watch(x)
+                        v = tf.reduce_sum(self._V(x))
+                    return tape.gradient(v, x)
+
+            self._compiled[key] = tf.function(fn, reduce_retracing=True)
+        return self._compiled[key]
+
+    def __call__(self, q) -> np.ndarray:
+        return self.potential(q)
+
+    def loss(self, traj: Trajectories, kind: str = "forward", stride: int = 1) -> float:
+        """The training loss of this network on ``traj`` (see :mod:`symhamil.losses`)."""
+        from ..losses import trajectory_loss
+
+        self._check_data(traj)
+        return trajectory_loss(self.gradient, traj, kind, stride)
+
+    # ------------------------------------------------------------------ weights
+    def get_weights(self) -> list[np.ndarray]:
+        """Kernels and biases, input to output, as float64 arrays."""
+        return [v.numpy().astype(float) for v in self.variables_]
+
+    def set_weights(self, weights) -> NeuralPotential:
+        shapes = [tuple(v.shape) for v in self.variables_]
+        got = [tuple(np.shape(w)) for w in weights]
+        if got != shapes:
+            raise ValueError(f"weights of shapes {got} do not fit this architecture {shapes}.")
+        for v, w in zip(self.variables_, weights, strict=True):
+            v.assign(np.asarray(w))
+        return self
+
+    @classmethod
+    def from_model(cls, model: NeuralPotential, **changes) -> NeuralPotential:
+        """A new network with ``model``'s weights and some settings changed.
+
+        The paper's central-force recipe: train with elu, then continue with
+        ``NeuralPotential.from_model(m, activation="softplus", output="exponential")``.
+        Only settings that keep the weight shapes may change (activation, output,
+        dtype); the weights are copied exactly.
+        """
+        bad = set(changes) - {"activation", "output", "dtype", "seed"}
+        if bad:
+            raise ValueError(
+                f"from_model can change activation, output, dtype and seed, not "
+                f"{', '.join(sorted(bad))}: those change the weights' shapes."
+            )
+        kw = {
+            "dim": model.dim,
+            "hidden": model.hidden,
+            "activation": model.activation,
+            "features": model.features,
+            "output": model.output,
+            "dtype": model.dtype,
+            "seed": model.seed,
+        } | changes
+        new = cls(**kw)
+        return new.set_weights(model.get_weights())
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike) -> None:
+        """Write configuration (``config.json``) and weights (``weights.npz``) to a folder."""
+        if self._custom is not None:
+            warnings.warn(
+                "a custom feature function is not saved; pass it again to load().", stacklevel=2
+            )
+        net.save_weights(
+            Path(path),
+            self.arch_,
+            self.get_weights(),
+            {"history": self.history_.tolist(), "n_steps": self.n_steps_},
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, features: Callable | None = None) -> NeuralPotential:
+        """Read a network written by :meth:`save`."""
+        path = Path(path)
+        cfg = net.read_config(path)
+        a = cfg["architecture"]
+        feats = features if a["features"] == "custom" else a["features"]
+        if feats is None:
+            raise ValueError(
+                f"{path} was saved with a custom feature function; pass it as "
+                "features=... to load()."
+            )
+        model = cls(
+            a["dim"],
+            tuple(a["hidden"]),
+            a["activation"],
+            feats,
+            a["output"],
+            a["dtype"],
+            a["seed"],
+        )
+        model.set_weights(net.read_weights(path, len(model.variables_)))
+        model.history_ = np.asarray(cfg.get("history", []), dtype=float)
+        model.n_steps_ = int(cfg.get("n_steps", 0))
+        model.loss_ = float(model.history_[-1]) if model.history_.size else float("nan")
+        return model
+
+    def __repr__(self) -> str:
+        return (
+            f"NeuralPotential(dim={self.dim}, hidden={self.hidden}, activation="
+            f"{self.activation!r}, features={self.arch_.features!r}, output={self.output!r},"
+            f" dtype={self.dtype!r})"
+        )
+
+    # ------------------------------------------------------------------ training
+    def _check_data(self, traj) -> None:
+        if not isinstance(traj, Trajectories):
+            raise TypeError(
+                f"fit needs symhamil.Trajectories; got {type(traj).__name__}. Build "
+                "them with symhamil.Trajectories(q=..., p=..., h=...)."
+            )
+        if traj.dim != self.dim:
+            raise ValueError(
+                f"the trajectories have dimension d = {traj.dim} but this network "
+                f"takes d = {self.dim}; build NeuralPotential(dim={traj.dim}, ...)."
+            )
+
+    def _loss_and_grads(self, data_args, midpoint: bool, batch_idx=None):
+        points, ia, ib, dp = data_args
+        if batch_idx is not None:
+            points = tf.gather(points, batch_idx)
+            dp = tf.gather(dp, batch_idx)
+        with tf.GradientTape() as outer:
+            x = tf.reshape(points, (-1, self.dim))
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                v = tf.reduce_sum(self._V(x))
+            g = tf.reshape(inner.gradient(v, x), tf.shape(points))
+            ga = tf.gather(g, ia, axis=1)
+            if midpoint:
+                ga = 0.5 * (ga + tf.gather(g, ib, axis=1))
+            loss = tf.reduce_mean(tf.square(dp + ga))
+        grads = outer.gradient(loss, self.variables_)
+        # The output bias never reaches grad V, so its gradient is None (and
+        # unconnected_gradients=ZERO crashes on some variables): zero it here.
+        grads = [
+            tf.zeros_like(w) if gr is None else gr
+            for gr, w in zip(grads, self.variables_, strict=True)
+        ]
+        return loss, grads
+
+    def _first_order_chunk(self, optimizer: str, midpoint: bool, batch: int | None, n: int):
+        """A compiled function running up to n optimizer steps in one call."""
+        key = ("chunk", optimizer, midpoint, batch, n)
+        if key in self._compiled:
+            return self._compiled[key]
+        slots = self._slots
+
+        def run(points, ia, ib, dp, lr, target, step0):
+            R = tf.shape(points)[0]
+
+            def body(i, stop, losses):
+                bidx = None
+                if batch is not None:
+                    seed = tf.stack([tf.cast(self.seed, tf.int64), step0 + tf.cast(i, tf.int64)])
+                    u = tf.random.stateless_uniform((R,), seed=seed, dtype=tf.float32)
+                    bidx = tf.argsort(u)[:batch]
+                loss, grads = self._loss_and_grads((points, ia, ib, dp), midpoint, bidx)
+                finite = tf.math.is_finite(loss)
+
+                def update():
+                    # Keep the weights whose loss is known finite, to fall back on.
+                    for p, w in zip(slots["prev"], self.variables_, strict=True):
+                        p.assign(w)
+                    if optimizer == "gd":
+                        for w, gr in zip(self.variables_, grads, strict=True):
+                            w.assign_sub(lr * gr)
+                    else:  # Adam, defaults of Kingma & Ba
+                        t = slots["t"].assign_add(1.0)
+                        b1, b2, eps = 0.9, 0.999, 1e-8
+                        scale = tf.sqrt(1 - b2**t) / (1 - b1**t)
+                        for w, gr, m, v in zip(
+                            self.variables_, grads, slots["m"], slots["v"], strict=True
+                        ):
+                            m.assign(b1 * m + (1 - b1) * gr)
+                            v.assign(b2 * v + (1 - b2) * tf.square(gr))
+                            w.assign_sub(lr * scale * m / (tf.sqrt(v) + eps))
+                    return tf.constant(0)
+
+                tf.cond(finite, update, lambda: tf.constant(0))
+                losses = losses.write(i, loss)
+                stop = tf.logical_or(tf.logical_not(finite), loss <= target)
+                return i + 1, stop, losses
+
+            losses = tf.TensorArray(self._tf_dtype, size=n)
+            i, _, losses = tf.while_loop(
+                lambda i, stop, _l: tf.logical_and(i < n, tf.logical_not(stop)),
+                body,
+                (tf.constant(0), tf.constant(False), losses),
+            )
+            return i, losses.stack()
+
+        self._compiled[key] = tf.function(run, jit_compile=True)
+        return self._compiled[key]
+
+    def _init_slots(self) -> None:
+        if not hasattr(self, "_slots") or len(self._slots["m"]) != len(self.variables_):
+            self._slots = {
+                "prev": [tf.Variable(w) for w in self.variables_],
+                "m": [tf.Variable(tf.zeros_like(w)) for w in self.variables_],
+                "v": [tf.Variable(tf.zeros_like(w)) for w in self.variables_],
+                "t": tf.Variable(tf.constant(0.0, self._tf_dtype)),
+            }
+
+    # -- checkpoints
+    def _training_signature(self, **settings) -> dict:
+        return {"architecture": self.arch_.to_json(), "training": settings}
+
+    def _write_checkpoint(self, folder: Path, signature: dict, stage: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.json").write_text(json.dumps(signature, indent=2))
+        arrays = {f"w{i}": w for i, w in enumerate(self.get_weights())}
+        for name in ("m", "v"):
+            arrays |= {f"{name}{i}": s.numpy() for i, s in enumerate(self._slots[name])}
+        arrays |= {
+            "t": self._slots["t"].numpy(),
+            "history": self.history_,
+            "n_steps": self.n_steps_,
+            "stage": stage,
+            "windows": np.asarray(self.windows_visited_, dtype=int),
+        }
+        tmp = folder / (CHECKPOINT + ".tmp.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, folder / CHECKPOINT)  # atomic: an interruption never leaves half a file
+
+    def _read_checkpoint(self, folder: Path, signature: dict) -> str | None:
+        ck = folder / CHECKPOINT
+        if not ck.exists():
+            return None
+        saved = json.loads((folder / "config.json").read_text())
+        if saved["architecture"] != signature["architecture"]:
+            diff = {
+                k: (saved["architecture"].get(k), v)
+                for k, v in signature["architecture"].items()
+                if saved["architecture"].get(k) != v
+            }
+            changes = ", ".join(f"{k}: saved {a!r}, now {b!r}" for k, (a, b) in diff.items())
+            raise ValueError(
+                f"the checkpoint in {folder} was written by a different "
+                f"architecture ({changes}); "
+                "use another checkpoint_dir or the matching architecture."
+            )
+        if saved["training"] != signature["training"]:
+            raise ValueError(
+                f"the checkpoint in {folder} was written with other training "
+                f"settings ({saved['training']}, now {signature['training']}); "
+                "use another checkpoint_dir or resume=False to start afresh."
+            )
+        with np.load(ck) as d:
+            self.set_weights([d[f"w{i}"] for i in range(len(self.variables_))])
+            for name in ("m", "v"):
+                for i, s in enumerate(self._slots[name]):
+                    s.assign(d[f"{name}{i}"])
+            self._slots["t"].assign(d["t"])
+            self.history_ = d["history"].astype(float)
+            self.n_steps_ = int(d["n_steps"])
+            self.windows_visited_ = d["windows"].tolist()
+            return str(d["stage"])
+
+    # -- fit
+    def fit(
+        self,
+        traj: Trajectories,
+        steps: int = 2000,
+        *,
+        loss: str = "midpoint",
+        optimizer: str = "adam+lbfgs",
+        learning_rate: float | None = None,
+        lbfgs_steps: int = 2000,
+        stride: int = 1,
+        batch_trajectories: int | None = None,
+        window: int | None = None,
+        window_step: int | None = None,
+        target_loss: float | None = None,
+        time_limit: float | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        checkpoint_every: int = 1000,
+        resume: bool = True,
+        chunk: int = 500,
+        verbose: bool | None = None,
+    ) -> NeuralPotential:
+        """Train on trajectories; returns self.
+
+        Parameters
+        ----------
+        traj : Trajectories
+            q, p of shape (R, N+1, d), d = ``dim``.
+        steps : int
+            First-order (gd/adam) steps in all, or per window with ``window``.
+            With ``checkpoint_dir`` and ``resume``, steps already taken count.
+        loss : {"midpoint", "forward"}
+            ``"forward"`` is the paper's loss (3), biased by O(h); ``"midpoint"``
+            averages grad V over q_i and q_{i+1}, biased by O(h^2).
+        optimizer : {"adam+lbfgs", "adam", "gd", "lbfgs"}
+            ``"gd"`` is the paper's plain gradient descent; the default runs Adam
+            then refines with SciPy's L-BFGS-B (history 50).
+        learning_rate : float, optional
+            0.01 for gd (the paper's), 0.005 for adam.
+        lbfgs_steps : int
+            Maximum L-BFGS-B iterations.
+        stride : int
+            Use every ``stride``-th (i, i+1) pair.
+        batch_trajectories : int, optional
+            Mini-batches of this many trajectories, drawn afresh every step.
+        window, window_step : int, optional
+            Train on consecutive windows of ``window`` points (the paper's schedule),
+            ``steps`` steps each; see :meth:`Trajectories.windows`.
+        target_loss : float, optional
+            Stop as soon as the training loss is <= this.
+        time_limit : float, optional
+            Stop after this many seconds of wall time, keeping the best weights.
+        checkpoint_dir : path, optional
+            Write a checkpoint every ``checkpoint_every`` steps and at the end;
+            a later ``fit`` with the same folder resumes from it.
+        chunk : int
+            Steps fused into one compiled call.
+        verbose : bool, optional
+            Progress lines on stderr; by default only when stderr is a terminal.
+        """
+        t_start = time.perf_counter()
+        # ---- validate everything before any expensive work
+        self._check_data(traj)
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}.")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}."
+            )
+        for name, v in (
+            ("steps", steps),
+            ("lbfgs_steps", lbfgs_steps),
+            ("checkpoint_every", checkpoint_every),
+            ("chunk", chunk),
+        ):
+            if isinstance(v, bool) or int(v) != v or v < (0 if "steps" in name else 1):
+                raise ValueError(
+                    f"{name} must be a whole number >= {0 if 'steps' in name else 1}; got {v!r}."
+                )
+        pair_indices(traj.N, stride)
+        if batch_trajectories is not None and not 1 <= batch_trajectories <= traj.R:
+            raise ValueError(
+                f"batch_trajectories must be between 1 and R = {traj.R}; got {batch_trajectories}."
+            )
+        if time_limit is not None and not time_limit > 0:
+            raise ValueError(f"time_limit must be > 0 seconds; got {time_limit}.")
+        lr = learning_rate if learning_rate is not None else (0.01 if optimizer == "gd" else 5e-3)
+        if not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"learning_rate must be finite and > 0; got {lr}.")
+        windows = traj.windows(window, window_step) if window is not None else (traj,)
+        if verbose is None:
+            verbose = sys.stderr.isatty()
+        midpoint = loss == "midpoint"
+        first_order = {"adam+lbfgs": "adam", "lbfgs": None}.get(optimizer, optimizer)
+        target = -np.inf if target_loss is None else float(target_loss)
+        deadline = np.inf if time_limit is None else t_start + time_limit
+
+        self._init_slots()
+        folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        signature = self._training_signature(
+            loss=loss,
+            optimizer=optimizer,
+            learning_rate=lr,
+            stride=stride,
+            batch_trajectories=batch_trajectories,
+            window=window,
+            window_step=window_step,
+            R=traj.R,
+            N=traj.N,
+            h=traj.h,
+        )
+        stage = None
+        if folder is not None and resume:
+            stage = self._read_checkpoint(folder, signature)
+        if folder is not None and stage is None:
+            self.history_, self.n_steps_, self.windows_visited_ = np.zeros(0), 0, []
+        history = [self.history_]
+        best = (np.inf, self.get_weights())
+        last_ckpt = "none"
+
+        def record(values) -> None:
+            nonlocal best
+            history.append(np.asarray(values, dtype=float))
+            if values.size and np.isfinite(values[-1]) and values[-1] < best[0]:
+                best = (float(values[-1]), self.get_weights())
+
+        def checkpoint(stage_name: str) -> None:
+            nonlocal last_ckpt
+            if folder is not None:
+                self.history_ = np.concatenate(history)
+                self._write_checkpoint(folder, signature, stage_name)
+                last_ckpt = f"{folder / CHECKPOINT} (step {self.n_steps_})"
+
+        stopped = False
+        # ---- first-order stage, window by window
+        total = steps * len(windows)
+        if first_order is not None and stage != "lbfgs":
+            datas = [_Data(w, loss, stride, self._tf_dtype) for w in windows]
+            lr_t = tf.constant(lr, self._tf_dtype)
+            target_t = tf.constant(target, self._tf_dtype)
+            while self.n_steps_ < total and not stopped:
+                k = self.n_steps_ // steps
+                if not self.windows_visited_ or self.windows_visited_[-1] != k:
+                    self.windows_visited_.append(k)
+                d = datas[k]
+                n = min(
+                    chunk,
+                    steps - self.n_steps_ % steps,
+                    checkpoint_every - self.n_steps_ % checkpoint_every,
+                )
+                fn = self._first_order_chunk(first_order, midpoint, batch_trajectories, n)
+                done, values = fn(
+                    d.points,
+                    d.ia,
+                    d.ib,
+                    d.dp,
+                    lr_t,
+                    target_t,
+                    tf.constant(self.n_steps_, tf.int64),
+                )
+                done = int(done)
+                values = values.numpy()[:done].astype(float)
+                if not np.isfinite(values[-1]):
+                    bad = self.n_steps_ + done - 1
+                    if bad > 0:
+                        # Back to the weights before the last update: their loss
+                        # (values[-2], or the previous chunk's last) was finite.
+                        self.set_weights([p.numpy() for p in self._slots["prev"]])
+                    self.n_steps_ = max(bad - 1, 0)
+                    record(values[:-1])
+                    checkpoint("first-order")
+                    raise TrainingError(
+                        f"the training loss became {values[-1]} at step {bad}; the model keeps "
+                        f"the weights of step {self.n_steps_}, whose loss was finite; last good "
+                        f"checkpoint: {last_ckpt}. Lower the learning rate or check the data."
+                    )
+                self.n_steps_ += done
+                record(values)
+                if verbose:
+                    print(
+                        f"  step {self.n_steps_}/{total}  loss {values[-1]:.4e}", file=sys.stderr
+                    )
+                if values[-1] <= target:
+                    stopped = True
+                elif time.perf_counter() > deadline:
+                    stopped = True
+                    self.set_weights(best[1])
+                if self.n_steps_ % checkpoint_every == 0 or stopped or self.n_steps_ >= total:
+                    checkpoint("first-order")
+        # ---- quasi-Newton refinement
+        if optimizer in ("lbfgs", "adam+lbfgs") and not stopped and lbfgs_steps > 0:
+            self._lbfgs(
+                windows[-1],
+                loss,
+                stride,
+                lbfgs_steps,
+                target,
+                deadline,
+                record,
+                checkpoint,
+                checkpoint_every,
+                verbose,
+            )
+            if time.perf_counter() > deadline:
+                self.set_weights(best[1])
+            checkpoint("lbfgs")
+        self.history_ = np.concatenate(history)
+        self.loss_ = float(self.history_[-1]) if self.history_.size else float("nan")
+        self.fit_time_ = time.perf_counter() - t_start
+        return self
+
+    def _lbfgs(
+        self,
+        traj,
+        loss,
+        stride,
+        maxiter,
+        target,
+        deadline,
+        record,
+        checkpoint,
+        checkpoint_every,
+        verbose,
+    ) -> None:
+        data = _Data(traj, loss, stride, self._tf_dtype)
+        midpoint = loss == "midpoint"
+        shapes = [tuple(v.shape) for v in self.variables_]
+        sizes = [int(np.prod(s)) for s in shapes]
+
+        @tf.function(jit_compile=True)
+        def value_and_grad(points, ia, ib, dp):
+            value, grads = self._loss_and_grads((points, ia, ib, dp), midpoint)
+            return value, tf.concat([tf.reshape(g, (-1,)) for g in grads], axis=0)
+
+        def assign(flat):
+            off = 0
+            for v, s, n in zip(self.variables_, shapes, sizes, strict=True):
+                v.assign(flat[off : off + n].reshape(s))
+                off += n
+
+        def fun(flat):
+            assign(flat)
+            value, grad = value_and_grad(data.points, data.ia, data.ib, data.dp)
+            return float(value), grad.numpy().astype(float)
+
+        values: list[float] = []
+
+        def callback(intermediate_result):
+            values.append(float(intermediate_result.fun))
+            if len(values) % checkpoint_every == 0:
+                assign(intermediate_result.x)
+                record(np.asarray(values))
+                values.clear()
+                checkpoint("lbfgs")
+            if verbose and len(values) % 100 == 0:
+                print(f"  L-BFGS  loss {intermediate_result.fun:.4e}", file=sys.stderr)
+            if intermediate_result.fun <= target or time.perf_counter() > deadline:
+                raise StopIteration
+
+        x0 = np.concatenate([w.reshape(-1) for w in self.get_weights()])
+        res = scipy.optimize.minimize(
+            fun,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            callback=callback,
+            options={
+                "maxiter": maxiter,
+                "maxcor": 50,
+                "ftol": 0.0,
+                "gtol": 0.0,
+                "maxfun": 2 * maxiter,
+            },
+        )
+        assign(res.x)
+        record(np.asarray(values))

@@ -1,0 +1,242 @@
+"""Neural potentials: autodiff gradients, training, files, schedules, faults."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import symhamil as sh
+from symhamil.losses import trajectory_loss
+from symhamil.neural import NeuralPotential, TrainingError
+
+# Central differences at eps = 1e-6 in float64 are accurate to ~1e-9 relative for
+# these smooth networks; the issue's 1e-6 leaves margin for cancellation.
+FD_RTOL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def sho_data():
+    """The paper's harmonic-oscillator data: 10 exact circles through (0, i), h = 0.01."""
+    return sh.simulate(
+        sh.catalog.harmonic_oscillator(),
+        np.zeros((10, 1)),
+        np.arange(1, 11.0)[:, None],
+        h=0.01,
+        steps=1000,
+        method="exact",
+    )
+
+
+def _custom_features(x):
+    return tf.concat([x, x**2], axis=1)
+
+
+@pytest.mark.parametrize(
+    ("dim", "kwargs"),
+    [
+        (1, {"activation": "tanh"}),
+        (1, {"activation": "elu"}),
+        (1, {"activation": "softplus", "output": "exponential"}),
+        (6, {"features": "difference", "hidden": (16,) * 3}),
+        (6, {"features": "distance", "hidden": (8,) * 3}),
+        (2, {"features": _custom_features}),
+    ],
+)
+def test_gradient_is_autodiff_of_potential(dim, kwargs):
+    model = NeuralPotential(dim=dim, seed=3, **kwargs)
+    rng = np.random.default_rng(0)
+    q = rng.uniform(0.2, 1.0, size=(4, 3, dim))
+    if kwargs.get("features") in ("difference", "distance"):
+        q[..., 3:] *= -1
+    g = model.gradient(q)
+    assert g.shape == q.shape and model.potential(q).shape == q.shape[:-1]
+    eps = 1e-6
+    fd = np.stack(
+        [
+            (model.potential(q + eps * e) - model.potential(q - eps * e)) / (2 * eps)
+            for e in np.eye(dim)
+        ],
+        axis=-1,
+    )
+    np.testing.assert_allclose(g, fd, rtol=FD_RTOL, atol=FD_RTOL * np.abs(fd).max())
+
+
+def test_midpoint_loss_of_true_potential_is_below_forward(sho_data):
+    """Analytic check, no training: the forward difference has an O(h) bias."""
+    system = sh.catalog.harmonic_oscillator()
+
+    def grad_V(q):
+        return -system.force(q)
+
+    forward = trajectory_loss(grad_V, sho_data, "forward")
+    midpoint = trajectory_loss(grad_V, sho_data, "midpoint")
+    # forward residual = (p_{i+1}-p_i)/h - p'(t_i) ~ (h/2) p''; mean over circles of
+    # radius 1..10 of (h/2)^2 q^2 = 0.25e-4 * mean(i^2)/2 = 4.8e-4 (+ O(h^3)).
+    assert forward == pytest.approx(0.25e-4 * np.mean(np.arange(1, 11) ** 2) / 2, rel=0.05)
+    assert midpoint < 1e-3 * forward
+
+
+@pytest.mark.slow
+def test_training_recovers_the_harmonic_force(sho_data):
+    model = NeuralPotential(dim=1).fit(sho_data, steps=2000, lbfgs_steps=1000)
+    q = np.linspace(-9, 9, 200)[:, None]
+    # dV/dq = q within 1% of the force scale over the training range |q| <= 10.
+    assert np.abs(model.gradient(q)[:, 0] - q[:, 0]).max() < 0.01 * 9
+
+
+def test_short_training_lowers_the_loss_and_matches_the_numpy_loss(sho_data):
+    model = NeuralPotential(dim=1, seed=1)
+    start = model.loss(sho_data, "midpoint")
+    model.fit(sho_data, steps=300, optimizer="adam", loss="midpoint", learning_rate=0.01)
+    assert model.history_.shape == (300,)
+    assert model.loss_ < 0.5 * start
+    # The compiled loss equals the NumPy loss of the same network (one step behind).
+    np.testing.assert_allclose(model.history_[0], start, rtol=1e-10)
+
+
+def test_training_is_reproducible(sho_data):
+    a = NeuralPotential(dim=1, seed=5).fit(sho_data, steps=100, optimizer="adam")
+    b = NeuralPotential(dim=1, seed=5).fit(sho_data, steps=100, optimizer="adam")
+    np.testing.assert_array_equal(a.history_, b.history_)
+
+
+def test_target_loss_stops_early(sho_data):
+    model = NeuralPotential(dim=1).fit(
+        sho_data, steps=5000, optimizer="adam", target_loss=10.0, learning_rate=0.01
+    )
+    assert model.n_steps_ < 5000 and model.loss_ <= 10.0
+    assert np.all(model.history_[:-1] > 10.0)
+
+
+def test_time_limit_stops_and_keeps_best(sho_data):
+    model = NeuralPotential(dim=1).fit(
+        sho_data, steps=10**6, optimizer="adam", time_limit=2.0, chunk=100
+    )
+    assert model.n_steps_ < 10**6
+    assert model.fit_time_ < 30
+
+
+def test_save_load_round_trip(tmp_path, sho_data):
+    model = NeuralPotential(dim=1, hidden=(8, 4), activation="elu", seed=2)
+    model.fit(sho_data, steps=20, optimizer="adam")
+    model.save(tmp_path / "m")
+    back = NeuralPotential.load(tmp_path / "m")
+    q = np.linspace(-3, 3, 11)[:, None]
+    np.testing.assert_array_equal(back.potential(q), model.potential(q))
+    np.testing.assert_array_equal(back.history_, model.history_)
+    assert back.hidden == (8, 4) and back.activation == "elu"
+
+
+def test_warm_start_copies_weights_exactly(sho_data):
+    elu = NeuralPotential(dim=1, activation="elu").fit(sho_data, steps=20, optimizer="adam")
+    soft = NeuralPotential.from_model(elu, activation="softplus", output="exponential")
+    for a, b in zip(elu.get_weights(), soft.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert soft.activation == "softplus" and soft.output == "exponential"
+    with pytest.raises(ValueError, match="hidden"):
+        NeuralPotential.from_model(elu, hidden=(4,))
+
+
+def test_window_schedule_visits_every_window(sho_data):
+    model = NeuralPotential(dim=1).fit(sho_data, steps=5, optimizer="gd", window=100)
+    assert model.windows_visited_ == list(range(10))
+    assert model.n_steps_ == 50
+
+
+def test_stride_and_minibatches_run(sho_data):
+    model = NeuralPotential(dim=1).fit(
+        sho_data, steps=10, optimizer="adam", stride=5, batch_trajectories=3
+    )
+    assert model.history_.shape == (10,) and np.all(np.isfinite(model.history_))
+
+
+def test_resume_continues_the_same_loss_curve(tmp_path, sho_data):
+    kw = {"optimizer": "adam", "checkpoint_every": 50, "chunk": 25}
+    whole = NeuralPotential(dim=1).fit(sho_data, steps=200, **kw)
+    NeuralPotential(dim=1).fit(sho_data, steps=100, checkpoint_dir=tmp_path / "ck", **kw)
+    resumed = NeuralPotential(dim=1).fit(sho_data, steps=200, checkpoint_dir=tmp_path / "ck", **kw)
+    assert resumed.n_steps_ == 200
+    np.testing.assert_allclose(resumed.history_, whole.history_, rtol=1e-12)
+    np.testing.assert_allclose(resumed.get_weights()[0], whole.get_weights()[0], rtol=1e-12)
+
+
+def test_checkpoint_of_another_architecture_is_refused(tmp_path, sho_data):
+    NeuralPotential(dim=1, hidden=(8,)).fit(
+        sho_data, steps=10, optimizer="adam", checkpoint_dir=tmp_path
+    )
+    other = NeuralPotential(dim=1, hidden=(16, 16))
+    before = other.get_weights()
+    with pytest.raises(ValueError, match=r"different architecture .*hidden"):
+        other.fit(sho_data, steps=10, optimizer="adam", checkpoint_dir=tmp_path)
+    for a, b in zip(before, other.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # nothing loaded half-way
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["architecture"]["hidden"] == [8]
+
+
+def test_nan_loss_stops_with_step_and_keeps_finite_weights(tmp_path, sho_data):
+    # elu is unbounded: gradient descent at lr = 1 overflows the loss at step 4.
+    model = NeuralPotential(dim=1, activation="elu")
+    with pytest.raises(
+        TrainingError, match=r"became (nan|inf) at step 4; .* step 3, .*good checkpoint: .*step 3"
+    ):
+        model.fit(
+            sho_data,
+            steps=200,
+            optimizer="gd",
+            learning_rate=1.0,
+            checkpoint_dir=tmp_path,
+            checkpoint_every=2,
+            chunk=1,
+        )
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    assert np.isfinite(model.loss(sho_data, "midpoint"))
+    assert np.all(np.isfinite(model.history_))
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs", "message"),
+    [
+        (lambda t: t, {"steps": -1}, "steps must be a whole number"),
+        (lambda t: t, {"loss": "central"}, "unknown loss"),
+        (lambda t: t, {"optimizer": "sgd"}, "unknown optimizer"),
+        (lambda t: t, {"stride": 0}, "stride must be"),
+        (lambda t: t, {"batch_trajectories": 11}, "between 1 and R = 10"),
+        (lambda t: t, {"learning_rate": -1.0}, "learning_rate must be"),
+        (
+            lambda t: sh.Trajectories(q=np.zeros((1, 3, 2)), p=np.zeros((1, 3, 2)), h=0.1),
+            {},
+            r"dimension d = 2 but this network takes d = 1",
+        ),
+        (lambda t: (t.q, t.p), {}, "needs symhamil.Trajectories"),
+    ],
+)
+def test_bad_training_input(sho_data, make, kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        NeuralPotential(dim=1).fit(make(sho_data), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"activation": "relu"}, "unknown activation"),
+        ({"features": "distance"}, "dim must be even"),
+        ({"output": "square"}, "unknown output"),
+        ({"hidden": (0,)}, "hidden must be"),
+    ],
+)
+def test_bad_architecture(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        NeuralPotential(dim=1, **kwargs)
+
+
+def test_bad_trajectories_fail_before_training():
+    q = np.zeros((2, 5, 1))
+    q[0, 2, 0] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        sh.Trajectories(q=q, p=np.zeros_like(q), h=0.01)
+    with pytest.raises(ValueError, match="at least two time points"):
+        sh.Trajectories(q=np.zeros((2, 1, 1)), p=np.zeros((2, 1, 1)), h=0.01)
+    with pytest.raises(ValueError, match="h must be finite and > 0"):
+        sh.Trajectories(q=np.zeros((2, 5, 1)), p=np.zeros((2, 5, 1)), h=-0.01)
