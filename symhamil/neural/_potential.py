@@ -301,7 +301,6 @@ class NeuralPotential:
         key = ("chunk", optimizer, midpoint, batch, n)
         if key in self._compiled:
             return self._compiled[key]
-        slots = self._slots
 
         def run(points, ia, ib, dp, lr, target, step0):
             R = tf.shape(points)[0]
@@ -316,22 +315,7 @@ class NeuralPotential:
                 finite = tf.math.is_finite(loss)
 
                 def update():
-                    # Keep the weights whose loss is known finite, to fall back on.
-                    for p, w in zip(slots["prev"], self.variables_, strict=True):
-                        p.assign(w)
-                    if optimizer == "gd":
-                        for w, gr in zip(self.variables_, grads, strict=True):
-                            w.assign_sub(lr * gr)
-                    else:  # Adam, defaults of Kingma & Ba
-                        t = slots["t"].assign_add(1.0)
-                        b1, b2, eps = 0.9, 0.999, 1e-8
-                        scale = tf.sqrt(1 - b2**t) / (1 - b1**t)
-                        for w, gr, m, v in zip(
-                            self.variables_, grads, slots["m"], slots["v"], strict=True
-                        ):
-                            m.assign(b1 * m + (1 - b1) * gr)
-                            v.assign(b2 * v + (1 - b2) * tf.square(gr))
-                            w.assign_sub(lr * scale * m / (tf.sqrt(v) + eps))
+                    self._apply_update(grads, optimizer, lr)
                     return tf.constant(0)
 
                 tf.cond(finite, update, lambda: tf.constant(0))
@@ -349,6 +333,67 @@ class NeuralPotential:
 
         self._compiled[key] = tf.function(run, jit_compile=True)
         return self._compiled[key]
+
+    def _apply_update(self, grads, optimizer: str, lr) -> None:
+        """One gradient-descent or Adam update of the weights (inside a tf.function)."""
+        slots = self._slots
+        # Keep the weights whose loss is known finite, to fall back on.
+        for p, w in zip(slots["prev"], self.variables_, strict=True):
+            p.assign(w)
+        if optimizer == "gd":
+            for w, gr in zip(self.variables_, grads, strict=True):
+                w.assign_sub(lr * gr)
+            return
+        t = slots["t"].assign_add(1.0)  # Adam, defaults of Kingma & Ba
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        scale = tf.sqrt(1 - b2**t) / (1 - b1**t)
+        for w, gr, m, v in zip(self.variables_, grads, slots["m"], slots["v"], strict=True):
+            m.assign(b1 * m + (1 - b1) * gr)
+            v.assign(b2 * v + (1 - b2) * tf.square(gr))
+            w.assign_sub(lr * scale * m / (tf.sqrt(v) + eps))
+
+    def _distributed_chunk(self, strategy, optimizer: str, midpoint: bool, data: _Data):
+        """One data-parallel step under a tf.distribute strategy.
+
+        The trajectories are split across the replicas; each computes its part of
+        the loss (its squared residuals over the global count) and the gradient of
+        that part; the parts are summed across replicas, so the update equals the
+        single-device one up to rounding.
+        """
+        key = ("dist", id(strategy), optimizer, midpoint, id(data))
+        if key in self._compiled:
+            return self._compiled[key]
+        n_rep = strategy.num_replicas_in_sync
+        shards = np.array_split(np.arange(data.R), n_rep)
+        total = tf.cast(tf.size(data.dp), self._tf_dtype)
+
+        def shard(ctx):
+            idx = shards[ctx.replica_id_in_sync_group]
+            return tf.gather(data.points, idx), tf.gather(data.dp, idx)
+
+        dist = strategy.experimental_distribute_values_from_function(shard)
+
+        def replica(args):
+            points, dp = args
+            loss, grads = self._loss_and_grads((points, data.ia, data.ib, dp), midpoint)
+            frac = tf.cast(tf.size(dp), self._tf_dtype) / total
+            return loss * frac, [g * frac for g in grads]
+
+        @tf.function
+        def step(lr):
+            loss, grads = strategy.run(replica, args=(dist,))
+            loss = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+            grads = [strategy.reduce(tf.distribute.ReduceOp.SUM, g, axis=None) for g in grads]
+
+            def update():
+                self._apply_update(grads, optimizer, lr)
+                return tf.constant(0)
+
+            tf.cond(tf.math.is_finite(loss), update, lambda: tf.constant(0))
+            return loss
+
+        self._compiled[key] = step
+        return step
 
     def _init_slots(self) -> None:
         if not hasattr(self, "_slots") or len(self._slots["m"]) != len(self.variables_):
@@ -435,6 +480,7 @@ class NeuralPotential:
         resume: bool = True,
         chunk: int = 500,
         verbose: bool | None = None,
+        strategy: tf.distribute.Strategy | None = None,
     ) -> NeuralPotential:
         """Train on trajectories; returns self.
 
@@ -473,6 +519,11 @@ class NeuralPotential:
             Steps fused into one compiled call.
         verbose : bool, optional
             Progress lines on stderr; by default only when stderr is a terminal.
+        strategy : tf.distribute.Strategy, optional
+            Data-parallel first-order steps (e.g. ``tf.distribute.MirroredStrategy``
+            over several GPUs): trajectories are split across the replicas and the
+            gradients summed. One compiled call per step; the L-BFGS stage runs on
+            the default device.
         """
         t_start = time.perf_counter()
         # ---- validate everything before any expensive work
@@ -497,6 +548,11 @@ class NeuralPotential:
         if batch_trajectories is not None and not 1 <= batch_trajectories <= traj.R:
             raise ValueError(
                 f"batch_trajectories must be between 1 and R = {traj.R}; got {batch_trajectories}."
+            )
+        if strategy is not None and batch_trajectories is not None:
+            raise ValueError(
+                "batch_trajectories is not supported together with strategy; the "
+                "strategy already splits the trajectories across replicas."
             )
         if time_limit is not None and not time_limit > 0:
             raise ValueError(f"time_limit must be > 0 seconds; got {time_limit}.")
@@ -564,18 +620,27 @@ class NeuralPotential:
                     steps - self.n_steps_ % steps,
                     checkpoint_every - self.n_steps_ % checkpoint_every,
                 )
-                fn = self._first_order_chunk(first_order, midpoint, batch_trajectories, n)
-                done, values = fn(
-                    d.points,
-                    d.ia,
-                    d.ib,
-                    d.dp,
-                    lr_t,
-                    target_t,
-                    tf.constant(self.n_steps_, tf.int64),
-                )
-                done = int(done)
-                values = values.numpy()[:done].astype(float)
+                if strategy is None:
+                    fn = self._first_order_chunk(first_order, midpoint, batch_trajectories, n)
+                    done, values = fn(
+                        d.points,
+                        d.ia,
+                        d.ib,
+                        d.dp,
+                        lr_t,
+                        target_t,
+                        tf.constant(self.n_steps_, tf.int64),
+                    )
+                    done = int(done)
+                    values = values.numpy()[:done].astype(float)
+                else:
+                    step_fn = self._distributed_chunk(strategy, first_order, midpoint, d)
+                    values = []
+                    for _ in range(n):
+                        values.append(float(step_fn(lr_t)))
+                        if not np.isfinite(values[-1]) or values[-1] <= target:
+                            break
+                    done, values = len(values), np.asarray(values)
                 if not np.isfinite(values[-1]):
                     bad = self.n_steps_ + done - 1
                     if bad > 0:
