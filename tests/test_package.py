@@ -75,6 +75,8 @@ def test_readme_example_runs():
         exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["traj"].q.shape == (2, 5001, 1)
     assert np.all(namespace["traj"].energy_error < 1e-6)
+    # The trained network's force at q = 0.5 is the double well's, 2.5, within 1%.
+    assert abs(namespace["model"].gradient([[0.5]])[0, 0] - 2.5) < 0.025
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "examples").glob("*.py")))

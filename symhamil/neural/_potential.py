@@ -29,19 +29,28 @@ class TrainingError(RuntimeError):
 
 
 class _Data:
-    """One training set as tensors: the points needed and the pairs that use them.
+    """One training set as tensors, laid out so that the loss needs no gather.
 
-    points : (R, M, d) the distinct positions the loss evaluates grad V at
-    ia, ib : (P,) indices into M of q_i and q_{i+1} for the P pairs used
-    dp     : (R, P, d) the momentum differences (p_{i+1} - p_i) / h
+    points : (R, M, d) the positions grad V is evaluated at
+    dp     : (R, P, d) the momentum differences (p_{i+1} - p_i) / h of the P pairs
+    layout : how grad V at ``points`` lines up with the pairs (static)
+        "forward"  M = P, the q_i of each pair;
+        "shared"   M = P + 1, all points (midpoint, stride 1): q_i = [:-1], q_{i+1} = [1:];
+        "pairs"    M = 2P, the q_i then the q_{i+1} (midpoint, stride > 1).
+    Static slices keep the backward pass free of XLA's slow scatter-add, which a
+    gather's gradient would need.
     """
 
     def __init__(self, traj: Trajectories, kind: str, stride: int, dtype) -> None:
         i = pair_indices(traj.N, stride)
-        need = np.unique(np.concatenate([i, i + 1])) if kind == "midpoint" else i
-        self.points = tf.constant(traj.q[:, need], dtype=dtype)
-        self.ia = tf.constant(np.searchsorted(need, i), dtype=tf.int32)
-        self.ib = tf.constant(np.searchsorted(need, np.minimum(i + 1, need[-1])), dtype=tf.int32)
+        q = traj.q
+        if kind == "forward":
+            self.layout, pts = "forward", q[:, i]
+        elif stride == 1:
+            self.layout, pts = "shared", q
+        else:
+            self.layout, pts = "pairs", np.concatenate([q[:, i], q[:, i + 1]], axis=1)
+        self.points = tf.constant(pts, dtype=dtype)
         self.dp = tf.constant((traj.p[:, i + 1] - traj.p[:, i]) / traj.h, dtype=dtype)
         self.R = traj.R
 
@@ -157,7 +166,7 @@ class NeuralPotential:
                         v = tf.reduce_sum(self._V(x))
                     return tape.gradient(v, x)
 
-            self._compiled[key] = tf.function(fn, reduce_retracing=True)
+            self._compiled[key] = tf.function(fn, reduce_retracing=True, autograph=False)
         return self._compiled[key]
 
     def __call__(self, q) -> np.ndarray:
@@ -272,8 +281,7 @@ class NeuralPotential:
                 f"takes d = {self.dim}; build NeuralPotential(dim={traj.dim}, ...)."
             )
 
-    def _loss_and_grads(self, data_args, midpoint: bool, batch_idx=None):
-        points, ia, ib, dp = data_args
+    def _loss_and_grads(self, points, dp, layout: str, batch_idx=None):
         if batch_idx is not None:
             points = tf.gather(points, batch_idx)
             dp = tf.gather(dp, batch_idx)
@@ -283,9 +291,13 @@ class NeuralPotential:
                 inner.watch(x)
                 v = tf.reduce_sum(self._V(x))
             g = tf.reshape(inner.gradient(v, x), tf.shape(points))
-            ga = tf.gather(g, ia, axis=1)
-            if midpoint:
-                ga = 0.5 * (ga + tf.gather(g, ib, axis=1))
+            if layout == "forward":
+                ga = g
+            elif layout == "shared":
+                ga = 0.5 * (g[:, :-1] + g[:, 1:])
+            else:
+                half = tf.shape(dp)[1]
+                ga = 0.5 * (g[:, :half] + g[:, half:])
             loss = tf.reduce_mean(tf.square(dp + ga))
         grads = outer.gradient(loss, self.variables_)
         # The output bias never reaches grad V, so its gradient is None (and
@@ -296,13 +308,17 @@ class NeuralPotential:
         ]
         return loss, grads
 
-    def _first_order_chunk(self, optimizer: str, midpoint: bool, batch: int | None, n: int):
-        """A compiled function running up to n optimizer steps in one call."""
-        key = ("chunk", optimizer, midpoint, batch, n)
+    def _first_order_chunk(self, optimizer: str, layout: str, batch: int | None, size: int):
+        """A compiled function running up to ``n <= size`` optimizer steps in one call.
+
+        ``n`` is a tensor argument and the losses go to a buffer of static length
+        ``size``, so one compilation serves every chunk length.
+        """
+        key = ("chunk", optimizer, layout, batch, size)
         if key in self._compiled:
             return self._compiled[key]
 
-        def run(points, ia, ib, dp, lr, target, step0):
+        def run(points, dp, lr, target, step0, n):
             R = tf.shape(points)[0]
 
             def body(i, stop, losses):
@@ -311,7 +327,7 @@ class NeuralPotential:
                     seed = tf.stack([tf.cast(self.seed, tf.int64), step0 + tf.cast(i, tf.int64)])
                     u = tf.random.stateless_uniform((R,), seed=seed, dtype=tf.float32)
                     bidx = tf.argsort(u)[:batch]
-                loss, grads = self._loss_and_grads((points, ia, ib, dp), midpoint, bidx)
+                loss, grads = self._loss_and_grads(points, dp, layout, bidx)
                 finite = tf.math.is_finite(loss)
 
                 def update():
@@ -319,19 +335,18 @@ class NeuralPotential:
                     return tf.constant(0)
 
                 tf.cond(finite, update, lambda: tf.constant(0))
-                losses = losses.write(i, loss)
+                losses = tf.tensor_scatter_nd_update(losses, [[i]], [loss])
                 stop = tf.logical_or(tf.logical_not(finite), loss <= target)
                 return i + 1, stop, losses
 
-            losses = tf.TensorArray(self._tf_dtype, size=n)
             i, _, losses = tf.while_loop(
                 lambda i, stop, _l: tf.logical_and(i < n, tf.logical_not(stop)),
                 body,
-                (tf.constant(0), tf.constant(False), losses),
+                (tf.constant(0), tf.constant(False), tf.zeros(size, self._tf_dtype)),
             )
-            return i, losses.stack()
+            return i, losses
 
-        self._compiled[key] = tf.function(run, jit_compile=True)
+        self._compiled[key] = tf.function(run, jit_compile=True, autograph=False)
         return self._compiled[key]
 
     def _apply_update(self, grads, optimizer: str, lr) -> None:
@@ -352,7 +367,7 @@ class NeuralPotential:
             v.assign(b2 * v + (1 - b2) * tf.square(gr))
             w.assign_sub(lr * scale * m / (tf.sqrt(v) + eps))
 
-    def _distributed_chunk(self, strategy, optimizer: str, midpoint: bool, data: _Data):
+    def _distributed_chunk(self, strategy, optimizer: str, data: _Data):
         """One data-parallel step under a tf.distribute strategy.
 
         The trajectories are split across the replicas; each computes its part of
@@ -360,7 +375,7 @@ class NeuralPotential:
         that part; the parts are summed across replicas, so the update equals the
         single-device one up to rounding.
         """
-        key = ("dist", id(strategy), optimizer, midpoint, id(data))
+        key = ("dist", id(strategy), optimizer, id(data))
         if key in self._compiled:
             return self._compiled[key]
         n_rep = strategy.num_replicas_in_sync
@@ -375,11 +390,11 @@ class NeuralPotential:
 
         def replica(args):
             points, dp = args
-            loss, grads = self._loss_and_grads((points, data.ia, data.ib, dp), midpoint)
+            loss, grads = self._loss_and_grads(points, dp, data.layout)
             frac = tf.cast(tf.size(dp), self._tf_dtype) / total
             return loss * frac, [g * frac for g in grads]
 
-        @tf.function
+        @tf.function(autograph=False)
         def step(lr):
             loss, grads = strategy.run(replica, args=(dist,))
             loss = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
@@ -498,7 +513,7 @@ class NeuralPotential:
             ``"gd"`` is the paper's plain gradient descent; the default runs Adam
             then refines with SciPy's L-BFGS-B (history 50).
         learning_rate : float, optional
-            0.01 for gd (the paper's), 0.005 for adam.
+            0.01 (the paper's gradient-descent rate; a good Adam rate here too).
         lbfgs_steps : int
             Maximum L-BFGS-B iterations.
         stride : int
@@ -556,13 +571,12 @@ class NeuralPotential:
             )
         if time_limit is not None and not time_limit > 0:
             raise ValueError(f"time_limit must be > 0 seconds; got {time_limit}.")
-        lr = learning_rate if learning_rate is not None else (0.01 if optimizer == "gd" else 5e-3)
+        lr = learning_rate if learning_rate is not None else 0.01
         if not (np.isfinite(lr) and lr > 0):
             raise ValueError(f"learning_rate must be finite and > 0; got {lr}.")
         windows = traj.windows(window, window_step) if window is not None else (traj,)
         if verbose is None:
             verbose = sys.stderr.isatty()
-        midpoint = loss == "midpoint"
         first_order = {"adam+lbfgs": "adam", "lbfgs": None}.get(optimizer, optimizer)
         target = -np.inf if target_loss is None else float(target_loss)
         deadline = np.inf if time_limit is None else t_start + time_limit
@@ -621,20 +635,24 @@ class NeuralPotential:
                     checkpoint_every - self.n_steps_ % checkpoint_every,
                 )
                 if strategy is None:
-                    fn = self._first_order_chunk(first_order, midpoint, batch_trajectories, n)
+                    fn = self._first_order_chunk(
+                        first_order,
+                        d.layout,
+                        batch_trajectories,
+                        min(chunk, checkpoint_every),
+                    )
                     done, values = fn(
                         d.points,
-                        d.ia,
-                        d.ib,
                         d.dp,
                         lr_t,
                         target_t,
                         tf.constant(self.n_steps_, tf.int64),
+                        tf.constant(n),
                     )
                     done = int(done)
                     values = values.numpy()[:done].astype(float)
                 else:
-                    step_fn = self._distributed_chunk(strategy, first_order, midpoint, d)
+                    step_fn = self._distributed_chunk(strategy, first_order, d)
                     values = []
                     for _ in range(n):
                         values.append(float(step_fn(lr_t)))
@@ -704,13 +722,12 @@ class NeuralPotential:
         verbose,
     ) -> None:
         data = _Data(traj, loss, stride, self._tf_dtype)
-        midpoint = loss == "midpoint"
         shapes = [tuple(v.shape) for v in self.variables_]
         sizes = [int(np.prod(s)) for s in shapes]
 
-        @tf.function(jit_compile=True)
-        def value_and_grad(points, ia, ib, dp):
-            value, grads = self._loss_and_grads((points, ia, ib, dp), midpoint)
+        @tf.function(jit_compile=True, autograph=False)
+        def value_and_grad(points, dp):
+            value, grads = self._loss_and_grads(points, dp, data.layout)
             return value, tf.concat([tf.reshape(g, (-1,)) for g in grads], axis=0)
 
         def assign(flat):
@@ -721,7 +738,7 @@ class NeuralPotential:
 
         def fun(flat):
             assign(flat)
-            value, grad = value_and_grad(data.points, data.ia, data.ib, data.dp)
+            value, grad = value_and_grad(data.points, data.dp)
             return float(value), grad.numpy().astype(float)
 
         values: list[float] = []

@@ -1,0 +1,211 @@
+"""A trained network as an exact SymPy expression, and its series and Pade forms.
+
+Nothing here imports TensorFlow: the network is read through its weights and
+configuration (``get_weights()`` and ``arch_``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+__all__ = ["Approximation", "elu", "pade", "taylor", "to_sympy"]
+
+
+class elu(sp.Function):  # named in lower case like sympy.tanh and sympy.exp
+    """The exponential linear unit, elu(x) = x for x >= 0, exp(x) - 1 otherwise.
+
+    A named function rather than a bare Piecewise: nested Piecewise layers make
+    SymPy fold every inner case into the outer conditions (slow, and lambdify
+    then prints conditions NumPy refuses). ``expr.rewrite(sympy.Piecewise)``
+    gives the explicit Piecewise form.
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return x if x >= 0 else sp.exp(x) - 1
+        return None
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return sp.Piecewise((1, x >= 0), (sp.exp(x), True))
+
+    def _eval_rewrite_as_Piecewise(self, x, **kwargs):
+        return sp.Piecewise((x, x >= 0), (sp.exp(x) - 1, True))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _numpycode(self, printer):
+        x = printer._print(self.args[0])
+        np_ = printer._module_format("numpy")
+        # expm1 of min(x, 0): no overflow warning from the branch where() discards.
+        return f"{np_}.where({x} >= 0, {x}, {np_}.expm1({np_}.minimum({x}, 0)))"
+
+    def _latex(self, printer):
+        return rf"\operatorname{{elu}}{{\left({printer._print(self.args[0])} \right)}}"
+
+
+def _activation(name: str) -> Callable[[sp.Expr], sp.Expr]:
+    # evaluate=False: the automatic simplification of tanh/exp/log inspects the
+    # whole argument (sign extraction, multiples of I*pi), which grows
+    # exponentially with depth on a network's nested sums.
+    if name == "tanh":
+        return lambda x: sp.tanh(x, evaluate=False)
+    if name == "softplus":
+        return lambda x: sp.log(sp.Add(1, sp.exp(x, evaluate=False)), evaluate=False)
+    if name == "elu":
+        return lambda x: elu(x, evaluate=False)
+    raise ValueError(f"no SymPy form for activation {name!r}.")
+
+
+def _features(arch, xs: Sequence[sp.Symbol], custom) -> list[sp.Expr]:
+    half = arch.dim // 2
+    if arch.features == "identity":
+        return list(xs)
+    diff = [xs[i] - xs[i + half] for i in range(half)]
+    if arch.features == "difference":
+        return diff
+    if arch.features == "distance":
+        return [sp.sqrt(sum(d**2 for d in diff))]
+    if custom is None:
+        raise ValueError(
+            "this network has a custom feature function; pass its SymPy form as "
+            "to_sympy(model, symbols, features=lambda xs: [...])."
+        )
+    return list(custom(xs))
+
+
+def to_sympy(model, symbols: Sequence[sp.Symbol], features: Callable | None = None) -> sp.Expr:
+    """The exact SymPy expression of a trained NeuralPotential.
+
+    A composition of affine maps (the weights as full-precision Floats) and
+    activations: tanh, softplus as log(1 + exp(x)), elu as a Piecewise; the
+    input feature layer (q1 - q2; |q1 - q2| as a square root of a sum of
+    squares) and the exponential output are included.
+
+    Parameters
+    ----------
+    model : NeuralPotential
+    symbols : sequence of sympy.Symbol, length d
+        The coordinates to write V in.
+    features : callable, optional
+        For a network with a custom feature function: its SymPy form, mapping
+        the list of symbols to a list of feature expressions.
+
+    Returns
+    -------
+    sympy.Expr
+    """
+    symbols = tuple(symbols)
+    arch = model.arch_
+    if len(symbols) != arch.dim:
+        raise ValueError(
+            f"the network takes d = {arch.dim} coordinates; got {len(symbols)} symbols."
+        )
+    act = _activation(arch.activation)
+    weights = model.get_weights()
+    # Float(x, 17) represents a float64 exactly enough to round-trip it.
+    h = _features(arch, symbols, features)
+    n_layers = len(weights) // 2
+    for k in range(n_layers):
+        W, b = weights[2 * k], weights[2 * k + 1]
+        pre = [
+            sp.Add(*(sp.Float(W[i, j], 17) * h[i] for i in range(W.shape[0])), sp.Float(b[j], 17))
+            for j in range(W.shape[1])
+        ]
+        h = pre if k == n_layers - 1 else [act(z) for z in pre]
+    out = h[0]
+    return sp.exp(out, evaluate=False) if arch.output == "exponential" else out
+
+
+@dataclass(frozen=True)
+class Approximation:
+    """A series or Pade form of a one-variable potential, with its error.
+
+    Attributes
+    ----------
+    expression : sympy.Expr
+    max_error : float
+        max |approximation - target| over ``grid``.
+    grid : ndarray, shape (K,)
+    """
+
+    expression: sp.Expr
+    max_error: float
+    grid: np.ndarray
+
+
+def _taylor_coefficients(
+    expr: sp.Expr, symbol: sp.Symbol, x0: float, order: int, dps: int
+) -> list:
+    f = sp.lambdify(symbol, expr, modules="mpmath")
+    with mpmath.workdps(dps):
+        return mpmath.taylor(f, mpmath.mpf(x0), order)
+
+
+def _error(approx: sp.Expr, target, symbol, grid) -> float:
+    a = sp.lambdify(symbol, approx, "numpy")
+    values = target(grid[:, None]) if callable(target) else sp.lambdify(symbol, target)(grid)
+    return float(np.max(np.abs(np.asarray(a(grid), dtype=float) - values)))
+
+
+def taylor(
+    expr: sp.Expr,
+    symbol: sp.Symbol,
+    x0: float,
+    order: int,
+    interval: tuple[float, float] | None = None,
+    target=None,
+    dps: int = 50,
+) -> Approximation:
+    """Taylor polynomial of ``expr`` about ``x0`` up to ``(symbol - x0)**order``.
+
+    Coefficients by mpmath at ``dps`` digits (exact to float64 for the networks'
+    analytic activations). ``target`` (a callable (K, 1) -> (K,), e.g. the
+    network, or an expression; ``expr`` by default) is what the error is
+    measured against, on 200 points of ``interval`` (x0 +- 1 by default).
+    """
+    c = _taylor_coefficients(expr, symbol, x0, order, dps)
+    poly = sp.Add(*(sp.Float(ci, 17) * (symbol - x0) ** k for k, ci in enumerate(c)))
+    lo, hi = interval if interval is not None else (x0 - 1, x0 + 1)
+    grid = np.linspace(lo, hi, 200)
+    return Approximation(
+        poly, _error(poly, expr if target is None else target, symbol, grid), grid
+    )
+
+
+def pade(
+    expr: sp.Expr,
+    symbol: sp.Symbol,
+    x0: float,
+    m: int,
+    n: int,
+    interval: tuple[float, float] | None = None,
+    target=None,
+    dps: int = 50,
+) -> Approximation:
+    """Pade approximant [m/n] of ``expr`` about ``x0``: P_m(x - x0) / Q_n(x - x0).
+
+    From the Taylor coefficients of order m + n (mpmath.pade). The error is as
+    in :func:`taylor`.
+    """
+    c = _taylor_coefficients(expr, symbol, x0, m + n, dps)
+    with mpmath.workdps(dps):
+        p, q = mpmath.pade(c, m, n)
+    u = symbol - x0
+    num = sp.Add(*(sp.Float(a, 17) * u**k for k, a in enumerate(p)))
+    den = sp.Add(*(sp.Float(b, 17) * u**k for k, b in enumerate(q)))
+    approx = num / den
+    lo, hi = interval if interval is not None else (x0 - 1, x0 + 1)
+    grid = np.linspace(lo, hi, 200)
+    return Approximation(
+        approx, _error(approx, expr if target is None else target, symbol, grid), grid
+    )
