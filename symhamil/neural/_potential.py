@@ -504,8 +504,9 @@ class NeuralPotential:
         traj : Trajectories
             q, p of shape (R, N+1, d), d = ``dim``.
         steps : int
-            First-order (gd/adam) steps in all, or per window with ``window``.
-            With ``checkpoint_dir`` and ``resume``, steps already taken count.
+            Total first-order (gd/adam) steps of this model (per window with
+            ``window``). Steps already taken count, also those resumed from a
+            checkpoint: to train on, call ``fit`` again with a larger number.
         loss : {"midpoint", "forward"}
             ``"forward"`` is the paper's loss (3), biased by O(h); ``"midpoint"``
             averages grad V over q_i and q_{i+1}, biased by O(h^2).
