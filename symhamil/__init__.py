@@ -15,8 +15,11 @@ Examples
 """
 
 from . import catalog, datasets
+from .compare import Comparison, compare
+from .export import pade, taylor, to_sympy
 from .reduce import ConservationWarning, effective_potential, radial_potential, reduce_radial
 from .simulate import METHODS, EnergyErrorWarning, simulate
+from .sindy import Library, LibraryWarning, SparseFit, force_sindy, sindy, stlsq
 from .system import System
 from .trajectories import Trajectories, load_radial
 
@@ -24,16 +27,27 @@ __version__ = "0.1.0"
 
 __all__ = [
     "METHODS",
+    "Comparison",
     "ConservationWarning",
     "EnergyErrorWarning",
+    "Library",
+    "LibraryWarning",
+    "SparseFit",
     "System",
     "Trajectories",
     "__version__",
     "catalog",
+    "compare",
     "datasets",
     "effective_potential",
+    "force_sindy",
     "load_radial",
+    "pade",
     "radial_potential",
     "reduce_radial",
     "simulate",
+    "sindy",
+    "stlsq",
+    "taylor",
+    "to_sympy",
 ]

@@ -1,0 +1,161 @@
+"""Recovered against true (or effective) potentials, term by term."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+__all__ = ["Comparison", "compare", "decompose"]
+
+
+def decompose(
+    expr: sp.Expr, symbols: Sequence[sp.Symbol], known: Sequence[sp.Expr] = ()
+) -> dict[sp.Expr, float]:
+    """Split ``expr`` into {term: coefficient}, the constant under the key 1.
+
+    A summand c * t with t among ``known`` stays whole (so (10 - r)**-2 is not
+    multiplied out); any other summand is expanded once more if that changes it
+    (q**2 (q - 2)**2 becomes monomials).
+    """
+    symbols = tuple(symbols)
+    known = set(known)
+    out: dict[sp.Expr, float] = {}
+    for arg in sp.Add.make_args(sp.sympify(expr)):
+        c, t = arg.as_independent(*symbols, as_Add=False)
+        if t != 1 and t not in known:
+            expanded = sp.expand(arg)
+            if expanded != arg:
+                for k, v in decompose(expanded, symbols, known).items():
+                    out[k] = out.get(k, 0.0) + v
+                continue
+        out[t] = out.get(t, 0.0) + float(c)
+    return out
+
+
+@dataclass(frozen=True)
+class Row:
+    term: sp.Expr
+    recovered: float
+    true: float
+
+    @property
+    def relative_error(self) -> float:
+        """|recovered - true| / |true|; inf for a spurious term (true = 0)."""
+        if self.true == 0:
+            return float("inf") if self.recovered != 0 else 0.0
+        return abs(self.recovered - self.true) / abs(self.true)
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Per-term comparison, the constant ignored.
+
+    Attributes
+    ----------
+    rows : tuple of Row
+    recovered, truth : sympy.Expr
+    gradient_error : float or None
+        max |grad V_rec - grad V_true| / max |grad V_true| over the points given.
+    """
+
+    rows: tuple[Row, ...]
+    recovered: sp.Expr
+    truth: sp.Expr
+    gradient_error: float | None
+
+    @property
+    def max_relative_error(self) -> float:
+        return max((r.relative_error for r in self.rows), default=0.0)
+
+    @property
+    def same_support(self) -> bool:
+        return all((r.recovered != 0) == (r.true != 0) for r in self.rows)
+
+    def table(self) -> str:
+        """A plain-text table."""
+        lines = [f"{'term':>16s} {'recovered':>14s} {'true':>14s} {'rel. error':>11s}"]
+        for r in self.rows:
+            lines.append(
+                f"{sp.sstr(r.term):>16s} {r.recovered:14.8g} {r.true:14.8g} "
+                f"{r.relative_error:11.3e}"
+            )
+        if self.gradient_error is not None:
+            lines.append(f"max relative error of grad V: {self.gradient_error:.3e}")
+        return "\n".join(lines)
+
+    def latex_table(self) -> str:
+        """A LaTeX tabular of the rows."""
+        body = "\n".join(
+            rf"${sp.latex(r.term)}$ & {r.recovered:.8g} & {r.true:.8g} & "
+            rf"{_latex_number(r.relative_error)} \\"
+            for r in self.rows
+        )
+        return (
+            "\\begin{tabular}{lrrr}\n\\hline\nterm & recovered & true & relative error \\\\\n"
+            f"\\hline\n{body}\n\\hline\n\\end{{tabular}}"
+        )
+
+    def latex_side_by_side(self, digits: int = 6) -> str:
+        """Recovered and true potential, each without its constant, in an align block."""
+
+        def strip(e):
+            parts = decompose(e, self._symbols, [r.term for r in self.rows])
+            return sp.Add(*(sp.Float(c, digits) * t for t, c in parts.items() if t != 1))
+
+        return (
+            "\\begin{align*}\n"
+            rf"\hat V &= {sp.latex(strip(self.recovered))} \\"
+            "\n"
+            rf"V &= {sp.latex(sp.nsimplify(strip(self.truth), rational=False))}"
+            "\n"
+            "\\end{align*}"
+        )
+
+    @property
+    def _symbols(self):
+        return tuple(sorted(self.recovered.free_symbols | self.truth.free_symbols, key=str))
+
+
+def _latex_number(x: float) -> str:
+    if not np.isfinite(x):
+        return r"$\infty$"
+    m, e = f"{x:.2e}".split("e")
+    return rf"${m} \times 10^{{{int(e)}}}$"
+
+
+def compare(
+    recovered: sp.Expr, truth: sp.Expr, symbols: Sequence[sp.Symbol], points=None
+) -> Comparison:
+    """Compare a recovered potential with the true (or effective) one, term by term.
+
+    Parameters
+    ----------
+    recovered, truth : sympy.Expr
+    symbols : sequence of sympy.Symbol
+    points : array_like, shape (K, d), optional
+        Where to compare the gradients.
+
+    Returns
+    -------
+    Comparison
+        One row per non-constant term of either expression.
+    """
+    symbols = tuple(symbols)
+    rec = decompose(recovered, symbols)
+    true = decompose(truth, symbols, known=list(rec))
+    terms = [t for t in dict.fromkeys([*rec, *true]) if t != 1]
+    rows = tuple(Row(t, rec.get(t, 0.0), true.get(t, 0.0)) for t in terms)
+    grad_err = None
+    if points is not None:
+        x = np.asarray(points, dtype=float).reshape(-1, len(symbols))
+
+        def grad(e):
+            fs = [sp.lambdify(symbols, sp.diff(e, s), "numpy") for s in symbols]
+            return np.stack([np.broadcast_to(f(*x.T), x.shape[:1]) for f in fs], axis=1)
+
+        gt, gr = grad(truth), grad(recovered)
+        grad_err = float(np.abs(gr - gt).max() / np.abs(gt).max())
+    return Comparison(rows, sp.sympify(recovered), sp.sympify(truth), grad_err)
