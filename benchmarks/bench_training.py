@@ -83,14 +83,7 @@ def main() -> None:
     ap.add_argument("--gd-steps", type=int, default=20000)
     ap.add_argument("--ref-steps", type=int, default=200)
     args = ap.parse_args()
-    sho = sh.simulate(
-        sh.catalog.harmonic_oscillator(),
-        np.zeros((10, 1)),
-        np.arange(1, 11.0)[:, None],
-        h=0.01,
-        steps=1000,
-        method="exact",
-    )
+    sho = sh.datasets.harmonic_circles()
     dw = sh.datasets.bhat2019("double_well_T1").head(5001)
     rows = []
     for name, traj, target in (

@@ -10,7 +10,7 @@ from importlib import resources
 
 from .trajectories import Trajectories, load_radial
 
-__all__ = ["BHAT2019", "bhat2019", "bhat2019_path"]
+__all__ = ["BHAT2019", "bhat2019", "bhat2019_path", "harmonic_circles"]
 
 #: Shipped files and what they hold.
 BHAT2019 = {
@@ -48,3 +48,24 @@ def bhat2019(name: str) -> Trajectories:
         if name == "central_force_radial":
             return load_radial(p)
         return Trajectories.load(p)
+
+
+def harmonic_circles(R: int = 10, h: float = 0.01, steps: int = 1000) -> Trajectories:
+    """The paper's harmonic-oscillator data (section 3.1), exact.
+
+    R circles in phase space, the i-th through (q, p) = (0, i), i = 1..R,
+    sampled every h for ``steps`` steps: q = i sin t, p = i cos t.
+    """
+    import numpy as np
+
+    from .catalog import harmonic_oscillator
+    from .simulate import simulate
+
+    return simulate(
+        harmonic_oscillator(),
+        np.zeros((R, 1)),
+        np.arange(1.0, R + 1)[:, None],
+        h=h,
+        steps=steps,
+        method="exact",
+    )

@@ -18,14 +18,7 @@ FD_RTOL = 1e-6
 @pytest.fixture(scope="module")
 def sho_data():
     """The paper's harmonic-oscillator data: 10 exact circles through (0, i), h = 0.01."""
-    return sh.simulate(
-        sh.catalog.harmonic_oscillator(),
-        np.zeros((10, 1)),
-        np.arange(1, 11.0)[:, None],
-        h=0.01,
-        steps=1000,
-        method="exact",
-    )
+    return sh.datasets.harmonic_circles()
 
 
 def _custom_features(x):
@@ -251,8 +244,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import numpy as np
 import symhamil as sh
 from symhamil.neural import NeuralPotential
-traj = sh.simulate(sh.catalog.harmonic_oscillator(), np.zeros((10, 1)),
-                   np.arange(1, 11.0)[:, None], h=0.01, steps=1000, method="exact")
+traj = sh.datasets.harmonic_circles()
 one = NeuralPotential(1).fit(traj, steps=30, optimizer="adam")
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 assert strategy.num_replicas_in_sync == 2

@@ -158,3 +158,11 @@ def test_author_T1_initial_conditions_and_well_crossing():
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="unknown data set 'nope'"):
         sh.datasets.bhat2019("nope")
+
+
+def test_paper_harmonic_circles():
+    tr = sh.datasets.harmonic_circles()
+    assert tr.q.shape == (10, 1001, 1) and tr.h == 0.01
+    i = np.arange(1, 11)[:, None]
+    np.testing.assert_allclose(tr.q[..., 0], i * np.sin(tr.t), atol=1e-12)
+    np.testing.assert_allclose(tr.p[..., 0], i * np.cos(tr.t), atol=1e-12)
