@@ -22,6 +22,10 @@ __all__ = ["OPTIMIZERS", "NeuralPotential", "TrainingError"]
 
 OPTIMIZERS = ("gd", "adam", "lbfgs", "adam+lbfgs")
 CHECKPOINT = "checkpoint.npz"
+#: Training sets with more coordinates than this get XLA-compiled loops. XLA pays
+#: off only on large sets: its compilation (~1.4 s per function here) exceeds
+#: what it saves over a few hundred steps on a few thousand points.
+XLA_MIN_SIZE = 5_000
 
 
 class TrainingError(RuntimeError):
@@ -53,6 +57,7 @@ class _Data:
         self.points = tf.constant(pts, dtype=dtype)
         self.dp = tf.constant((traj.p[:, i + 1] - traj.p[:, i]) / traj.h, dtype=dtype)
         self.R = traj.R
+        self.size = int(pts.size)
 
 
 class NeuralPotential:
@@ -308,13 +313,15 @@ class NeuralPotential:
         ]
         return loss, grads
 
-    def _first_order_chunk(self, optimizer: str, layout: str, batch: int | None, size: int):
+    def _first_order_chunk(
+        self, optimizer: str, layout: str, batch: int | None, size: int, jit: bool = True
+    ):
         """A compiled function running up to ``n <= size`` optimizer steps in one call.
 
         ``n`` is a tensor argument and the losses go to a buffer of static length
         ``size``, so one compilation serves every chunk length.
         """
-        key = ("chunk", optimizer, layout, batch, size)
+        key = ("chunk", optimizer, layout, batch, size, jit)
         if key in self._compiled:
             return self._compiled[key]
 
@@ -346,7 +353,7 @@ class NeuralPotential:
             )
             return i, losses
 
-        self._compiled[key] = tf.function(run, jit_compile=True, autograph=False)
+        self._compiled[key] = tf.function(run, jit_compile=jit, autograph=False)
         return self._compiled[key]
 
     def _apply_update(self, grads, optimizer: str, lr) -> None:
@@ -523,7 +530,8 @@ class NeuralPotential:
             Mini-batches of this many trajectories, drawn afresh every step.
         window, window_step : int, optional
             Train on consecutive windows of ``window`` points (the paper's schedule),
-            ``steps`` steps each; see :meth:`Trajectories.windows`.
+            ``steps`` steps each; see :meth:`Trajectories.windows`. The L-BFGS
+            stage, if any, then refines on the last window.
         target_loss : float, optional
             Stop as soon as the training loss is <= this.
         time_limit : float, optional
@@ -641,6 +649,7 @@ class NeuralPotential:
                         d.layout,
                         batch_trajectories,
                         min(chunk, checkpoint_every),
+                        jit=d.size > XLA_MIN_SIZE,
                     )
                     done, values = fn(
                         d.points,
@@ -726,10 +735,15 @@ class NeuralPotential:
         shapes = [tuple(v.shape) for v in self.variables_]
         sizes = [int(np.prod(s)) for s in shapes]
 
-        @tf.function(jit_compile=True, autograph=False)
         def value_and_grad(points, dp):
             value, grads = self._loss_and_grads(points, dp, data.layout)
             return value, tf.concat([tf.reshape(g, (-1,)) for g in grads], axis=0)
+
+        value_and_grad = tf.function(
+            value_and_grad,
+            autograph=False,
+            jit_compile=data.size > XLA_MIN_SIZE,
+        )
 
         def assign(flat):
             off = 0
