@@ -151,10 +151,14 @@ def _taylor_coefficients(
         return mpmath.taylor(f, mpmath.mpf(x0), order)
 
 
-def _error(approx: sp.Expr, target, symbol, grid) -> float:
-    a = sp.lambdify(symbol, approx, "numpy")
+def _measured(approx: sp.Expr, expr: sp.Expr, symbol, x0, interval, target) -> Approximation:
+    """``approx`` with its max error against ``target`` (``expr`` by default) on 200 points."""
+    lo, hi = interval if interval is not None else (x0 - 1, x0 + 1)
+    grid = np.linspace(lo, hi, 200)
+    target = expr if target is None else target
     values = target(grid[:, None]) if callable(target) else sp.lambdify(symbol, target)(grid)
-    return float(np.max(np.abs(np.asarray(a(grid), dtype=float) - values)))
+    got = np.asarray(sp.lambdify(symbol, approx, "numpy")(grid), dtype=float)
+    return Approximation(approx, float(np.max(np.abs(got - values))), grid)
 
 
 def taylor(
@@ -175,11 +179,7 @@ def taylor(
     """
     c = _taylor_coefficients(expr, symbol, x0, order, dps)
     poly = sp.Add(*(sp.Float(ci, 17) * (symbol - x0) ** k for k, ci in enumerate(c)))
-    lo, hi = interval if interval is not None else (x0 - 1, x0 + 1)
-    grid = np.linspace(lo, hi, 200)
-    return Approximation(
-        poly, _error(poly, expr if target is None else target, symbol, grid), grid
-    )
+    return _measured(poly, expr, symbol, x0, interval, target)
 
 
 def pade(
@@ -203,9 +203,4 @@ def pade(
     u = symbol - x0
     num = sp.Add(*(sp.Float(a, 17) * u**k for k, a in enumerate(p)))
     den = sp.Add(*(sp.Float(b, 17) * u**k for k, b in enumerate(q)))
-    approx = num / den
-    lo, hi = interval if interval is not None else (x0 - 1, x0 + 1)
-    grid = np.linspace(lo, hi, 200)
-    return Approximation(
-        approx, _error(approx, expr if target is None else target, symbol, grid), grid
-    )
+    return _measured(num / den, expr, symbol, x0, interval, target)
