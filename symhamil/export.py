@@ -13,7 +13,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-__all__ = ["Approximation", "elu", "pade", "taylor", "to_sympy"]
+__all__ = ["Approximation", "elu", "lambdify_deep", "pade", "taylor", "to_sympy"]
 
 
 class elu(sp.Function):  # named in lower case like sympy.tanh and sympy.exp
@@ -204,3 +204,31 @@ def pade(
     num = sp.Add(*(sp.Float(a, 17) * u**k for k, a in enumerate(p)))
     den = sp.Add(*(sp.Float(b, 17) * u**k for k, b in enumerate(q)))
     return _measured(num / den, expr, symbol, x0, interval, target)
+
+
+def lambdify_deep(symbols: Sequence[sp.Symbol], expr: sp.Expr):
+    """A NumPy function of a deep exported network, fast to build.
+
+    ``sympy.lambdify`` walks an expression as a tree; an exported network of
+    8 hidden layers is a small DAG but an enormous tree, and lambdify takes
+    minutes on it. Here common subexpressions are found first (unordered, which
+    is linear in the DAG) and each one is printed alone.
+
+    Returns
+    -------
+    callable
+        f(*coords) with each coordinate an array of one shape.
+    """
+    from sympy.printing.numpy import NumPyPrinter
+
+    symbols = tuple(symbols)
+    reps, (reduced,) = sp.cse(expr, symbols=sp.numbered_symbols("_h"), order="none")
+    printer = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+    args = ", ".join(printer.doprint(s) for s in symbols)
+    lines = [f"def _network({args}):"]
+    lines += [f"    {printer.doprint(s)} = {printer.doprint(e)}" for s, e in reps]
+    lines.append(f"    return {printer.doprint(reduced)}")
+    namespace = {"numpy": np}
+    # The code is printed by SymPy from our own expression, never from user text.
+    exec("\n".join(lines), namespace)
+    return namespace["_network"]

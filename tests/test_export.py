@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symhamil.export import elu, pade, taylor, to_sympy
+from symhamil.export import elu, lambdify_deep, pade, taylor, to_sympy
 from symhamil.neural import NeuralPotential
 
 # float64 networks evaluated two ways (TensorFlow vs lambdify of the SymPy
@@ -73,3 +73,21 @@ def test_taylor_of_the_network_converges():
     ]
     assert errs[0] > errs[1] > errs[2]
     assert errs[2] < 1e-5
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"features": "difference", "hidden": (16,) * 8},
+        {"features": "distance", "hidden": (8,) * 8},
+    ],
+)
+def test_deep_coulomb_networks_export_and_evaluate(kwargs):
+    """The paper's two Coulomb architectures, where sympy.lambdify takes minutes."""
+    model = NeuralPotential(dim=6, seed=2, **kwargs)
+    f = lambdify_deep(S6, to_sympy(model, S6))
+    x = np.random.default_rng(0).normal(size=(50, 6))
+    want = model.potential(x)
+    np.testing.assert_allclose(
+        f(*x.T), want, rtol=EXPORT_RTOL, atol=EXPORT_RTOL * np.abs(want).max()
+    )
