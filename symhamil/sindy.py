@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import scipy.linalg
 import sympy as sp
+
+from .losses import LOSSES, pair_indices
 
 __all__ = ["Library", "LibraryWarning", "stlsq"]
 
@@ -171,8 +174,6 @@ class Library:
         pivoting orders the columns by how much each adds; those whose diagonal
         falls below ``rtol`` of the largest are dependent.
         """
-        import scipy.linalg
-
         norms = np.linalg.norm(theta, axis=0)
         zero = norms == 0
         scaled = theta / np.where(zero, 1, norms)
@@ -415,8 +416,6 @@ def force_sindy(
     traj : Trajectories, q and p of shape (R, N+1, d), d = len(library.symbols)
     library : Library
     """
-    from .losses import LOSSES, pair_indices
-
     if kind not in LOSSES:
         raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(LOSSES)}.")
     if traj.dim != len(library.symbols):

@@ -179,22 +179,21 @@ class Trajectories:
         )
 
     # ------------------------------------------------------------------ physics
-    def energy(self, system: System) -> np.ndarray:
-        """Energy of every sample under ``system``, shape (R, N+1)."""
+    def _check_system(self, system: System) -> None:
         if system.dim != self.dim:
             raise ValueError(
                 f"system has dimension {system.dim} but the trajectories have "
                 f"dimension {self.dim}."
             )
+
+    def energy(self, system: System) -> np.ndarray:
+        """Energy of every sample under ``system``, shape (R, N+1)."""
+        self._check_system(system)
         return system.energy(self.q, self.p)
 
     def relative_energy_error(self, system: System) -> np.ndarray:
         """Each trajectory's relative energy error, shape (R,); see :func:`energy_error`."""
-        if system.dim != self.dim:
-            raise ValueError(
-                f"system has dimension {system.dim} but the trajectories have "
-                f"dimension {self.dim}."
-            )
+        self._check_system(system)
         return energy_error(system, self.q, self.p)
 
     # ------------------------------------------------------------------ slicing

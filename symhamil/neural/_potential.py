@@ -14,7 +14,7 @@ import numpy as np
 import scipy.optimize
 import tensorflow as tf
 
-from ..losses import LOSSES, pair_indices
+from ..losses import LOSSES, pair_indices, trajectory_loss
 from ..trajectories import Trajectories
 from . import _network as net
 
@@ -179,8 +179,6 @@ class NeuralPotential:
 
     def loss(self, traj: Trajectories, kind: str = "forward", stride: int = 1) -> float:
         """The training loss of this network on ``traj`` (see :mod:`symhamil.losses`)."""
-        from ..losses import trajectory_loss
-
         self._check_data(traj)
         return trajectory_loss(self.gradient, traj, kind, stride)
 
