@@ -5,6 +5,8 @@
 ``symhamil simulate SYSTEM``
     Simulate a catalog system from random (seeded) initial conditions, print a
     summary with the energy errors, and save the trajectories as ``.npz``.
+``symhamil reproduce [EXPERIMENT ...] [--budget B] [--out DIR] [--seed S]``
+    Reproduce the paper's experiments (see :mod:`symhamil.reproduce`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import catalog
+from .experiments import BUDGETS, EXPERIMENTS
 from .simulate import METHODS, simulate
 from .system import System
 
@@ -73,7 +76,48 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--out", "-o", default=None, help="output .npz (default: SYSTEM.npz in the current folder)"
     )
+    rep = sub.add_parser(
+        "reproduce",
+        help="reproduce the paper's experiments and write results.json and a LaTeX report",
+        description="Run the paper's experiments (section 3) three ways - paper-faithful, "
+        "symhamil's default and force-SINDy - and write results.json, figures, models, data "
+        "and report.tex (report.pdf where a LaTeX engine is installed) to --out.",
+    )
+    rep.add_argument(
+        "experiments",
+        nargs="*",
+        default=["all"],
+        metavar="EXPERIMENT",
+        help="any of: " + ", ".join([*EXPERIMENTS, "all"]) + " (default: all)",
+    )
+    rep.add_argument(
+        "--budget",
+        choices=BUDGETS,
+        default="default",
+        help="quick (seconds per case), default (minutes in all) or paper (the paper's "
+        "step counts and data sizes; hours)",
+    )
+    rep.add_argument("--out", "-o", default="symhamil-results", help="output folder")
+    rep.add_argument("--seed", type=int, default=0, help="seed of the generated data (0)")
+    rep.add_argument("--no-report", action="store_true", help="skip report.tex and the PDF")
     return ap
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    names = args.experiments or ["all"]
+    unknown = [n for n in names if n != "all" and n not in EXPERIMENTS]
+    if unknown:
+        raise ValueError(
+            f"unknown experiment {', '.join(map(repr, unknown))}; choose from "
+            f"{', '.join([*EXPERIMENTS, 'all'])}."
+        )
+    from .reproduce import reproduce  # the neural part (TensorFlow) loads only now
+
+    reproduce(
+        names, budget=args.budget, out=args.out, seed=args.seed, report=not args.no_report,
+        progress=lambda s: print(s, flush=True),
+    )  # fmt: skip
+    return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -127,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 s = build()
                 print(f"{name:20s} d={s.dim}  H = {s.H}")
             return 0
+        if args.command == "reproduce":
+            return _reproduce(args)
         return _simulate(args)
     except (ValueError, TypeError) as exc:
         print(f"symhamil: error: {exc}", file=sys.stderr)

@@ -127,7 +127,11 @@ def _latex_number(x: float) -> str:
 
 
 def compare(
-    recovered: sp.Expr, truth: sp.Expr, symbols: Sequence[sp.Symbol], points=None
+    recovered: sp.Expr,
+    truth: sp.Expr,
+    symbols: Sequence[sp.Symbol],
+    points=None,
+    terms: Sequence[sp.Expr] = (),
 ) -> Comparison:
     """Compare a recovered potential with the true (or effective) one, term by term.
 
@@ -137,6 +141,9 @@ def compare(
     symbols : sequence of sympy.Symbol
     points : array_like, shape (K, d), optional
         Where to compare the gradients.
+    terms : sequence of sympy.Expr, optional
+        Terms kept whole in both expressions, e.g. a library's terms, so that
+        (10 - r)**-2 is compared as itself rather than multiplied out.
 
     Returns
     -------
@@ -144,8 +151,8 @@ def compare(
         One row per non-constant term of either expression.
     """
     symbols = tuple(symbols)
-    rec = decompose(recovered, symbols)
-    true = decompose(truth, symbols, known=list(rec))
+    rec = decompose(recovered, symbols, known=list(terms))
+    true = decompose(truth, symbols, known=[*terms, *rec])
     terms = [t for t in dict.fromkeys([*rec, *true]) if t != 1]
     rows = tuple(Row(t, rec.get(t, 0.0), true.get(t, 0.0)) for t in terms)
     grad_err = None

@@ -162,7 +162,10 @@ class NeuralPotential:
         key = ("eval", what)
         if key not in self._compiled:
             if what == "V":
-                fn = self._V
+                # A closure per model, not the bound method: TensorFlow counts traces
+                # per Python function, and many models would look like retracing.
+                def fn(x):
+                    return self._V(x)
             else:
 
                 def fn(x):
@@ -171,7 +174,8 @@ class NeuralPotential:
                         v = tf.reduce_sum(self._V(x))
                     return tape.gradient(v, x)
 
-            self._compiled[key] = tf.function(fn, reduce_retracing=True, autograph=False)
+            spec = tf.TensorSpec([None, self.dim], self._tf_dtype)
+            self._compiled[key] = tf.function(fn, input_signature=[spec], autograph=False)
         return self._compiled[key]
 
     def __call__(self, q) -> np.ndarray:
