@@ -233,13 +233,18 @@ def train_route(case: Case, route: str, out: Path):
     steps = model.n_steps_
     history = [model.history_]
     if spec.then is not None:
-        if spec.center:
-            # The constant of V is arbitrary: centre it so exp(V) does not overflow.
-            weights = model.get_weights()
-            weights[-1] = weights[-1] - model.potential(case.sample_points()).mean()
-            model.set_weights(weights)
         nxt = spec.then
-        warm = NeuralPotential.from_model(model, activation=nxt.activation, output=nxt.output)
+        warm = NeuralPotential.from_model(model, activation=nxt.activation)
+        if spec.center:
+            # The constant and scale of V are free at a warm start: bring the output
+            # to mean 0 and range 0.5, where exp is nearly linear. Without this,
+            # exp of the elu network's values (~20) overflows and training diverges.
+            z = warm.potential(case.sample_points())
+            weights = warm.get_weights()
+            a = 0.5 / max(float(np.ptp(z)), 1e-12)
+            weights[-2], weights[-1] = a * weights[-2], a * (weights[-1] - z.mean())
+            warm.set_weights(weights)
+        warm = NeuralPotential.from_model(warm, output=nxt.output)
         model = _train_stage(case.train, nxt, folder / "stage2", warm)
         steps += model.n_steps_
         history.append(model.history_)

@@ -89,6 +89,8 @@ def test_examples_run(script, tmp_path):
         "declare_a_system.py": ["--out", str(tmp_path)],
         "central_force_reduction.py": ["--steps", "2000"],
     }.get(script, [])
+    if script.startswith("reproduce_"):  # one per experiment, at the quick budget
+        args = ["--budget", "quick", "--out", str(tmp_path / "out")]
     subprocess.run(
         [sys.executable, str(ROOT / "examples" / script), *args],
         check=True,

@@ -1,0 +1,111 @@
+"""Write docs/api.md, the API reference, from the public names and their docstrings.
+
+python docs/make_api.py          # rewrite docs/api.md
+python docs/make_api.py --check  # exit 1 if docs/api.md is out of date (the tests do this)
+"""
+
+import inspect
+import sys
+from pathlib import Path
+
+import symhamil
+import symhamil.experiments
+import symhamil.export
+import symhamil.neural
+import symhamil.report
+import symhamil.reproduce
+
+#: (title, module, names): the public face, module by module.
+SECTIONS = [
+    ("symhamil", symhamil, [n for n in symhamil.__all__ if n not in ("__version__",)]),
+    ("symhamil.neural (imports TensorFlow)", symhamil.neural, symhamil.neural.__all__),
+    ("symhamil.export", symhamil.export, ["lambdify_deep", "elu", "Approximation"]),
+    (
+        "symhamil.experiments",
+        symhamil.experiments,
+        [
+            "EXPERIMENTS",
+            "BUDGETS",
+            "ROUTES",
+            "experiment",
+            "Experiment",
+            "Case",
+            "Training",
+            "paper_results",
+        ],
+    ),
+    (
+        "symhamil.reproduce",
+        symhamil.reproduce,
+        [
+            "reproduce",
+            "run_case",
+            "train_route",
+            "interpret",
+            "baseline",
+            "table",
+            "CaseResult",
+            "RouteResult",
+            "RESULTS_SCHEMA",
+        ],
+    ),
+    ("symhamil.report", symhamil.report, ["case_figures", "write_report", "build_pdf"]),
+]
+
+
+def _summary(obj) -> str:
+    doc = inspect.getdoc(obj) or ""
+    return doc.split("\n\n")[0].replace("\n", " ")
+
+
+def _entry(module, name: str) -> list[str]:
+    obj = getattr(module, name)
+    if inspect.ismodule(obj):
+        return [f"### `{name}` (module)", "", _summary(obj), ""]
+    obj = getattr(obj, "__wrapped__", obj)  # functools.cache
+    if inspect.isclass(obj) or inspect.isfunction(obj):
+        try:
+            sig = str(inspect.signature(obj))
+        except (TypeError, ValueError):
+            sig = "(...)"
+        kind = "class" if inspect.isclass(obj) else "function"
+        lines = [f"### `{name}{sig}` ({kind})", "", _summary(obj), ""]
+        if inspect.isclass(obj):
+            for attr, member in sorted(vars(obj).items()):
+                if attr.startswith("_") or not callable(getattr(member, "__func__", member)):
+                    continue
+                fn = getattr(member, "__func__", member)
+                if inspect.isfunction(fn):
+                    lines.append(f"- `{attr}{inspect.signature(fn)}`: {_summary(fn)}")
+            lines.append("")
+        return lines
+    return [
+        f"### `{name}` (value)",
+        "",
+        f"`{type(obj).__name__}`: "
+        + ", ".join(map(str, list(obj)[:12] if hasattr(obj, "__iter__") else [obj])),
+        "",
+    ]
+
+
+def render() -> str:
+    out = [
+        "# API reference",
+        "",
+        "Generated from the docstrings by `python docs/make_api.py`; the tests check it is",
+        "current. The full docstrings (numpydoc, with array shapes) are one `help()` away.",
+        "",
+    ]
+    for title, module, names in SECTIONS:
+        out += [f"## {title}", "", _summary(module), ""]
+        for name in names:
+            out += _entry(module, name)
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    path = Path(__file__).with_name("api.md")
+    text = render()
+    if "--check" in sys.argv:
+        sys.exit(0 if path.exists() and path.read_text() == text else 1)
+    path.write_text(text)
