@@ -19,6 +19,9 @@ import sympy as sp
 
 from .experiments import ROUTE_TITLES
 
+#: How much of an exported network the report prints (the rest is in results.json).
+EXPORT_CHARS = 1500
+
 #: Colours by route; the extrapolation beyond the data is drawn in a second colour.
 COLOURS = {"paper": "tab:orange", "default": "tab:blue", "force_sindy": "tab:green"}
 EXTRAPOLATION = {"paper": "tab:red", "default": "tab:purple"}
@@ -268,6 +271,8 @@ def _figure(name: str, caption: str) -> str:
 _CAPTIONS = {
     "potential": "Neural potentials (constant removed) against the true potential; the grey "
     "band is the range of the training data, dotted lines are extrapolations.",
+    "pairs": "Neural potentials (constant removed) at training and held-out points against "
+    "the true potential, as functions of r = |q1 - q2|.",
     "loss": "Training loss of the two neural routes.",
     "path": "Threshold path of the sparse regression: relative residual against the threshold; "
     "circles mark the threshold chosen, numbers the terms kept.",
@@ -321,7 +326,8 @@ def _section(result) -> str:
     eqs.append(f"{name} &= {_no_constant(truth, var)}")
     lines.append(" \\\\\n".join(eqs))
     lines.append("\\end{align*}")
-    lines.append("\\paragraph{Coefficients against the paper.}")
+    # Not a run-in \paragraph: the table must start on a line of its own.
+    lines.append("\\medskip\\noindent\\textbf{Coefficients against the paper.}")
     lines.append(coefficient_table(result))
     targets = result.targets
     lines.append(
@@ -341,7 +347,11 @@ def _section(result) -> str:
             f"Exported to SymPy ({ex['exported_ops']} operations; coefficients shown "
             "to 4 digits):"
         )
-        wrapped = "\n".join(textwrap.wrap(ex["exported"], 95))
+        shown = ex["exported"]
+        if len(shown) > EXPORT_CHARS:
+            shown = shown[:EXPORT_CHARS] + f" ... ({len(ex['exported'])} characters in all; "
+            shown += "the whole formula is in results.json)"
+        wrapped = "\n".join(textwrap.wrap(shown, 95))
         lines.append("{\\tiny\\begin{verbatim}\n" + wrapped + "\n\\end{verbatim}}")
         lines.append(
             f"Its Pad\\'e approximant $[3/3]$ about $r = {ex['pade_center']:.3g}$ has max error "
@@ -355,6 +365,8 @@ def _section(result) -> str:
         )
     for name in result.figures:
         kind = name.rsplit("-", 1)[-1]
+        if kind == "potential" and case.test is not None:
+            kind = "pairs"
         lines.append(_figure(name, _CAPTIONS.get(kind, "")))
     return "\n".join(lines)
 

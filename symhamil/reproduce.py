@@ -215,7 +215,9 @@ def _train_stage(train, spec: Training, folder: Path, model=None):
 
 
 def train_route(case: Case, route: str, out: Path):
-    """Train the network of ``route`` (resuming from checkpoints under ``out``).
+    """Train the network of ``route``, or load it if ``out`` already holds it.
+
+    An interrupted training resumes from its checkpoints under ``out``.
 
     Returns
     -------
@@ -228,6 +230,17 @@ def train_route(case: Case, route: str, out: Path):
 
     spec = case.trainings[route]
     folder = out / "models" / case.key / route
+    done = folder / "training.json"
+    if done.is_file() and (folder / "model").is_dir():
+        # A finished training is loaded, not trained again (checkpoints resume
+        # unfinished ones); another recipe in the same folder is refused.
+        training = json.loads(done.read_text())
+        if training["description"] != spec.describe():
+            raise ValueError(
+                f"{folder} holds a model trained as {training['description']!r}, not as "
+                f"{spec.describe()!r} (another budget?). Use another --out, or delete it."
+            )
+        return NeuralPotential.load(folder / "model"), training
     t0 = time.perf_counter()
     model = _train_stage(case.train, spec, folder / "stage1")
     steps = model.n_steps_
@@ -265,6 +278,7 @@ def train_route(case: Case, route: str, out: Path):
         # At most ~400 points of the loss curve, for the figure.
         "history": [float(v) for v in _thin(np.concatenate(history), 400)],
     }
+    done.write_text(json.dumps(training))
     return model, training
 
 

@@ -162,3 +162,17 @@ def test_default_budget_beats_the_paper_on_T1(tmp_path):
         assert res.routes["paper"].relative_error[term] <= err, term
     assert res.routes["default"].true_support
     assert res.routes["default"].max_relative_error < 1e-4  # the aim: 0.01%
+
+
+def test_a_second_run_loads_the_trained_models_and_refuses_another_recipe(run, tmp_path):
+    out, results = run
+    shutil.copytree(out / "models", tmp_path / "models")
+    (again,) = reproduce(["sho"], budget="quick", out=tmp_path, report=False, progress=None)
+    first = results["harmonic_oscillator"]
+    for route in ("paper", "default"):
+        assert again.routes[route].coefficients == first.routes[route].coefficients
+        assert (
+            again.routes[route].training["wall_time"] == first.routes[route].training["wall_time"]
+        )
+    with pytest.raises(ValueError, match="another budget"):
+        reproduce(["sho"], budget="default", out=tmp_path, report=False, progress=None)
