@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
@@ -328,9 +328,7 @@ def _double_well(budget: str, seed: int) -> tuple[Case, ...]:
         case = _poly_case(
             paper_key, title, "double-well", system, train, None, 6, trainings, note, (-1.0, 3.0)
         )
-        cases.append(
-            Case(**{**case.__dict__, "key": key})  # the regenerated set shares T1's paper row
-        )
+        cases.append(replace(case, key=key))  # the regenerated set shares T1's paper row
     return tuple(cases)
 
 
@@ -355,7 +353,7 @@ def _radial_case(key, title, train, ell2_half, note, budget, paper_key) -> Case:
     )
     stage1 = _faithful(budget, 10, 500000, 1e-3, activation="elu")
     trainings = {
-        "paper": Training(**{**stage1.__dict__, "then": stage2, "center": True}),
+        "paper": replace(stage1, then=stage2, center=True),
         "default": _default(budget, 10),
     }
     return Case(
@@ -462,7 +460,7 @@ def _coulomb(budget: str, seed: int) -> tuple[Case, ...]:
             hidden=(width,) * 8,
         )
         if window:
-            faithful = Training(**{**faithful.__dict__, "window": window})
+            faithful = replace(faithful, window=window)
         trainings = {
             "paper": faithful,
             "default": _default(budget, 10, features=features, hidden=(width,) * 8),

@@ -375,19 +375,23 @@ def _better_note(results) -> str:
     cf = [r for r in results if r.case.experiment == "central-force" and len(r.routes) > 2]
     if not cf:
         return ""
-    parts = []
+    parts, wins = [], 0
     for r in cf:
         p, d = r.routes["paper"], r.routes["default"]
+        wins += d.max_relative_error < p.max_relative_error
         parts.append(
-            f"{r.case.title}: paper recipe (elu, then softplus with exponential output) max "
-            f"error {_pct(p.max_relative_error)}, plain tanh with the midpoint loss "
+            f"{tex_escape(r.case.title)}: paper recipe (elu, then softplus with exponential "
+            f"output) max error {_pct(p.max_relative_error)}, plain tanh with the midpoint loss "
             f"{_pct(d.max_relative_error)}"
         )
-    return (
-        "\\paragraph{Central force: which recipe is better.} "
-        + "; ".join(tex_escape(p).replace("\\textbackslash{}%", "\\%") for p in parts)
-        + ". The plain tanh network with the midpoint loss is the better of the two.\n"
-    )
+    if wins == len(cf):
+        verdict = "The plain tanh network with the midpoint loss is the better of the two."
+    elif wins == 0:
+        verdict = "The paper's recipe is the better of the two here."
+    else:
+        verdict = "Neither recipe is better on every training set."
+    text = "; ".join(parts)
+    return f"\\paragraph{{Central force: which recipe is better.}} {text}. {verdict}\n"
 
 
 def write_report(

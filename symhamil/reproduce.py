@@ -297,6 +297,8 @@ def interpret(model, case: Case, threshold: float | None = None) -> SparseFit:
     """SINDy on the network's values at the training points, in the case's variable."""
     x = case.sample_points()
     y = np.asarray(model.potential(x), dtype=float)
+    # The network lives in the data's coordinates (6 for the Coulomb pair), the
+    # library in the case's variable (r): hand SINDy the values, point by point.
     return sindy(lambda _: y, case.library, case.to_variable(x), threshold=threshold)
 
 
