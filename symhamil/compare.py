@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-__all__ = ["Comparison", "compare", "decompose"]
+__all__ = ["Comparison", "compare", "decompose", "format_relative_error"]
 
 
 def decompose(
@@ -117,6 +117,19 @@ class Comparison:
     @property
     def _symbols(self):
         return tuple(sorted(self.recovered.free_symbols | self.truth.free_symbols, key=str))
+
+
+def format_relative_error(x: float | None, tex: bool = False, digits: int = 4) -> str:
+    """A relative error as a percentage for tables: "-" if absent, "spurious" if inf.
+
+    ``tex=True`` escapes the percent sign and uses ``digits`` significant digits;
+    plain text uses ``digits`` decimals.
+    """
+    if x is None:
+        return "--" if tex else "-"
+    if not np.isfinite(x):
+        return "spurious"
+    return f"{100 * x:.{digits}g}\\%" if tex else f"{100 * x:.{digits}f}%"
 
 
 def _latex_number(x: float) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from .compare import format_relative_error
 from .experiments import ROUTE_TITLES
 
 #: How much of an exported network the report prints (the rest is in results.json).
@@ -203,11 +204,7 @@ def _num(x, digits=6) -> str:
 
 
 def _pct(x) -> str:
-    if x is None:
-        return "--"
-    if not np.isfinite(x):
-        return "spurious"
-    return f"{100 * x:.3g}\\%"
+    return format_relative_error(x, tex=True, digits=3)
 
 
 def _term_tex(term: str, variable) -> str:

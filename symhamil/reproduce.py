@@ -29,7 +29,7 @@ import numpy as np
 import sympy as sp
 
 from . import __version__
-from .compare import compare, decompose
+from .compare import compare, decompose, format_relative_error
 from .experiments import (
     BUDGETS,
     EXPERIMENTS,
@@ -407,11 +407,7 @@ def run_case(
 
 # ---------------------------------------------------------------- the table
 def _pct(x) -> str:
-    if x is None:
-        return "-"
-    if not np.isfinite(x):
-        return "spurious"
-    return f"{100 * x:.4f}%"
+    return format_relative_error(x)
 
 
 def table(results: Sequence[CaseResult]) -> str:
