@@ -9,6 +9,7 @@ command line.
 Layout of the output folder::
 
     results.json                 every number of the table (schema: RESULTS_SCHEMA)
+    run.json                     the budget and seed that own the folder
     report.tex, report.pdf       the report (the PDF where a LaTeX engine is installed)
     figures/<case>-*.png, .pdf   the figures
     models/<case>/<route>/       trained networks (NeuralPotential.save), checkpoints
@@ -472,7 +473,19 @@ def reproduce(
     names = list(EXPERIMENTS) if "all" in names else list(names)
     exps = [experiment(n) for n in names]  # unknown names fail here, before any work
     out = Path(out)
+    # Trained models in ``out`` are reused by a later run; they must come from
+    # the same budget and the same seeded data. Checked before any work.
+    settings = {"budget": budget, "seed": seed}
+    marker = out / "run.json"
+    if marker.is_file() and json.loads(marker.read_text()) != settings:
+        old = json.loads(marker.read_text())
+        raise ValueError(
+            f"{out} holds a run with budget {old['budget']!r} and seed {old['seed']}, not "
+            f"budget {budget!r} and seed {seed}; its models would be reused. Use another "
+            "--out, or delete that folder."
+        )
     out.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(settings))
     t0 = time.perf_counter()
     results = []
     for exp in exps:

@@ -174,5 +174,10 @@ def test_a_second_run_loads_the_trained_models_and_refuses_another_recipe(run, t
         assert (
             again.routes[route].training["wall_time"] == first.routes[route].training["wall_time"]
         )
+    with pytest.raises(
+        ValueError, match="budget 'quick' and seed 0, not budget 'quick' and seed 1"
+    ):
+        reproduce(["sho"], budget="quick", seed=1, out=tmp_path, report=False, progress=None)
+    (tmp_path / "run.json").unlink()  # without the run's marker, each model is checked
     with pytest.raises(ValueError, match="another budget"):
         reproduce(["sho"], budget="default", out=tmp_path, report=False, progress=None)
