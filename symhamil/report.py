@@ -319,8 +319,7 @@ def _section(result) -> str:
         for route, r in result.routes.items()
     ]
     name = "V_{\\rm eff}" if case.experiment == "central-force" else "V"
-    truth = {k: v for k, v in result.truth.items()}
-    eqs.append(f"{name} &= {_no_constant(truth, var)}")
+    eqs.append(f"{name} &= {_no_constant(result.truth, var)}")
     lines.append(" \\\\\n".join(eqs))
     lines.append("\\end{align*}")
     # Not a run-in \paragraph: the table must start on a line of its own.

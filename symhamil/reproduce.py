@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import json
 import platform
-import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -400,9 +399,7 @@ def run_case(
         from .report import case_figures
 
         names = case_figures(result, models, out / "figures")
-        result = CaseResult(
-            case, truth, paper, paper_err, results, time.perf_counter() - t0, names, extras
-        )
+        result = replace(result, figures=names, wall_time=time.perf_counter() - t0)
     return result
 
 
@@ -528,6 +525,3 @@ __all__ = [
     "table",
     "train_route",
 ]
-
-if __name__ == "__main__":  # pragma: no cover
-    reproduce(sys.argv[1:] or ("all",))
