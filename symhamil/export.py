@@ -13,68 +13,15 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from .layers import FEATURES, activation, elu
+from .potentials import as_potential
+
 __all__ = ["Approximation", "elu", "lambdify_deep", "pade", "taylor", "to_sympy"]
 
 
-class elu(sp.Function):  # named in lower case like sympy.tanh and sympy.exp
-    """The exponential linear unit, elu(x) = x for x >= 0, exp(x) - 1 otherwise.
-
-    A named function rather than a bare Piecewise: nested Piecewise layers make
-    SymPy fold every inner case into the outer conditions (slow, and lambdify
-    then prints conditions NumPy refuses). ``expr.rewrite(sympy.Piecewise)``
-    gives the explicit Piecewise form.
-    """
-
-    nargs = 1
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_Number:
-            return x if x >= 0 else sp.exp(x) - 1
-        return None
-
-    def fdiff(self, argindex=1):
-        x = self.args[0]
-        return sp.Piecewise((1, x >= 0), (sp.exp(x), True))
-
-    def _eval_rewrite_as_Piecewise(self, x, **kwargs):
-        return sp.Piecewise((x, x >= 0), (sp.exp(x) - 1, True))
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _numpycode(self, printer):
-        x = printer._print(self.args[0])
-        np_ = printer._module_format("numpy")
-        # expm1 of min(x, 0): no overflow warning from the branch where() discards.
-        return f"{np_}.where({x} >= 0, {x}, {np_}.expm1({np_}.minimum({x}, 0)))"
-
-    def _latex(self, printer):
-        return rf"\operatorname{{elu}}{{\left({printer._print(self.args[0])} \right)}}"
-
-
-def _activation(name: str) -> Callable[[sp.Expr], sp.Expr]:
-    # evaluate=False: the automatic simplification of tanh/exp/log inspects the
-    # whole argument (sign extraction, multiples of I*pi), which grows
-    # exponentially with depth on a network's nested sums.
-    if name == "tanh":
-        return lambda x: sp.tanh(x, evaluate=False)
-    if name == "softplus":
-        return lambda x: sp.log(sp.Add(1, sp.exp(x, evaluate=False)), evaluate=False)
-    if name == "elu":
-        return lambda x: elu(x, evaluate=False)
-    raise ValueError(f"no SymPy form for activation {name!r}.")
-
-
 def _features(arch, xs: Sequence[sp.Symbol], custom) -> list[sp.Expr]:
-    half = arch.dim // 2
-    if arch.features == "identity":
-        return list(xs)
-    diff = [xs[i] - xs[i + half] for i in range(half)]
-    if arch.features == "difference":
-        return diff
-    if arch.features == "distance":
-        return [sp.sqrt(sum(d**2 for d in diff))]
+    if arch.features in FEATURES:
+        return list(FEATURES[arch.features].sympy(list(xs)))
     if custom is None:
         raise ValueError(
             "this network has a custom feature function; pass its SymPy form as "
@@ -110,7 +57,7 @@ def to_sympy(model, symbols: Sequence[sp.Symbol], features: Callable | None = No
         raise ValueError(
             f"the network takes d = {arch.dim} coordinates; got {len(symbols)} symbols."
         )
-    act = _activation(arch.activation)
+    act = activation(arch.activation).sympy
     weights = model.get_weights()
     # Float(x, 17) represents a float64 exactly enough to round-trip it.
     h = _features(arch, symbols, features)
@@ -155,8 +102,8 @@ def _measured(approx: sp.Expr, expr: sp.Expr, symbol, x0, interval, target) -> A
     """``approx`` with its max error against ``target`` (``expr`` by default) on 200 points."""
     lo, hi = interval if interval is not None else (x0 - 1, x0 + 1)
     grid = np.linspace(lo, hi, 200)
-    target = expr if target is None else target
-    values = target(grid[:, None]) if callable(target) else sp.lambdify(symbol, target)(grid)
+    values = as_potential(expr if target is None else target, (symbol,)).require_values()
+    values = np.asarray(values(grid[:, None]), dtype=float)
     got = np.asarray(sp.lambdify(symbol, approx, "numpy")(grid), dtype=float)
     return Approximation(approx, float(np.max(np.abs(got - values))), grid)
 

@@ -1,8 +1,9 @@
-"""The training losses of the paper and their O(h^2) variant, in NumPy.
+"""The (i, i+1) pairs of trajectories and the losses built on them, in NumPy.
 
-The neural sub-package computes the same losses in TensorFlow; this module lets
-any force (a System's, a fitted formula's) be scored on trajectories without
-TensorFlow.
+Every estimator that compares momentum changes with a potential's gradient -
+the network's training loss, force-SINDy, :func:`trajectory_loss` - takes its
+pairs from :func:`pairs` and averages gradients with :func:`average`, so the
+pairs, the momentum differences and the forward/midpoint rule are written once.
 
 forward (paper eq. 3):  r_i = (p_{i+1} - p_i) / h + grad V(q_i)                O(h) bias
 midpoint:               r_i = (p_{i+1} - p_i) / h + (grad V(q_i) + grad V(q_{i+1})) / 2
@@ -12,15 +13,23 @@ The loss is the mean of r_i^2 over trajectories, pairs (i, i+1) and components.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from .potentials import as_potential
 from .trajectories import Trajectories
 
-__all__ = ["LOSSES", "pair_indices", "trajectory_loss"]
+__all__ = ["LOSSES", "Pairs", "average", "check_loss", "pair_indices", "pairs", "trajectory_loss"]
 
 LOSSES = ("forward", "midpoint")
+
+
+def check_loss(kind: str) -> str:
+    """``kind`` if it names a loss; otherwise a ValueError listing them."""
+    if kind not in LOSSES:
+        raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}.")
+    return kind
 
 
 def pair_indices(N: int, stride: int = 1) -> np.ndarray:
@@ -30,18 +39,72 @@ def pair_indices(N: int, stride: int = 1) -> np.ndarray:
     return np.arange(0, N, int(stride))
 
 
-def trajectory_loss(
-    grad_V: Callable[[np.ndarray], np.ndarray],
-    traj: Trajectories,
-    kind: str = "forward",
-    stride: int = 1,
-) -> float:
-    """The loss of a potential, given by its gradient, on trajectories.
+def average(kind: str, g_start, g_end):
+    """The gradient a loss compares with (p_{i+1} - p_i) / h.
+
+    ``g_start`` at q_i for the forward loss; the mean of ``g_start`` and ``g_end``
+    (at q_{i+1}) for the midpoint loss. Works on NumPy arrays and on TensorFlow
+    tensors alike (only + and * are used).
+    """
+    return g_start if kind == "forward" else 0.5 * (g_start + g_end)
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """The (i, i+1) pairs of trajectories used by a loss.
+
+    Attributes
+    ----------
+    start, end : ndarray, shape (R, P, d)
+        q_i and q_{i+1} of the P pairs of each trajectory.
+    dp : ndarray, shape (R, P, d)
+        (p_{i+1} - p_i) / h.
+    index : ndarray, shape (P,)
+        The start indices i.
+    kind : {"forward", "midpoint"}
+    """
+
+    start: np.ndarray
+    end: np.ndarray
+    dp: np.ndarray
+    index: np.ndarray
+    kind: str
+
+    def residual(self, grad_V) -> np.ndarray:
+        """dp + average of grad V, shape (R, P, d); ``grad_V`` maps (..., d) -> (..., d)."""
+        end = grad_V(self.end) if self.kind == "midpoint" else None
+        return self.dp + average(self.kind, grad_V(self.start), end)
+
+
+def pairs(traj: Trajectories, kind: str = "forward", stride: int = 1) -> Pairs:
+    """The pairs (q_i, q_{i+1}) and momentum differences of ``traj`` for the loss ``kind``.
 
     Parameters
     ----------
-    grad_V : callable, (..., d) -> (..., d)
-        Gradient of the potential; for a System, ``lambda q: -system.force(q)``.
+    traj : Trajectories
+        q, p of shape (R, N+1, d).
+    kind : {"forward", "midpoint"}
+    stride : int
+        Every ``stride``-th pair: i = 0, stride, 2 stride, ... < N.
+
+    Returns
+    -------
+    Pairs
+    """
+    check_loss(kind)
+    i = pair_indices(traj.N, stride)
+    dp = (traj.p[:, i + 1] - traj.p[:, i]) / traj.h
+    return Pairs(traj.q[:, i], traj.q[:, i + 1], dp, i, kind)
+
+
+def trajectory_loss(target, traj: Trajectories, kind: str = "forward", stride: int = 1) -> float:
+    """The loss of a potential on trajectories.
+
+    Parameters
+    ----------
+    target : System, NeuralPotential, sympy.Expr or Potential
+        Anything :func:`symhamil.potentials.as_potential` turns into a gradient;
+        a bare gradient function as ``Potential(gradient=f)``.
     traj : Trajectories
         q, p of shape (R, N+1, d).
     kind : {"forward", "midpoint"}
@@ -52,11 +115,5 @@ def trajectory_loss(
     -------
     float
     """
-    if kind not in LOSSES:
-        raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}.")
-    i = pair_indices(traj.N, stride)
-    dp = (traj.p[:, i + 1] - traj.p[:, i]) / traj.h
-    g = grad_V(traj.q[:, i])
-    if kind == "midpoint":
-        g = 0.5 * (g + grad_V(traj.q[:, i + 1]))
-    return float(np.mean((dp + g) ** 2))
+    grad = as_potential(target, traj.coords).require_gradient()
+    return float(np.mean(pairs(traj, kind, stride).residual(grad) ** 2))

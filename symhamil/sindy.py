@@ -17,7 +17,8 @@ import numpy as np
 import scipy.linalg
 import sympy as sp
 
-from .losses import LOSSES, pair_indices
+from .losses import average, check_loss, pairs
+from .potentials import as_potential
 
 __all__ = ["Library", "LibraryWarning", "stlsq"]
 
@@ -366,18 +367,9 @@ def sindy(
     SparseFit
     """
     x = library._points(points)
-    if hasattr(target, "potential"):
-        y = np.asarray(target.potential(x), dtype=float)
-    elif isinstance(target, sp.Expr):
-        y = np.asarray(sp.lambdify(library.symbols, target, "numpy")(*x.T), dtype=float)
+    y = np.asarray(as_potential(target, library.symbols).require_values()(x), dtype=float)
+    if y.ndim == 0:
         y = np.broadcast_to(y, (x.shape[0],))
-    elif callable(target):
-        y = np.asarray(target(x), dtype=float)
-    else:
-        raise TypeError(
-            f"target must be a model, a SymPy expression or a callable; got "
-            f"{type(target).__name__}."
-        )
     if y.shape != (x.shape[0],) or not np.isfinite(y).all():
         raise ValueError(
             f"the target must give one finite value per point, shape "
@@ -416,21 +408,22 @@ def force_sindy(
     traj : Trajectories, q and p of shape (R, N+1, d), d = len(library.symbols)
     library : Library
     """
-    if kind not in LOSSES:
-        raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(LOSSES)}.")
+    check_loss(kind)
     if traj.dim != len(library.symbols):
         raise ValueError(
             f"the trajectories have d = {traj.dim} but the library has "
             f"{len(library.symbols)} symbols."
         )
     varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
-    i = pair_indices(traj.N, stride)
+    pr = pairs(traj, kind, stride)
     d = traj.dim
-    g = varying.gradient(traj.q[:, i].reshape(-1, d))  # (K, d, J)
-    if kind == "midpoint":
-        g = 0.5 * (g + varying.gradient(traj.q[:, i + 1].reshape(-1, d)))
+
+    def grads(q):  # (R, P, d) -> (R * P, d, J)
+        return varying.gradient(q.reshape(-1, d))
+
+    g = average(kind, grads(pr.start), grads(pr.end) if kind == "midpoint" else None)
     theta = g.reshape(-1, g.shape[-1])
-    y = (-(traj.p[:, i + 1] - traj.p[:, i]) / traj.h).reshape(-1)
+    y = -pr.dp.reshape(-1)
     varying.check(theta)
     beta, lam, res, path = _fit_path(theta, y, varying, (), threshold, rtol, ratio, thresholds)
     return _result(beta, lam, res, path, varying)

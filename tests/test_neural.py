@@ -58,12 +58,8 @@ def test_gradient_is_autodiff_of_potential(dim, kwargs):
 def test_midpoint_loss_of_true_potential_is_below_forward(sho_data):
     """Analytic check, no training: the forward difference has an O(h) bias."""
     system = sh.catalog.harmonic_oscillator()
-
-    def grad_V(q):
-        return -system.force(q)
-
-    forward = trajectory_loss(grad_V, sho_data, "forward")
-    midpoint = trajectory_loss(grad_V, sho_data, "midpoint")
+    forward = trajectory_loss(system, sho_data, "forward")
+    midpoint = trajectory_loss(system, sho_data, "midpoint")
     # forward residual = (p_{i+1}-p_i)/h - p'(t_i) ~ (h/2) p''; mean over circles of
     # radius 1..10 of (h/2)^2 q^2 = 0.25e-4 * mean(i^2)/2 = 4.8e-4 (+ O(h^3)).
     assert forward == pytest.approx(0.25e-4 * np.mean(np.arange(1, 11) ** 2) / 2, rel=0.05)

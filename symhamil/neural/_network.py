@@ -2,7 +2,8 @@
 
 Plain variables rather than a Keras model: the network is a handful of matrices,
 and owning them keeps the compiled training loop, the flattening for L-BFGS,
-checkpoints and the export to SymPy simple and exact.
+checkpoints and the export to SymPy simple and exact. Activations and feature
+maps come from :mod:`symhamil.layers`, where each is named once.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-ACTIVATIONS = ("tanh", "elu", "softplus")
-FEATURES = ("identity", "difference", "distance")
+from .._io import write_json, write_npz
+from ..layers import ACTIVATIONS, FEATURES, activation, feature
+
 OUTPUTS = ("linear", "exponential")
 DTYPES = ("float32", "float64")
 
@@ -50,37 +52,29 @@ class Architecture:
 
     @property
     def input_width(self) -> int:
-        if self.features == "identity":
-            return self.dim
-        if self.features == "difference":
-            return self.dim // 2
-        if self.features == "distance":
-            return 1
+        if self.features in FEATURES:
+            return FEATURES[self.features].width(self.dim)
         assert self.feature_dim is not None
         return self.feature_dim
 
 
-def check_architecture(dim, hidden, activation, features, output, dtype) -> None:
+def check_architecture(dim, hidden, activation_name, features, output, dtype) -> None:
     """Refuse a bad configuration before any TensorFlow work, saying what to do."""
-    if isinstance(dim, bool) or int(dim) != dim or dim < 1:
+    if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or dim < 1:
         raise ValueError(f"dim must be a whole number >= 1; got {dim!r}.")
     hidden = tuple(hidden)
-    if not all(isinstance(w, int | np.integer) and w >= 1 for w in hidden):
+    if not hidden or not all(
+        isinstance(w, int | np.integer) and not isinstance(w, bool) and w >= 1 for w in hidden
+    ):
         raise ValueError(f"hidden must be a tuple of layer widths >= 1; got {hidden!r}.")
-    if activation not in ACTIVATIONS:
-        raise ValueError(
-            f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}."
-        )
-    if not callable(features) and features not in FEATURES:
-        raise ValueError(
-            f"unknown features {features!r}; choose one of {', '.join(FEATURES)}, "
-            "or pass a function of q."
-        )
-    if features in ("difference", "distance") and dim % 2:
-        raise ValueError(
-            f"features={features!r} takes two particles' positions (q1, q2) of "
-            f"equal dimension, so dim must be even; got {dim}."
-        )
+    activation(activation_name)
+    if not callable(features):
+        fmap = feature(features)
+        if fmap.pairs and dim % 2:
+            raise ValueError(
+                f"features={features!r} takes two particles' positions (q1, q2) of "
+                f"equal dimension, so dim must be even; got {dim}."
+            )
     if output not in OUTPUTS:
         raise ValueError(f"unknown output {output!r}; choose one of {', '.join(OUTPUTS)}.")
     if dtype not in DTYPES:
@@ -100,19 +94,17 @@ def glorot_uniform(shapes, seed: int) -> list[np.ndarray]:
     return weights
 
 
-def _activation(name: str) -> Callable:
-    return {"tanh": tf.tanh, "elu": tf.nn.elu, "softplus": tf.nn.softplus}[name]
+def activation_fn(name: str) -> Callable:
+    """The TensorFlow form of the activation ``name``."""
+    form = ACTIVATIONS[name].tensorflow
+    return lambda x: form(tf, x)
 
 
 def feature_map(arch: Architecture, custom: Callable | None) -> Callable:
     """The input feature layer as a TensorFlow function (K, d) -> (K, f)."""
-    half = arch.dim // 2
-    if arch.features == "identity":
-        return lambda x: x
-    if arch.features == "difference":
-        return lambda x: x[:, :half] - x[:, half:]
-    if arch.features == "distance":
-        return lambda x: tf.norm(x[:, :half] - x[:, half:], axis=1, keepdims=True)
+    if arch.features in FEATURES:
+        form = FEATURES[arch.features].tensorflow
+        return lambda x: form(tf, x)
     if custom is None:
         raise ValueError(
             "this network was built with a custom feature function; pass it again "
@@ -132,11 +124,9 @@ def forward(variables, x, act: Callable, feats: Callable, exponential: bool):
 
 
 def save_weights(path: Path, arch: Architecture, weights: list[np.ndarray], extra: dict) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "config.json").write_text(
-        json.dumps({"architecture": arch.to_json(), **extra}, indent=2)
-    )
-    np.savez(path / "weights.npz", **{f"w{i}": w for i, w in enumerate(weights)})
+    # Weights first: config.json marks a complete save, so it is written last.
+    write_npz(path / "weights.npz", **{f"w{i}": w for i, w in enumerate(weights)})
+    write_json(path / "config.json", {"architecture": arch.to_json(), **extra}, indent=2)
 
 
 def read_config(path: Path) -> dict:

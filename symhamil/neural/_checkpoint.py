@@ -1,0 +1,98 @@
+"""Checkpoints of a training run: written whole or not at all, checked before resuming.
+
+A checkpoint folder holds ``checkpoint.npz`` (weights, optimizer state, history,
+step counts, stage) and ``config.json`` (the architecture and the training
+settings that must match to resume). Both are written atomically; the arrays
+first, so a config.json always describes a complete checkpoint beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._io import write_json, write_npz
+
+CHECKPOINT = "checkpoint.npz"
+CONFIG = "config.json"
+
+#: Stages of a run, in order. "done": finished for the totals it records.
+STAGES = ("first-order", "lbfgs", "done")
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a checkpoint holds, read back."""
+
+    weights: list
+    optimizer: dict
+    history: np.ndarray
+    n_steps: int
+    n_lbfgs: int
+    stage: str
+    windows: list
+    totals: dict
+
+
+def signature(model, key: dict, traj) -> dict:
+    """What a checkpoint must match: architecture, training settings, data shape."""
+    return {
+        "architecture": model.arch_.to_json(),
+        "training": key,
+        "data": {"R": traj.R, "N": traj.N, "d": traj.dim, "h": traj.h},
+    }
+
+
+def write(folder: Path, sig: dict, weights, optimizer: dict, run_state: dict) -> Path:
+    arrays = {f"w{i}": w for i, w in enumerate(weights)} | optimizer
+    arrays |= {
+        "history": np.asarray(run_state["history"], dtype=float),
+        "n_steps": run_state["n_steps"],
+        "n_lbfgs": run_state["n_lbfgs"],
+        "stage": run_state["stage"],
+        "windows": np.asarray(run_state["windows"], dtype=int),
+        "totals": json.dumps(run_state["totals"]),
+    }
+    path = write_npz(folder / CHECKPOINT, **arrays)
+    write_json(folder / CONFIG, sig, indent=2)
+    return path
+
+
+def _differences(saved: dict, now: dict) -> str:
+    keys = [k for k in now if saved.get(k) != now[k]]
+    return ", ".join(f"{k}: saved {saved.get(k)!r}, now {now[k]!r}" for k in keys)
+
+
+def read(folder: Path, sig: dict, n_weights: int) -> Saved | None:
+    """The checkpoint in ``folder`` if there is one; refused when it does not match ``sig``."""
+    ck = folder / CHECKPOINT
+    if not ck.exists():
+        return None
+    saved = json.loads((folder / CONFIG).read_text())
+    if saved.get("architecture") != sig["architecture"]:
+        raise ValueError(
+            f"the checkpoint in {folder} was written by a different architecture "
+            f"({_differences(saved.get('architecture', {}), sig['architecture'])}); "
+            "use another checkpoint_dir or the matching architecture."
+        )
+    for part, what in (("training", "training settings"), ("data", "data")):
+        if saved.get(part) != sig[part]:
+            raise ValueError(
+                f"the checkpoint in {folder} was written with other {what} "
+                f"({_differences(saved.get(part) or {}, sig[part])}); "
+                "use another checkpoint_dir, or resume=False to start afresh."
+            )
+    with np.load(ck) as d:
+        return Saved(
+            weights=[d[f"w{i}"] for i in range(n_weights)],
+            optimizer={k: d[k] for k in d.files if (k[0] in "mv" and k[1:].isdigit()) or k == "t"},
+            history=d["history"].astype(float),
+            n_steps=int(d["n_steps"]),
+            n_lbfgs=int(d["n_lbfgs"]),
+            stage=str(d["stage"]),
+            windows=d["windows"].tolist(),
+            totals=json.loads(str(d["totals"])),
+        )
