@@ -9,47 +9,16 @@ import sys
 from pathlib import Path
 
 import symhamil
-import symhamil.experiments
 import symhamil.export
 import symhamil.neural
-import symhamil.report
-import symhamil.reproduce
+import symhamil.paper
 
 #: (title, module, names): the public face, module by module.
 SECTIONS = [
     ("symhamil", symhamil, [n for n in symhamil.__all__ if n not in ("__version__",)]),
     ("symhamil.neural (imports TensorFlow)", symhamil.neural, symhamil.neural.__all__),
     ("symhamil.export", symhamil.export, ["lambdify_deep", "elu", "Approximation"]),
-    (
-        "symhamil.experiments",
-        symhamil.experiments,
-        [
-            "EXPERIMENTS",
-            "BUDGETS",
-            "ROUTES",
-            "experiment",
-            "Experiment",
-            "Case",
-            "Training",
-            "paper_results",
-        ],
-    ),
-    (
-        "symhamil.reproduce",
-        symhamil.reproduce,
-        [
-            "reproduce",
-            "run_case",
-            "train_route",
-            "interpret",
-            "baseline",
-            "table",
-            "CaseResult",
-            "RouteResult",
-            "RESULTS_SCHEMA",
-        ],
-    ),
-    ("symhamil.report", symhamil.report, ["case_figures", "write_report", "build_pdf"]),
+    ("symhamil.paper (the paper application)", symhamil.paper, symhamil.paper.__all__),
 ]
 
 

@@ -17,10 +17,12 @@ Examples
 from . import catalog, datasets
 from .compare import Comparison, compare
 from .export import pade, taylor, to_sympy
+from .potentials import Potential, as_potential
 from .reduce import ConservationWarning, effective_potential, radial_potential, reduce_radial
 from .simulate import METHODS, EnergyErrorWarning, simulate
 from .sindy import Library, LibraryWarning, SparseFit, force_sindy, sindy, stlsq
 from .system import System
+from .training import TrainingSpec
 from .trajectories import Trajectories, load_radial
 
 __version__ = "0.1.0"
@@ -32,10 +34,13 @@ __all__ = [
     "EnergyErrorWarning",
     "Library",
     "LibraryWarning",
+    "Potential",
     "SparseFit",
     "System",
+    "TrainingSpec",
     "Trajectories",
     "__version__",
+    "as_potential",
     "catalog",
     "compare",
     "datasets",

@@ -6,7 +6,10 @@
     Simulate a catalog system from random (seeded) initial conditions, print a
     summary with the energy errors, and save the trajectories as ``.npz``.
 ``symhamil reproduce [EXPERIMENT ...] [--budget B] [--out DIR] [--seed S]``
-    Reproduce the paper's experiments (see :mod:`symhamil.reproduce`).
+    Reproduce the paper's experiments (see :mod:`symhamil.paper`).
+``symhamil report DIR``
+    Draw the figures and write the report again from ``DIR/results.json`` alone
+    (no TensorFlow, no training).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import catalog
-from .experiments import BUDGETS, EXPERIMENTS
+from .paper.experiments import BUDGETS, EXPERIMENTS
 from .simulate import METHODS, simulate
 from .system import System
 
@@ -100,6 +103,14 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", "-o", default="symhamil-results", help="output folder")
     rep.add_argument("--seed", type=int, default=0, help="seed of the generated data (0)")
     rep.add_argument("--no-report", action="store_true", help="skip report.tex and the PDF")
+    ren = sub.add_parser(
+        "report",
+        help="re-render the figures and report of a results folder (no training)",
+        description="Draw the figures and write report.tex (report.pdf where a LaTeX engine "
+        "is installed) from DIR/results.json alone, without TensorFlow or the trained models.",
+    )
+    ren.add_argument("out", metavar="DIR", help="a folder written by `symhamil reproduce`")
+    ren.add_argument("--no-pdf", action="store_true", help="write report.tex only")
     return ap
 
 
@@ -111,7 +122,7 @@ def _reproduce(args: argparse.Namespace) -> int:
             f"unknown experiment {', '.join(map(repr, unknown))}; choose from "
             f"{', '.join([*EXPERIMENTS, 'all'])}."
         )
-    from .reproduce import reproduce  # the neural part (TensorFlow) loads only now
+    from .paper import reproduce
 
     reproduce(
         names, budget=args.budget, out=args.out, seed=args.seed, report=not args.no_report,
@@ -173,6 +184,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "reproduce":
             return _reproduce(args)
+        if args.command == "report":
+            from .paper import render
+
+            print(render(args.out, compile=not args.no_pdf)[2])
+            return 0
         return _simulate(args)
     except (ValueError, TypeError) as exc:
         print(f"symhamil: error: {exc}", file=sys.stderr)

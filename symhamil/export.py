@@ -83,11 +83,17 @@ class Approximation:
     max_error : float
         max |approximation - target| over ``grid``.
     grid : ndarray, shape (K,)
+        Read-only.
     """
 
     expression: sp.Expr
     max_error: float
     grid: np.ndarray
+
+    def __post_init__(self) -> None:
+        grid = np.array(self.grid, dtype=float)
+        grid.setflags(write=False)
+        object.__setattr__(self, "grid", grid)
 
 
 def _taylor_coefficients(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from types import MappingProxyType
 
 import numpy as np
 import scipy.linalg
@@ -256,8 +257,8 @@ class SparseFit:
 
     Attributes
     ----------
-    coefficients : dict {sympy.Expr: float}
-        The nonzero coefficients, by library term.
+    coefficients : Mapping {sympy.Expr: float}
+        The nonzero coefficients, by library term (read-only).
     expression : sympy.Expr
         sum_j beta_j xi_j.
     threshold : float
@@ -269,12 +270,17 @@ class SparseFit:
     library : Library
     """
 
-    coefficients: dict
+    coefficients: Mapping
     expression: sp.Expr
     threshold: float
     residual: float
     path: tuple[PathStep, ...]
     library: Library
+
+    def __post_init__(self) -> None:
+        # A read-only view: a fit is a value, not a dict to edit.
+        object.__setattr__(self, "coefficients", MappingProxyType(dict(self.coefficients)))
+        object.__setattr__(self, "path", tuple(self.path))
 
     def latex(self, digits: int = 6) -> str:
         """The expression in LaTeX, coefficients to ``digits`` significant digits."""
@@ -300,6 +306,7 @@ def _fit_path(
             float(threshold), tuple(np.array(library.terms, dtype=object)[beta != 0]), res
         )
         return beta, float(threshold), res, (step,)
+    thresholds = DEFAULT_THRESHOLDS if thresholds is None else thresholds
     full = np.linalg.lstsq(theta, y, rcond=None)[0]
     tol = max(rtol, ratio * _relative_residual(theta, y, full))
     path = []
@@ -338,7 +345,7 @@ def sindy(
     threshold: float | None = None,
     rtol: float = 1e-10,
     ratio: float = 2.0,
-    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    thresholds: Sequence[float] | None = None,
 ) -> SparseFit:
     """Sparse regression of a potential's values on a library (the paper's SINDy).
 
@@ -359,8 +366,9 @@ def sindy(
         the whole library. The paper's absolute 1e-10 is reachable only by exact
         targets; a network's values stop at r_full, and a model that misses a
         true term sits far above it.
-    thresholds : sequence of float
-        The lambdas tried, largest first.
+    thresholds : sequence of float, optional
+        The lambdas tried, largest first; by default 20 per decade from 1 down
+        to 1e-8 (``DEFAULT_THRESHOLDS``).
 
     Returns
     -------
@@ -391,7 +399,7 @@ def force_sindy(
     threshold: float | None = None,
     rtol: float = 1e-10,
     ratio: float = 2.0,
-    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    thresholds: Sequence[float] | None = None,
 ) -> SparseFit:
     """Network-free SINDy on forces: a potential by construction.
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import sympy as sp
 
+from ._io import write_npz
+
 if TYPE_CHECKING:
     from .system import System
 
@@ -291,7 +293,8 @@ class Trajectories:
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> None:
-        """Write to ``path`` as ``.npz`` with arrays q, p, h, names (and energy_error)."""
+        """Write to exactly ``path`` (no suffix added), atomically, as ``.npz`` with arrays
+        q, p, h, names, t0 (and energy_error); folders are created as needed."""
         arrays = {
             "q": self.q,
             "p": self.p,
@@ -301,7 +304,7 @@ class Trajectories:
         }
         if self.energy_error is not None:
             arrays["energy_error"] = self.energy_error
-        np.savez(path, **arrays)
+        write_npz(path, **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Trajectories:

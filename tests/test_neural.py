@@ -263,3 +263,53 @@ def test_mirrored_strategy_gives_the_same_loss_curve():
     # Summing two halves instead of one whole reorders float64 additions: ~1e-16
     # per step, amplified by 30 Adam steps to well below 1e-10.
     assert float(out.strip().splitlines()[-1]) < 1e-10
+
+
+def test_default_fit_stops_by_itself(sho_data):
+    """No tuning: Adam hands over on a plateau, L-BFGS-B stops at the target."""
+    model = NeuralPotential(dim=1).fit(sho_data, loss="forward", target_loss=1.33e-3)
+    assert model.loss_ <= 1.33e-3
+    assert model.n_steps_ < 2000 and model.n_lbfgs_ < 2000
+    assert model.history_.size == model.n_steps_ + model.n_lbfgs_
+
+
+def test_lbfgs_stops_when_the_loss_stops_falling():
+    # Noisy momenta: the loss levels off at the noise variance, far from zero.
+    rng = np.random.default_rng(0)
+    clean = sh.datasets.harmonic_circles(R=3, steps=200)
+    noisy = sh.Trajectories(
+        q=clean.q, p=clean.p + 0.05 * rng.standard_normal(clean.p.shape), h=clean.h
+    )
+    model = NeuralPotential(dim=1, hidden=(8, 8)).fit(noisy, steps=200, lbfgs_steps=5000)
+    assert model.n_lbfgs_ < 5000
+    tail = model.history_[-101:]
+    assert tail[-1] > (1 - 1e-3) * tail[0]  # the rule: < 0.1% gain over 100 iterations
+
+
+def test_rerun_of_a_finished_checkpoint_does_nothing(tmp_path, sho_data):
+    kw = {"steps": 30, "optimizer": "adam+lbfgs", "lbfgs_steps": 40, "lbfgs_tol": None}
+    kw |= {"handover": None, "checkpoint_dir": tmp_path, "checkpoint_every": 10}
+    first = NeuralPotential(dim=1).fit(sho_data, **kw)
+    again = NeuralPotential(dim=1).fit(sho_data, **kw)
+    assert first.history_.size == again.history_.size == 70
+    np.testing.assert_array_equal(first.get_weights()[0], again.get_weights()[0])
+    more = NeuralPotential(dim=1).fit(sho_data, **(kw | {"lbfgs_steps": 60}))
+    assert more.n_lbfgs_ == 60 and more.history_.size == 90  # lbfgs_steps is a total
+
+
+def test_rescale_output_scales_and_shifts_the_potential():
+    model = NeuralPotential(dim=1, seed=4)
+    q = np.linspace(-1, 1, 7)[:, None]
+    before = model.potential(q)
+    model.rescale_output(0.5, 2.0)
+    np.testing.assert_allclose(model.potential(q), 0.5 * before + 2.0, rtol=1e-12)
+    with pytest.raises(ValueError, match="finite a != 0"):
+        model.rescale_output(0.0)
+
+
+def test_spec_and_keywords_combine(sho_data):
+    spec = sh.TrainingSpec(optimizer="adam", steps=5)
+    model = NeuralPotential(dim=1).fit(sho_data, spec=spec, steps=7)
+    assert model.n_steps_ == 7 and model.spec_.optimizer == "adam"
+    with pytest.raises(TypeError, match="unknown training setting"):
+        NeuralPotential(dim=1).fit(sho_data, epochs=3)

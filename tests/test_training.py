@@ -1,0 +1,62 @@
+"""symhamil.training: the training settings as one validated, frozen value."""
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from symhamil.training import TrainingSpec
+
+
+def test_defaults_and_derived_settings():
+    spec = TrainingSpec()
+    assert spec.loss == "midpoint" and spec.optimizer == "adam+lbfgs"
+    assert spec.first_order == "adam" and spec.uses_lbfgs and spec.rate == 0.01
+    assert TrainingSpec(optimizer="lbfgs").first_order is None
+    assert not TrainingSpec(optimizer="gd").uses_lbfgs
+
+
+def test_frozen_and_json_round_trip():
+    spec = TrainingSpec(loss="forward", steps=10, window=100, target_loss=1e-3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.steps = 5
+    assert TrainingSpec.from_json(spec.to_json()) == spec
+    key = spec.resume_key()
+    assert "steps" not in key and "lbfgs_steps" not in key and key["window"] == 100
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"steps": -1}, "steps must be a whole number >= 0"),
+        ({"steps": float("inf")}, "steps must be a whole number"),
+        ({"steps": 2.5}, "steps must be a whole number"),
+        ({"lbfgs_steps": True}, "lbfgs_steps must be a whole number"),
+        ({"loss": "central"}, "unknown loss 'central'"),
+        ({"optimizer": "sgd"}, "unknown optimizer 'sgd'"),
+        ({"stride": 0}, "stride must be a whole number >= 1"),
+        ({"batch_trajectories": 1.5}, "batch_trajectories must be a whole number"),
+        ({"learning_rate": -1.0}, "learning_rate must be a finite number > 0"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number > 0"),
+        ({"handover": 1.5}, "handover must be < 1"),
+        ({"lbfgs_tol": 0.0}, "lbfgs_tol must be a finite number > 0"),
+        ({"target_loss": float("nan")}, "target_loss must be a number"),
+    ],
+)
+def test_bad_settings_are_refused_with_the_setting_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingSpec(**kwargs)
+
+
+def test_unknown_setting_lists_the_known_ones():
+    with pytest.raises(TypeError, match=r"unknown training setting.*epochs.*known: .*loss"):
+        TrainingSpec.from_kwargs(epochs=3)
+
+
+def test_no_tensorflow_needed():
+    code = (
+        "import sys; from symhamil.training import TrainingSpec; TrainingSpec(steps=3); "
+        "assert 'tensorflow' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
