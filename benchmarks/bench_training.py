@@ -13,7 +13,11 @@ h = 0.01) and the author's double-well T1 data (10 x 5000 steps, h = 0.001):
    measured ms/step (beyond ``--gd-steps`` the count is extrapolated by a power
    law fitted to the tail of the loss curve, and said so). symhamil's default
    recipe (Adam lr 0.03 for 100 steps, then L-BFGS-B, on every 5th pair) is
-   timed on the same forward loss, XLA compilation included.
+   timed on the same forward loss, XLA compilation included; and so is the
+   default call with no tuning at all,
+   ``NeuralPotential(dim=1, hidden=(16, 16)).fit(traj, loss="forward", target_loss=...)``.
+3. a default ``fit(traj)`` on small data (a few hundred points), exact and with
+   1% noise on p: it must return in seconds, stopping by itself.
 
 Run: python benchmarks/bench_training.py [--gd-steps N]
 """
@@ -117,8 +121,23 @@ def main() -> None:
             lbfgs_steps=3000,
         )
         fast_time = time.perf_counter() - t
+        t = time.perf_counter()
+        default = NeuralPotential(dim=1, hidden=(16, 16), seed=0).fit(
+            traj, loss="forward", target_loss=target
+        )
+        default_time = time.perf_counter() - t
         rows.append(
-            (name, per_step, n_target, extrapolated, fast_time, fast.loss(traj, "forward"), target)
+            (
+                name,
+                per_step,
+                n_target,
+                extrapolated,
+                fast_time,
+                fast.loss(traj, "forward"),
+                target,
+                default_time,
+                default.loss(traj, "forward"),
+            )
         )
 
     print("Per step, full-batch gradient descent, lr 0.01, loss (3) [ms/step]:")
@@ -132,7 +151,7 @@ def main() -> None:
         f"{'problem':22s}{'target':>9s}{'GD steps':>10s}{'reference [s]':>15s}"
         f"{'symhamil [s]':>14s}{'ratio':>8s}{'loss reached':>14s}"
     )
-    for name, per_step, n, ex, ft, loss, target in rows:
+    for name, per_step, n, ex, ft, loss, target, *_ in rows:
         rt = per_step["float64"][0] * n / 1e3
         print(
             f"{name:22s}{target:9.2e}{n:>9.0f}{'*' if ex else ' '}{rt:15.1f}{ft:14.2f}"
@@ -142,6 +161,28 @@ def main() -> None:
     print("symhamil recipe: Adam (lr 0.03, 100 steps) then L-BFGS-B, every 5th pair (stride 5),")
     print("stopping at the target; wall time includes XLA compilation. 'loss reached' is on all")
     print("pairs.")
+    print()
+    print("The default call, no tuning: fit(traj, loss='forward', target_loss=target):")
+    print(f"{'problem':22s}{'reference [s]':>15s}{'default [s]':>13s}{'ratio':>8s}{'loss':>12s}")
+    for name, per_step, n, _, _, _, _, dt, dloss in rows:
+        rt = per_step["float64"][0] * n / 1e3
+        print(f"{name:22s}{rt:15.1f}{dt:13.2f}{rt / dt:8.0f}{dloss:12.3e}")
+    print()
+    print("A default fit(traj) on small data (stops by itself):")
+    rng = np.random.default_rng(0)
+    small = sh.datasets.harmonic_circles(R=3, steps=100)
+    noisy = sh.Trajectories(
+        q=small.q,
+        p=small.p + 0.01 * small.p.std() * rng.standard_normal(small.p.shape),
+        h=small.h,
+    )
+    for label, data in (("exact, 303 points", small), ("1% noise on p, 303 points", noisy)):
+        t = time.perf_counter()
+        m = NeuralPotential(dim=1, seed=0).fit(data)
+        print(
+            f"  {label:28s}{time.perf_counter() - t:7.2f} s  {m.n_steps_} Adam + "
+            f"{m.n_lbfgs_} L-BFGS-B, loss {m.loss_:.3e}"
+        )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import json
 import math
 import sys
 
-ROUTES = (("paper", "faithful"), ("default", "default"), ("force_sindy", "force-SINDy"))
+ROUTES = (("faithful", "faithful"), ("symhamil", "symhamil"), ("force_sindy", "force-SINDy"))
 
 
 def pct(x) -> str:
@@ -20,7 +20,7 @@ def pct(x) -> str:
 def main(path: str) -> None:
     doc = json.load(open(path))
     print(f"`{doc['command']}`: {doc['wall_time']:.0f} s of wall time ({doc['machine']}).\n")
-    print("| case | term | true | paper | paper error | faithful | default | force-SINDy |")
+    print("| case | term | true | paper | paper error | faithful | symhamil | force-SINDy |")
     print("|---|---|---|---|---|---|---|---|")
     for key, case in doc["cases"].items():
         terms = list(case["truth"])
@@ -41,7 +41,8 @@ def main(path: str) -> None:
                 cells.append(f"{c:.8g} ({pct(e)})" if c or not math.isclose(e, 0) else "0")
             print("| " + " | ".join(cells) + " |")
     print(
-        "\n| case | route | training | steps | final loss | wall time | max error | true support |"
+        "\n| case | route | training | steps / iterations | final loss | wall time | max error "
+        "| true support |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for key, case in doc["cases"].items():
@@ -55,7 +56,7 @@ def main(path: str) -> None:
                 )
                 continue
             print(
-                f"| {key} | {name} | {t['description']} | {t['steps']} | "
+                f"| {key} | {name} | {t['description']} | {t['steps']} / {t['iterations']} | "
                 f"{t['final_loss']:.3e} | {t['wall_time']:.1f} s | "
                 f"{pct(r['max_relative_error'])} | {r['true_support']} |"
             )

@@ -266,5 +266,7 @@ def route(name: str) -> Route:
 
 def truth_terms(case: Case) -> dict:
     """The truth's non-constant terms {term: coefficient}, in the library's terms."""
-    parts = decompose(case.truth, (case.variable,), list(case.library.terms))
-    return {t: float(c) for t, c in parts.items() if t != 1}
+    terms = list(case.library.terms)
+    parts = decompose(case.truth, (case.variable,), terms)
+    order = sorted(parts, key=lambda t: terms.index(t) if t in terms else len(terms))
+    return {t: float(parts[t]) for t in order if t != 1}
