@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .parsing import as_expr
 from .system import System
 
 __all__ = [
@@ -35,7 +36,7 @@ def harmonic_oscillator(omega=1, mass=1) -> System:
     Its trajectories are known in closed form, so ``simulate(..., method="exact")`` works.
     """
     q = sp.Symbol("q")
-    omega, mass = sp.sympify(omega), sp.sympify(mass)
+    omega, mass = as_expr(omega, what="omega"), as_expr(mass, what="mass")
     return System(
         coords=(q,), V=mass * omega**2 * q**2 / 2, masses=(mass,), name="harmonic oscillator"
     )
@@ -59,7 +60,7 @@ def central_force(L=10) -> System:
     """
     q = _vec("q", 3)
     r = _norm(q)
-    L = sp.sympify(L)
+    L = as_expr(L, what="L")
     return System(coords=q, V=1 / r + 1 / (L - r), name=f"central force (L={L})")
 
 
@@ -72,7 +73,7 @@ def coulomb_pair(m1=1, m2="1/2") -> System:
     """
     q1, q2 = _vec("q1", 3), _vec("q2", 3)
     r = _norm([a - b for a, b in zip(q1, q2, strict=True)])
-    m1, m2 = sp.sympify(m1), sp.sympify(m2)
+    m1, m2 = as_expr(m1, what="m1"), as_expr(m2, what="m2")
     return System(
         coords=q1 + q2,
         V=-1 / (4 * sp.pi * r),
@@ -84,7 +85,11 @@ def coulomb_pair(m1=1, m2="1/2") -> System:
 def pendulum(g=1, length=1, mass=1) -> System:
     """Plane pendulum: angle q, moment of inertia m l^2, V = m g l (1 - cos q)."""
     q = sp.Symbol("q")
-    g, length, mass = sp.sympify(g), sp.sympify(length), sp.sympify(mass)
+    g, length, mass = (
+        as_expr(g, what="g"),
+        as_expr(length, what="length"),
+        as_expr(mass, what="mass"),
+    )
     return System(
         coords=(q,),
         V=mass * g * length * (1 - sp.cos(q)),
@@ -96,7 +101,7 @@ def pendulum(g=1, length=1, mass=1) -> System:
 def henon_heiles(lam=1) -> System:
     """Henon-Heiles: V = (x^2 + y^2)/2 + lam (x^2 y - y^3 / 3); chaotic above E ~ 1/8."""
     x, y = sp.symbols("x y")
-    lam = sp.sympify(lam)
+    lam = as_expr(lam, what="lam")
     return System(
         coords=(x, y), V=(x**2 + y**2) / 2 + lam * (x**2 * y - y**3 / 3), name="Henon-Heiles"
     )
@@ -107,5 +112,5 @@ def kepler(k=1, mass=1, dim=2) -> System:
     if dim not in (2, 3):
         raise ValueError(f"kepler(dim=...) must be 2 or 3; got {dim}.")
     q = _vec("q", dim)
-    k, mass = sp.sympify(k), sp.sympify(mass)
+    k, mass = as_expr(k, what="k"), as_expr(mass, what="mass")
     return System(coords=q, V=-k / _norm(q), masses=(mass,) * dim, name="Kepler")

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from .parsing import as_expr
+
 __all__ = ["Comparison", "compare", "decompose", "format_relative_error"]
 
 
@@ -23,7 +25,7 @@ def decompose(
     symbols = tuple(symbols)
     known = set(known)
     out: dict[sp.Expr, float] = {}
-    for arg in sp.Add.make_args(sp.sympify(expr)):
+    for arg in sp.Add.make_args(as_expr(expr, symbols)):
         c, t = arg.as_independent(*symbols, as_Add=False)
         if t != 1 and t not in known:
             expanded = sp.expand(arg)
@@ -164,6 +166,8 @@ def compare(
         One row per non-constant term of either expression.
     """
     symbols = tuple(symbols)
+    recovered = as_expr(recovered, symbols, "recovered potential")
+    truth = as_expr(truth, symbols, "true potential")
     rec = decompose(recovered, symbols, known=list(terms))
     true = decompose(truth, symbols, known=[*terms, *rec])
     terms = [t for t in dict.fromkeys([*rec, *true]) if t != 1]
@@ -178,4 +182,4 @@ def compare(
 
         gt, gr = grad(truth), grad(recovered)
         grad_err = float(np.abs(gr - gt).max() / np.abs(gt).max())
-    return Comparison(rows, sp.sympify(recovered), sp.sympify(truth), grad_err)
+    return Comparison(rows, recovered, truth, grad_err)

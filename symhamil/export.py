@@ -175,13 +175,27 @@ def lambdify_deep(symbols: Sequence[sp.Symbol], expr: sp.Expr):
     from sympy.printing.numpy import NumPyPrinter
 
     symbols = tuple(symbols)
-    reps, (reduced,) = sp.cse(expr, symbols=sp.numbered_symbols("_h"), order="none")
+    # Generated code never contains a name from outside: the arguments become
+    # _x0, _x1, ... (as sympy.lambdify's dummify does) and the subexpressions
+    # _h0, _h1, ...; a symbol's name, whatever it is, is never printed.
+    args = [sp.Symbol(f"_x{i}") for i in range(len(symbols))]
+    rename = dict(zip(symbols, args, strict=True))
+    # cse first: on the exported network's DAG it is linear, while any tree walk
+    # (xreplace, subs) of the whole expression is exponential in depth.
+    names = sp.numbered_symbols("_h", exclude=set(symbols))
+    reps, (reduced,) = sp.cse(expr, symbols=names, order="none")
+    reps = [(h, e.xreplace(rename)) for h, e in reps]
+    reduced = reduced.xreplace(rename)
+    known = set(args) | {h for h, _ in reps}
+    free = set().union(reduced.free_symbols, *(e.free_symbols for _, e in reps)) - known
+    if free:
+        raise ValueError(
+            f"the expression uses {sorted(map(str, free))}, which are not among the symbols given."
+        )
     printer = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
-    args = ", ".join(printer.doprint(s) for s in symbols)
-    lines = [f"def _network({args}):"]
-    lines += [f"    {printer.doprint(s)} = {printer.doprint(e)}" for s, e in reps]
+    lines = [f"def _network({', '.join(a.name for a in args)}):"]
+    lines += [f"    {h.name} = {printer.doprint(e)}" for h, e in reps]
     lines.append(f"    return {printer.doprint(reduced)}")
     namespace = {"numpy": np}
-    # The code is printed by SymPy from our own expression, never from user text.
     exec("\n".join(lines), namespace)
     return namespace["_network"]

@@ -19,6 +19,7 @@ import scipy.linalg
 import sympy as sp
 
 from .losses import average, check_loss, pairs
+from .parsing import as_expr
 from .potentials import as_potential
 
 __all__ = ["Library", "LibraryWarning", "stlsq"]
@@ -57,8 +58,8 @@ class Library:
     symbols: tuple[sp.Symbol, ...]
 
     def __post_init__(self) -> None:
-        terms = tuple(dict.fromkeys(sp.sympify(t) for t in self.terms))
         symbols = _symbols(self.symbols)
+        terms = tuple(dict.fromkeys(as_expr(t, symbols, "library term") for t in self.terms))
         if not terms:
             raise ValueError("the library is empty; give at least one term.")
         extra = set().union(*(t.free_symbols for t in terms)) - set(symbols)
@@ -92,7 +93,7 @@ class Library:
         cls, symbol: sp.Symbol, a, k: int, constant: bool = False
     ) -> Library:
         """(a - symbol)^-1, ..., (a - symbol)^-k (and 1 if asked)."""
-        a = sp.sympify(a)
+        a = as_expr(a, what="shift")
         terms = ([sp.S.One] if constant else []) + [(a - symbol) ** (-j) for j in range(1, k + 1)]
         return cls(tuple(terms), (symbol,))
 

@@ -15,6 +15,8 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
+from .parsing import as_expr, check_name
+
 __all__ = ["System", "default_momentum"]
 
 
@@ -36,12 +38,14 @@ def default_momentum(coord: sp.Symbol) -> sp.Symbol:
 
 
 def _as_symbols(items: Iterable, what: str) -> tuple[sp.Symbol, ...]:
-    out = tuple(sp.Symbol(s) if isinstance(s, str) else s for s in items)
+    out = tuple(sp.Symbol(check_name(s, what)) if isinstance(s, str) else s for s in items)
     for s in out:
         if not isinstance(s, sp.Symbol):
             raise TypeError(
                 f"{what} must be SymPy Symbols (or names); got {s!r} of type {type(s).__name__}."
             )
+        # Names reach generated code and LaTeX reports: plain names only.
+        check_name(s.name, what)
     if len(set(out)) != len(out):
         raise ValueError(f"{what} contain a repeated symbol: {out}.")
     return out
@@ -105,8 +109,12 @@ class System:
                 f"coordinates and momenta share symbols: "
                 f"{sorted(map(str, set(momenta) & set(coords)))}."
             )
+        param_syms = [sp.Symbol(k) if isinstance(k, str) else k for k in dict(self.params or {})]
+        known = (*coords, *param_syms)
         masses = (
-            (sp.S.One,) * d if self.masses is None else tuple(sp.sympify(m) for m in self.masses)
+            (sp.S.One,) * d
+            if self.masses is None
+            else tuple(as_expr(m, known, "mass") for m in self.masses)
         )
         if len(masses) != d:
             raise ValueError(
@@ -124,7 +132,7 @@ class System:
             if not np.isfinite(val):
                 raise ValueError(f"parameter {key} must be finite; got {val}.")
             params[key] = val
-        V = sp.sympify(self.V)
+        V = as_expr(self.V, known, "potential V")
         allowed = set(coords) | set(params)
         extra = (V.free_symbols | set().union(*(m.free_symbols for m in masses))) - allowed
         if extra:
@@ -189,7 +197,7 @@ class System:
             raise ValueError(f"got {len(coords)} coordinates but {len(momenta)} momenta.")
         params = dict(params or {})
         param_syms = {sp.Symbol(k) if isinstance(k, str) else k for k in params}
-        H = sp.sympify(H)
+        H = as_expr(H, (*coords, *momenta, *param_syms), "Hamiltonian H")
         extra = H.free_symbols - set(coords) - set(momenta) - param_syms
         if extra:
             raise ValueError(

@@ -10,11 +10,21 @@ import numpy as np
 import sympy as sp
 
 from ._io import write_npz
+from .parsing import check_name
 
 if TYPE_CHECKING:
     from .system import System
 
 __all__ = ["Trajectories", "energy_error", "load_radial"]
+
+
+def _frozen(a: np.ndarray) -> bool:
+    """True when neither ``a`` nor any array it is a view of can be written."""
+    while a is not None:
+        if not isinstance(a, np.ndarray) or a.flags.writeable:
+            return False
+        a = a.base
+    return True
 
 
 def _check_array(name: str, a, where: str) -> np.ndarray:
@@ -27,7 +37,10 @@ def _check_array(name: str, a, where: str) -> np.ndarray:
             f"points, dimension); got shape {a.shape}. Use a[None] for one "
             "trajectory, a[..., None] for a 1-D system."
         )
-    a = a.astype(np.float64, copy=False)
+    # A private copy unless ``a`` is already frozen all the way down (a slice of
+    # another Trajectories' arrays): a caller must not be able to write NaN into
+    # data that were validated.
+    a = a.astype(np.float64, copy=not _frozen(a))
     bad = ~np.isfinite(a)
     if bad.any():
         r, n, k = np.argwhere(bad)[0]
@@ -122,6 +135,16 @@ class Trajectories:
         )
         if len(names) != d:
             raise ValueError(f"got {len(names)} coordinate names for dimension {d}.")
+        for n in names:
+            check_name(n, "coordinate")
+        if len(set(names)) != d:
+            raise ValueError(f"the coordinate names {names} repeat a name.")
+        try:
+            t0 = float(self.t0)
+        except (TypeError, ValueError):
+            raise TypeError(f"t0 must be a number; got {self.t0!r}.") from None
+        if not np.isfinite(t0):
+            raise ValueError(f"the start time t0 must be finite; got {t0}.")
         err = self.energy_error
         if err is not None:
             err = np.asarray(err, dtype=float).reshape(-1)
@@ -136,7 +159,7 @@ class Trajectories:
             object.__setattr__(self, name, a)
         object.__setattr__(self, "h", h)
         object.__setattr__(self, "names", names)
-        object.__setattr__(self, "t0", float(self.t0))
+        object.__setattr__(self, "t0", t0)
 
     # ------------------------------------------------------------------ shape
     @property

@@ -243,7 +243,7 @@ def test_results_refuse_a_term_that_is_not_a_formula(run, tmp_path):
     case = doc["cases"]["harmonic_oscillator"]
     case["truth"] = {"__import__('os').system('true')": 1.0}
     (tmp_path / "results.json").write_text(json.dumps(doc))
-    with pytest.raises(ValueError, match="not a formula in q"):
+    with pytest.raises(ValueError, match="results.json term in q"):
         load_results(tmp_path)
 
 
@@ -278,3 +278,10 @@ def test_seed_reaches_the_initial_weights(tmp_path):
     ]
     assert not np.array_equal(w[0], w[1])
     np.testing.assert_array_equal(w[1], w[2])
+
+
+def test_extrapolation_on_both_sides_is_drawn_as_two_pieces():
+    from symhamil.paper.figures import _broken
+
+    x, y = _broken(np.array([0.0, 1.0, 2.0, 10.0, 11.0]), np.arange(5.0))
+    assert np.isnan(x[3]) and np.isnan(y[3]) and x.size == 6

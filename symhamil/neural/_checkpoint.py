@@ -9,6 +9,7 @@ first, so a config.json always describes a complete checkpoint beside it.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,3 +97,53 @@ def read(folder: Path, sig: dict, n_weights: int) -> Saved | None:
             windows=d["windows"].tolist(),
             totals=json.loads(str(d["totals"])),
         )
+
+
+LOCK = "lock"
+
+
+class FolderInUse(RuntimeError):
+    """Another process is training into the same checkpoint folder."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def acquire(folder: Path) -> Path:
+    """Take the folder's lock file (holding this process's id), or refuse.
+
+    A lock left by a process that no longer runs (killed mid-training) is taken
+    over; one held by a live process is refused with its id.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / LOCK
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _alive(pid):
+                raise FolderInUse(
+                    f"the checkpoint folder {folder} is in use by process {pid}; wait for it, "
+                    "or use another checkpoint_dir."
+                ) from None
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return lock
+    raise FolderInUse(f"could not take the lock of {folder}; try again.")
+
+
+def release(lock: Path) -> None:
+    lock.unlink(missing_ok=True)

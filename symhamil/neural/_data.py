@@ -13,10 +13,14 @@ import tensorflow as tf
 from ..losses import average, pairs
 from ..trajectories import Trajectories
 
-#: Training sets with more coordinates than this get XLA-compiled loops. XLA pays
-#: off only on large sets: its compilation (~1.4 s per function here) exceeds
-#: what it saves over a few hundred steps on a few thousand points.
-XLA_MIN_SIZE = 20_000
+#: When XLA compiles (``jit_compile=True``). Its compilation costs 0.5-1.4 s per
+#: function here, and it saves ~0.5 ms per step on 10,000 points: it pays off on
+#: long first-order loops over more than XLA_MIN_SIZE coordinates (at least
+#: XLA_MIN_STEPS planned steps), and otherwise - L-BFGS-B, self-stopping runs of
+#: a few hundred steps - only on sets over XLA_MIN_SIZE_SHORT coordinates.
+XLA_MIN_SIZE = 5_000
+XLA_MIN_STEPS = 1_000
+XLA_MIN_SIZE_SHORT = 20_000
 
 
 class TrainingData:
@@ -32,7 +36,9 @@ class TrainingData:
     gather's gradient would need.
     """
 
-    def __init__(self, traj: Trajectories, kind: str, stride: int, dtype) -> None:
+    def __init__(
+        self, traj: Trajectories, kind: str, stride: int, dtype, long_run: bool = False
+    ) -> None:
         pr = pairs(traj, kind, stride)
         if kind == "forward":
             self.layout, pts = "forward", pr.start
@@ -45,10 +51,7 @@ class TrainingData:
         self.dp = tf.constant(pr.dp, dtype=dtype)
         self.R = traj.R
         self.size = int(pts.size)
-
-    @property
-    def jit(self) -> bool:
-        return self.size > XLA_MIN_SIZE
+        self.jit = self.size > (XLA_MIN_SIZE if long_run else XLA_MIN_SIZE_SHORT)
 
 
 def averaged(kind: str, layout: str, g, n_pairs):

@@ -20,7 +20,7 @@ import tensorflow as tf
 from ..training import TrainingSpec
 from ..trajectories import Trajectories
 from . import _checkpoint as ckpt
-from ._data import TrainingData
+from ._data import XLA_MIN_STEPS, TrainingData
 from ._optimizers import lbfgs
 
 
@@ -151,6 +151,14 @@ class TrainingRun:
 
     # ------------------------------------------------------------------ the run
     def run(self) -> None:
+        lock = ckpt.acquire(self.folder) if self.folder is not None else None
+        try:
+            self._run()
+        finally:
+            if lock is not None:
+                ckpt.release(lock)
+
+    def _run(self) -> None:
         m = self.model
         if self._load():
             self._say("this training had finished; nothing to do")
@@ -182,7 +190,10 @@ class TrainingRun:
         m, s, opt = self.model, self.spec, self.optimizer
         steps = s.steps
         total = steps * len(self.windows)
-        datas = [TrainingData(w, s.loss, s.stride, m._tf_dtype) for w in self.windows]
+        # A long loop (no plateau handover, many steps) is worth XLA's compile time.
+        handover = s.optimizer == "adam+lbfgs" and s.handover is not None
+        long_run = not handover and steps * len(self.windows) >= XLA_MIN_STEPS
+        datas = [TrainingData(w, s.loss, s.stride, m._tf_dtype, long_run) for w in self.windows]
         lr = tf.constant(s.rate, m._tf_dtype)
         target = tf.constant(self.target, m._tf_dtype)
         size = min(self.chunk, self.every)

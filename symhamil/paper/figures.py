@@ -34,6 +34,15 @@ def _save(fig, folder: Path, name: str) -> str:
     return name
 
 
+def _broken(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A line with a gap (NaN) where the samples jump, e.g. extrapolation on both sides."""
+    if x.size < 3:
+        return x, y
+    dx = np.diff(x)
+    jumps = np.flatnonzero(dx > 1.5 * np.median(dx)) + 1
+    return np.insert(x, jumps, np.nan), np.insert(y, jumps, np.nan)
+
+
 def _truth(result: CaseResult):
     return next((c for c in result.curves if c.name == "true"), None)
 
@@ -52,8 +61,7 @@ def _potential_line(result: CaseResult, folder: Path) -> str | None:
         for c in r.curves:
             inside = c.name == "data range"
             ax.plot(
-                c.x,
-                c.y,
+                *_broken(c.x, c.y),
                 "--" if inside else ":",
                 color=route.colour if inside else route.extrapolation,
                 lw=1.2 if inside else 2,

@@ -10,6 +10,7 @@ TensorFlow. The report needs only stock TeX Live (``texlive-latex-base`` and
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import textwrap
@@ -214,17 +215,26 @@ def build_pdf(tex: Path) -> tuple[Path | None, str]:
     """Compile ``tex`` with latexmk (or pdflatex twice). Returns (pdf or None, message)."""
     tex = Path(tex)
     how = f"cd {tex.parent} && latexmk -pdf {tex.name}"
+    opts = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape"]
     if shutil.which("latexmk"):
-        cmd = [["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", tex.name]]
+        # -pdflatex= passes the options on to every pdflatex run latexmk starts.
+        engine = "pdflatex " + " ".join(opts) + " %O %S"
+        cmd = [["latexmk", "-pdf", "-no-shell-escape", f"-pdflatex={engine}", tex.name]]
     elif shutil.which("pdflatex"):
-        cmd = [["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name]] * 2
+        cmd = [["pdflatex", *opts, tex.name]] * 2
     else:
         return None, (
             f"wrote {tex}; no LaTeX engine found, so no PDF. Install TeX Live "
             f"(Debian: apt-get install texlive-latex-base latexmk), then run: {how}"
         )
+    # No shell escape, and TeX may read and write only inside the report folder
+    # ("p": paranoid, no absolute paths, no "..", no dot files): a crafted
+    # results file cannot read /etc/... into the PDF or run a program.
+    env = os.environ | {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
     for c in cmd:
-        proc = subprocess.run(c, cwd=tex.parent, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            c, cwd=tex.parent, capture_output=True, text=True, timeout=600, env=env
+        )
         if proc.returncode != 0:
             tail = "\n".join(proc.stdout.splitlines()[-15:])
             return None, f"wrote {tex}; LaTeX failed ({' '.join(c)}):\n{tail}"

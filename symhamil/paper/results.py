@@ -20,7 +20,8 @@ from types import MappingProxyType
 
 import numpy as np
 import sympy as sp
-from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+from ..parsing import parse_formula
 
 __all__ = [
     "RESULTS_SCHEMA",
@@ -93,31 +94,51 @@ def _finite(x: float):
     return float(x) if np.isfinite(x) else _NOT_FINITE
 
 
-_NUMBER = re.compile(r"\d+\.?\d*(?:[eE][+-]?\d+)?")
-_NAME = re.compile(r"[A-Za-z_]\w*")
-_SAFE = re.compile(r"[\w\s+\-*/().]*")
-
-
 def _parse(text: str, variable: sp.Symbol) -> sp.Expr:
     """A term written by :func:`sympy.sstr`, read back with only ``variable`` known.
 
-    Only the variable, numbers, arithmetic and a few named functions are
-    accepted; anything else (another name, an attribute, a string) is refused
-    before SymPy's parser sees it, so no Python in a results file is evaluated.
+    Through :func:`symhamil.parsing.parse_formula`: no Python in a results file is
+    evaluated, and any name but the variable and a few functions is refused.
     """
-    allowed = {str(variable): variable}
-    for name in ("sqrt", "exp", "log", "sin", "cos", "tanh"):
-        allowed[name] = getattr(sp, name)
-    names = set(_NAME.findall(_NUMBER.sub(" ", text)))
-    if not _SAFE.fullmatch(text) or not names <= set(allowed):
-        raise ValueError(
-            f"results.json: the term {text!r} is not a formula in {variable} "
-            f"(unknown: {sorted(names - set(allowed)) or 'characters'})."
-        )
-    allowed |= {"Integer": sp.Integer, "Float": sp.Float, "Rational": sp.Rational}
-    return parse_expr(
-        text, local_dict=allowed, global_dict={}, transformations=standard_transformations
+    return parse_formula(text, [variable], what=f"results.json term in {variable}")
+
+
+#: LaTeX commands that SymPy's printer and symhamil's own text use; a results file
+#: whose LaTeX uses any other (\input, \write, \def, \catcode, ...) is refused.
+SAFE_LATEX = frozenset(
+    """frac left right cdot sqrt operatorname mathrm rm text log exp sin cos tan sinh cosh
+    tanh infty pi quad qquad times dots ldots cdots hat tilde bar dot ddot partial sum prod
+    alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu
+    xi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma
+    Phi Psi Omega elu mathbf mathit limits""".split()
+)
+_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+
+
+def safe_latex(text: str, field: str) -> str:
+    """``text`` if every LaTeX command in it is on :data:`SAFE_LATEX` (math only)."""
+    text = str(text)
+    bad = sorted(
+        {
+            c
+            for c in _COMMAND.findall(text)
+            if c not in SAFE_LATEX and c not in {",", ";", "!", " ", "{", "}", "\\", "%", "_"}
+        }
     )
+    if bad or "^^" in text:
+        named = ", ".join(chr(92) + c for c in bad) or "^^"
+        raise ValueError(
+            f"results.json: {field} uses LaTeX that a report never needs ({named}); "
+            "refusing to render it."
+        )
+    return text
+
+
+def _plain(text: str, field: str, pattern: str = r"[A-Za-z0-9_\-]+") -> str:
+    text = str(text)
+    if not re.fullmatch(pattern, text):
+        raise ValueError(f"results.json: {field} {text!r} is not a plain name.")
+    return text
 
 
 def _terms_to_json(mapping: Mapping) -> dict:
@@ -324,11 +345,11 @@ class RouteResult:
     @classmethod
     def from_json(cls, d: dict, variable: sp.Symbol) -> RouteResult:
         return cls(
-            route=str(d["route"]),
+            route=_plain(d["route"], "route"),
             coefficients=_terms_from_json(d["coefficients"], variable),
             relative_error=_terms_from_json(d["relative_error"], variable),
             true_support=bool(d["true_support"]),
-            expression_latex=str(d["expression_latex"]),
+            expression_latex=safe_latex(d["expression_latex"], "expression_latex"),
             threshold=float(d["threshold"]),
             residual=float(d["residual"]),
             path=tuple(
@@ -455,17 +476,21 @@ class CaseResult:
         if not name.isidentifier():
             raise ValueError(f"results.json: the variable {name!r} is not a plain name.")
         variable = sp.Symbol(name, positive=True) if d["variable_positive"] else sp.Symbol(name)
+        notes = {k: str(v) for k, v in dict(d["notes"]).items()}
+        for k, v in notes.items():
+            if "\\" in v:  # printed inside verbatim: a backslash could end it
+                raise ValueError(f"results.json: note {k!r} contains a backslash.")
         return cls(
-            key=str(d["key"]),
+            key=_plain(d["key"], "case key"),
             title=str(d["title"]),
             experiment=str(d["experiment"]),
             variable=variable,
             data=d["data"],
-            system_latex=str(d["system_latex"]),
-            truth_latex=str(d["truth_latex"]),
-            truth_name=str(d["truth_name"]),
-            truth_intro=str(d["truth_intro"]),
-            library_latex=str(d["library_latex"]),
+            system_latex=safe_latex(d["system_latex"], "system_latex"),
+            truth_latex=safe_latex(d["truth_latex"], "truth_latex"),
+            truth_name=safe_latex(d["truth_name"], "truth_name"),
+            truth_intro=safe_latex(d["truth_intro"], "truth_intro"),
+            library_latex=safe_latex(d["library_latex"], "library_latex"),
             truth=_terms_from_json(d["truth"], variable),
             paper=_terms_from_json(d["paper"], variable),
             paper_relative_error=_terms_from_json(d["paper_relative_error"], variable),
@@ -473,7 +498,7 @@ class CaseResult:
             wall_time=float(d["wall_time"]),
             curves=tuple(Curve.from_json(c) for c in d["curves"]),
             data_range=None if d["data_range"] is None else tuple(d["data_range"]),
-            notes=d["notes"],
+            notes=notes,
         )
 
 
@@ -507,7 +532,7 @@ class RunResult:
     def from_json(cls, d: dict) -> RunResult:
         return cls(
             symhamil_version=str(d["symhamil_version"]),
-            budget=str(d["budget"]),
+            budget=_plain(d["budget"], "budget", r"quick|default|paper"),
             seed=int(d["seed"]),
             command=str(d["command"]),
             machine=str(d["machine"]),
