@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -22,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import catalog
+from . import __version__, catalog
 from .paper.experiments import BUDGETS, EXPERIMENTS
 from .simulate import METHODS, simulate
 from .system import System
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="symhamil",
         description="Learn and interpret potentials of classical Hamiltonian systems.",
     )
+    ap.add_argument("--version", action="version", version=f"symhamil {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("catalog", help="list the ready-made systems")
     sim = sub.add_parser(
@@ -54,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "system",
-        choices=sorted(SYSTEMS),
+        choices=sorted([*SYSTEMS, "sho"]),
         metavar="SYSTEM",
         help="one of: " + ", ".join(sorted(SYSTEMS)),
     )
@@ -73,8 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--drop-above",
         type=float,
-        default=None,
-        help="drop trajectories whose relative energy error exceeds this",
+        default=0.01,
+        help="drop trajectories whose relative energy error exceeds this (default 0.01)",
     )
     sim.add_argument(
         "--out", "-o", default=None, help="output .npz (default: SYSTEM.npz in the current folder)"
@@ -114,8 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+#: Other names people use for the same system or experiment.
+ALIASES = {"sho": "harmonic-oscillator", "harmonic-oscillator": "sho"}
+
+
 def _reproduce(args: argparse.Namespace) -> int:
-    names = args.experiments or ["all"]
+    names = [n if n in EXPERIMENTS or n == "all" else ALIASES.get(n, n) for n in args.experiments]
+    names = names or ["all"]
     unknown = [n for n in names if n != "all" and n not in EXPERIMENTS]
     if unknown:
         raise ValueError(
@@ -132,7 +139,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    build, law = SYSTEMS[args.system]
+    build, law = SYSTEMS[ALIASES.get(args.system, args.system)]
     system = build()
     rng = np.random.default_rng(args.seed)
     shape = (args.trajectories, system.dim)
@@ -142,7 +149,9 @@ def _simulate(args: argparse.Namespace) -> int:
         q0, p0 = rng.uniform(-1, 1, shape), rng.uniform(-1, 1, shape)
     print(f"{system.name}: H = {system.H}")
     print(
-        f"simulating R={args.trajectories} trajectories x {args.steps} steps, h={args.h}, "
+        f"simulating R={args.trajectories} "
+        f"{'trajectory' if args.trajectories == 1 else 'trajectories'} x {args.steps} steps, "
+        f"h={args.h}, "
         f"method={args.method}"
         + (f", substeps={args.substeps}" if args.method in ("verlet", "rk4") else "")
     )
@@ -173,8 +182,29 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Exceptions that are a user's or a machine's situation, not a bug: one line each.
+EXPECTED = (
+    ValueError,
+    TypeError,
+    OSError,
+    KeyError,
+    RuntimeError,
+    FloatingPointError,
+    MemoryError,
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``symhamil`` command."""
+    """Entry point of the ``symhamil`` command.
+
+    Every expected failure ends with one ``symhamil: error: ...`` line on stderr
+    and exit status 2 (1 for a machine fault such as a full disk); Ctrl-C says
+    what was kept and how to resume, with status 130.
+    """
+    # TensorFlow's C++ start-up banners are noise to a CLI user; set
+    # SYMHAMIL_TF_LOGS=1 to see them.
+    if not os.environ.get("SYMHAMIL_TF_LOGS"):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
     try:
         if args.command == "catalog":
@@ -190,9 +220,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(render(args.out, compile=not args.no_pdf)[2])
             return 0
         return _simulate(args)
-    except (ValueError, TypeError) as exc:
-        print(f"symhamil: error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        where = getattr(args, "out", None)
+        kept = (
+            f"finished models and training checkpoints are kept in {where}; run the same "
+            "command again to resume"
+            if args.command == "reproduce"
+            else "nothing was written"
+        )
+        print(f"symhamil: interrupted; {kept}.", file=sys.stderr)
+        return 130
+    except EXPECTED as exc:
+        text = str(exc) if not isinstance(exc, KeyError) else f"missing field {exc}"
+        if isinstance(exc, MemoryError) and not text:
+            text = "out of memory; ask for fewer trajectories or steps"
+        print(f"symhamil: error: {text}", file=sys.stderr)
+        return 1 if isinstance(exc, OSError | MemoryError) else 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -152,7 +152,10 @@ def compare(
 
     Parameters
     ----------
-    recovered, truth : sympy.Expr
+    recovered : sympy.Expr
+    truth : sympy.Expr or System
+        A System's potential is taken with its parameter values substituted
+        exactly (``System.substituted``), in ``symbols``.
     symbols : sequence of sympy.Symbol
     points : array_like, shape (K, d), optional
         Where to compare the gradients.
@@ -166,15 +169,32 @@ def compare(
         One row per non-constant term of either expression.
     """
     symbols = tuple(symbols)
+    if hasattr(truth, "substituted") and hasattr(truth, "coords"):  # a System
+        system = truth
+        truth = system.substituted().xreplace(dict(zip(system.coords, symbols, strict=True)))
     recovered = as_expr(recovered, symbols, "recovered potential")
     truth = as_expr(truth, symbols, "true potential")
+    for what, e in (("recovered", recovered), ("true", truth)):
+        extra = e.free_symbols - set(symbols)
+        if extra:
+            raise ValueError(
+                f"the {what} potential {e} uses {sorted(map(str, extra))}, which are not among "
+                f"the symbols {[str(s) for s in symbols]}; substitute their values first."
+            )
     rec = decompose(recovered, symbols, known=list(terms))
     true = decompose(truth, symbols, known=[*terms, *rec])
     terms = [t for t in dict.fromkeys([*rec, *true]) if t != 1]
     rows = tuple(Row(t, rec.get(t, 0.0), true.get(t, 0.0)) for t in terms)
     grad_err = None
     if points is not None:
-        x = np.asarray(points, dtype=float).reshape(-1, len(symbols))
+        x = np.asarray(points, dtype=float)
+        if x.ndim == 1 and len(symbols) == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != len(symbols):
+            raise ValueError(
+                f"points must have shape (K, {len(symbols)}) for the symbols "
+                f"{[str(s) for s in symbols]}; got {x.shape}."
+            )
 
         def grad(e):
             fs = [sp.lambdify(symbols, sp.diff(e, s), "numpy") for s in symbols]

@@ -27,7 +27,13 @@ def _features(arch, xs: Sequence[sp.Symbol], custom) -> list[sp.Expr]:
             "this network has a custom feature function; pass its SymPy form as "
             "to_sympy(model, symbols, features=lambda xs: [...])."
         )
-    return list(custom(xs))
+    feats = list(custom(xs))
+    if len(feats) != arch.input_width:
+        raise ValueError(
+            f"the SymPy features give {len(feats)} expression(s), but the network's feature "
+            f"layer has width {arch.input_width}; give one expression per feature."
+        )
+    return feats
 
 
 def to_sympy(model, symbols: Sequence[sp.Symbol], features: Callable | None = None) -> sp.Expr:

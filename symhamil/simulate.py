@@ -17,6 +17,7 @@ Four methods, all vectorised over R initial conditions:
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -43,7 +44,12 @@ def _initial_state(system: System, q0, p0) -> tuple[np.ndarray, np.ndarray]:
     for name, a in (("q0", q0), ("p0", p0)):
         if a.ndim == 0 and d == 1:
             continue
-        if a.ndim not in (0, 1, 2) or a.shape[-1] != d:
+        if a.ndim == 0:
+            raise ValueError(
+                f"{name} is a single number, but this system has {d} coordinates; give "
+                f"{name} with shape ({d},) or (R, {d})."
+            )
+        if a.ndim not in (1, 2) or a.shape[-1] != d:
             raise ValueError(
                 f"{name} must have shape (R, {d}) or ({d},) for this {d}-dimensional "
                 f"system; got shape {a.shape}."
@@ -69,6 +75,29 @@ def _initial_state(system: System, q0, p0) -> tuple[np.ndarray, np.ndarray]:
             "move that initial condition."
         )
     return q0, p0
+
+
+def _available_memory() -> int:
+    """Bytes of memory this machine has (physical), or a large number if unknown."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 1 << 62
+
+
+def _check_memory(R: int, steps: int, d: int, method: str) -> None:
+    """Refuse, with the figure, a simulation whose arrays cannot fit in memory."""
+    need = 2 * R * (steps + 1) * d * 8  # q and p, float64
+    if method == "exact":
+        # One (2d+1)^2 flow matrix per saved time, and the einsum's output.
+        need += (steps + 1) * (2 * d + 1) ** 2 * 8 + R * (steps + 1) * (2 * d + 1) * 8
+    have = _available_memory()
+    if need > have:
+        raise MemoryError(
+            f"this simulation needs about {need / 2**30:.1f} GiB for its arrays, more than "
+            f"this machine's {have / 2**30:.1f} GiB; simulate fewer trajectories or steps, "
+            "or save every k-th step of a longer run in pieces."
+        )
 
 
 def _check_counts(h, steps, substeps) -> tuple[float, int, int]:
@@ -242,6 +271,14 @@ def simulate(
     h, steps, substeps = _check_counts(h, steps, substeps)
     q0, p0 = _initial_state(system, q0, p0)
     R, d = q0.shape
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if (
+            isinstance(tol, bool)
+            or not isinstance(tol, int | float)
+            or not (np.isfinite(tol) and tol > 0)
+        ):
+            raise ValueError(f"{name} must be a finite number > 0; got {tol!r}.")
+    _check_memory(R, steps, d, method)
 
     if method == "exact":
         A = _linear_flow_matrix(system)
@@ -304,7 +341,8 @@ def simulate(
             f"{int((err > warn_above).sum())} of {err.size} trajectories have relative "
             f"energy error above {warn_above} (worst {err[worst]:.3g}, trajectory "
             f"{worst}): close encounters of a singular potential, or a step too large. "
-            "Pass drop_above=... to drop them, or use a smaller h or more substeps.",
+            "Pass drop_above=... (symhamil simulate: --drop-above) to drop them, or use a "
+            "smaller h or more substeps.",
             EnergyErrorWarning,
             stacklevel=2,
         )

@@ -17,10 +17,12 @@ from types import MappingProxyType
 import numpy as np
 import scipy.linalg
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .losses import average, check_loss, pairs
 from .parsing import as_expr
 from .potentials import as_potential
+from .trajectories import Trajectories
 
 __all__ = ["Library", "LibraryWarning", "stlsq"]
 
@@ -60,6 +62,15 @@ class Library:
     def __post_init__(self) -> None:
         symbols = _symbols(self.symbols)
         terms = tuple(dict.fromkeys(as_expr(t, symbols, "library term") for t in self.terms))
+        for t in terms:
+            if t.has(sp.I, sp.nan, sp.zoo, sp.oo, -sp.oo):
+                raise ValueError(f"library term {t} is not real and finite; drop it.")
+            undefined = t.atoms(AppliedUndef)
+            if undefined:
+                raise ValueError(
+                    f"library term {t} uses undefined function(s) "
+                    f"{', '.join(sorted(map(str, undefined)))}; give closed-form terms."
+                )
         if not terms:
             raise ValueError("the library is empty; give at least one term.")
         extra = set().union(*(t.free_symbols for t in terms)) - set(symbols)
@@ -124,11 +135,15 @@ class Library:
         ]
 
     def _points(self, points) -> np.ndarray:
+        if hasattr(points, "q") and hasattr(points, "dim"):  # Trajectories: their positions
+            points = points.q.reshape(-1, points.dim)
         x = np.asarray(points, dtype=float)
         if x.ndim == 1 and len(self.symbols) == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != len(self.symbols):
             raise ValueError(f"points must have shape (K, {len(self.symbols)}); got {x.shape}.")
+        if x.shape[0] == 0:
+            raise ValueError("there are no points to evaluate the library at; give K >= 1.")
         return x
 
     def _fill(self, fns, x: np.ndarray) -> np.ndarray:
@@ -326,8 +341,20 @@ def _fit_path(
     return beta, lam, res, tuple(path)
 
 
+#: A chosen model whose relative residual is above this explains little of the target.
+EXPLAINS_LITTLE = 0.5
+
+
 def _result(beta, lam, res, path, library) -> SparseFit:
     coeffs = {t: float(c) for t, c in zip(library.terms, beta, strict=True) if c != 0}
+    if coeffs and res > EXPLAINS_LITTLE:
+        warnings.warn(
+            f"the chosen model explains little of the target: its relative residual is "
+            f"{res:.2f} (1 means no better than a constant). Check that the library contains "
+            "the right kind of terms, and the points cover where the target varies.",
+            LibraryWarning,
+            stacklevel=3,
+        )
     if not coeffs:
         warnings.warn(
             f"threshold {lam} removes every term of the library; the model is empty. "
@@ -375,6 +402,10 @@ def sindy(
     -------
     SparseFit
     """
+    if threshold is not None and not (
+        isinstance(threshold, int | float) and np.isfinite(threshold) and threshold >= 0
+    ):
+        raise ValueError(f"threshold must be a finite number >= 0; got {threshold!r}.")
     x = library._points(points)
     y = np.asarray(as_potential(target, library.symbols).require_values()(x), dtype=float)
     if y.ndim == 0:
@@ -418,6 +449,15 @@ def force_sindy(
     library : Library
     """
     check_loss(kind)
+    if not isinstance(traj, Trajectories):
+        raise TypeError(
+            f"force_sindy needs symhamil.Trajectories; got {type(traj).__name__}. Build them "
+            "with symhamil.Trajectories(q=..., p=..., h=...)."
+        )
+    if threshold is not None and not (
+        isinstance(threshold, int | float) and np.isfinite(threshold) and threshold >= 0
+    ):
+        raise ValueError(f"threshold must be a finite number >= 0; got {threshold!r}.")
     if traj.dim != len(library.symbols):
         raise ValueError(
             f"the trajectories have d = {traj.dim} but the library has "

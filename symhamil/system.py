@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 
 import numpy as np
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .parsing import as_expr, check_name
 
@@ -35,6 +37,72 @@ def default_momentum(coord: sp.Symbol) -> sp.Symbol:
     if name.startswith("q"):
         return sp.Symbol("p" + name[1:])
     return sp.Symbol("p_" + name)
+
+
+def _is_positive(value: sp.Expr) -> bool | None:
+    """True/False for a number (NaN, complex and infinite values are not positive);
+    None when it cannot be decided (a symbol of unknown sign)."""
+    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo, sp.I):
+        return False
+    if value.is_number:
+        return bool(value.is_extended_real and value.is_finite and value > 0)
+    return False if value.is_positive is False else None
+
+
+def _exact(value: float) -> sp.Expr:
+    """``value`` as an Integer or a Rational with a small denominator when it is one
+    exactly, else as a Float."""
+    frac = Fraction(value).limit_denominator(1000)
+    if float(frac) == value:
+        return sp.Rational(frac.numerator, frac.denominator)
+    return sp.Float(value)
+
+
+def _check_params(raw: Mapping) -> dict[sp.Symbol, float]:
+    params: dict[sp.Symbol, float] = {}
+    for k, v in dict(raw or {}).items():
+        key = sp.Symbol(check_name(k, "parameter")) if isinstance(k, str) else k
+        if not isinstance(key, sp.Symbol):
+            raise TypeError(f"parameter names must be Symbols or names; got {k!r}.")
+        try:
+            val = float(v)
+        except (TypeError, ValueError):
+            raise TypeError(f"parameter {key} must have a numeric value; got {v!r}.") from None
+        if not np.isfinite(val):
+            raise ValueError(f"parameter {key} must be finite; got {val}.")
+        params[key] = val
+    return params
+
+
+def _check_potential(V: sp.Expr, coords, params: dict) -> None:
+    """A potential symhamil can simulate and learn: real, finite, differentiable."""
+    undefined = V.atoms(AppliedUndef)
+    if undefined:
+        raise ValueError(
+            f"the potential uses undefined function(s) {', '.join(sorted(map(str, undefined)))}; "
+            "give V as a closed-form expression."
+        )
+    if V.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise ValueError(f"the potential {V} is not finite (it contains nan, oo or zoo).")
+    if V.has(sp.I):
+        raise ValueError(f"the potential {V} is complex (it contains I); V must be real.")
+    for c in coords:
+        g = sp.diff(V, c)
+        if g.has(sp.Derivative):
+            raise ValueError(
+                f"the potential {V} has no closed-form derivative in {c} (SymPy leaves "
+                f"{next(iter(g.atoms(sp.Derivative)))} unevaluated, e.g. for Abs, sign, floor, "
+                "re); write it with differentiable functions, e.g. sqrt(q**2) for Abs(q) "
+                "with a real symbol."
+            )
+    # Complex everywhere on the real line (e.g. log(-q**2 - 1)): refuse; complex
+    # only somewhere (sqrt(q) for q < 0) is a domain the data must respect.
+    f = sp.lambdify(coords, V.subs(params), "numpy")
+    pts = np.random.default_rng(0).uniform(-3, 3, size=(len(coords), 16)).astype(complex)
+    with np.errstate(all="ignore"):
+        vals = np.asarray(f(*pts), dtype=complex) * np.ones(16)
+    if np.all(np.abs(vals.imag) > 1e-12 * (1 + np.abs(vals.real))):
+        raise ValueError(f"the potential {V} is complex at every point tried; V must be real.")
 
 
 def _as_symbols(items: Iterable, what: str) -> tuple[sp.Symbol, ...]:
@@ -121,17 +189,13 @@ class System:
                 f"got {d} coordinates but {len(masses)} masses; give one mass "
                 "per coordinate (the diagonal of the mass matrix)."
             )
-        raw_params = dict(self.params) if self.params else {}
-        params: dict[sp.Symbol, float] = {}
-        for k, v in raw_params.items():
-            key = sp.Symbol(k) if isinstance(k, str) else k
-            try:
-                val = float(v)
-            except (TypeError, ValueError):
-                raise TypeError(f"parameter {key} must have a numeric value; got {v!r}.") from None
-            if not np.isfinite(val):
-                raise ValueError(f"parameter {key} must be finite; got {val}.")
-            params[key] = val
+        params = _check_params(self.params)
+        both = set(params) & (set(coords) | set(momenta))
+        if both:
+            raise ValueError(
+                f"{', '.join(sorted(map(str, both)))} is declared both as a parameter and as a "
+                "coordinate or momentum; a parameter is a fixed number, so give it another name."
+            )
         V = as_expr(self.V, known, "potential V")
         allowed = set(coords) | set(params)
         extra = (V.free_symbols | set().union(*(m.free_symbols for m in masses))) - allowed
@@ -147,9 +211,15 @@ class System:
                 "the potential V depends on the momenta; a separable system has V = V(q) only."
             )
         for c, m in zip(coords, masses, strict=True):
+            if m.free_symbols & set(coords):
+                raise ValueError(
+                    f"the mass of coordinate {c}, {m}, depends on the coordinates; symhamil "
+                    "handles constant (diagonal) masses, H = sum_i p_i**2/(2 m_i) + V(q)."
+                )
             value = m.subs(params)
-            if value.is_positive is False or (value.is_number and not value > 0):
+            if _is_positive(value) is False:
                 raise ValueError(f"mass of coordinate {c} must be positive; got {m} = {value}.")
+        _check_potential(V, coords, params)
         object.__setattr__(self, "coords", coords)
         object.__setattr__(self, "momenta", momenta)
         object.__setattr__(self, "masses", masses)
@@ -195,8 +265,8 @@ class System:
         momenta = _as_symbols(momenta, "momenta")
         if len(coords) != len(momenta):
             raise ValueError(f"got {len(coords)} coordinates but {len(momenta)} momenta.")
-        params = dict(params or {})
-        param_syms = {sp.Symbol(k) if isinstance(k, str) else k for k in params}
+        params = _check_params(params)
+        param_syms = set(params)
         H = as_expr(H, (*coords, *momenta, *param_syms), "Hamiltonian H")
         extra = H.free_symbols - set(coords) - set(momenta) - param_syms
         if extra:
@@ -253,7 +323,7 @@ class System:
             )
         for p, m in zip(momenta, masses, strict=True):
             value = m.subs(params)
-            if value.is_positive is False or (value.is_number and not value > 0):
+            if _is_positive(value) is False:
                 raise ValueError(
                     f"the kinetic energy term of {p} has coefficient "
                     f"{sp.simplify(1 / (2 * m))}: its mass {m} is not positive."
@@ -320,9 +390,14 @@ class System:
         return tuple(eqs)
 
     def substituted(self, expr: sp.Expr | None = None) -> sp.Expr:
-        """``expr`` (V by default) with the parameter values substituted."""
-        expr = self.V if expr is None else sp.sympify(expr)
-        return expr.subs(self.parameters) if self.params else expr
+        """``expr`` (V by default) with the parameter values substituted, exactly.
+
+        A value that is a whole number or a simple fraction (1.0, 0.5, 0.125)
+        goes in as an Integer or Rational, so ``exp(-a*q)`` with a = 1.0 becomes
+        ``exp(-q)``, not ``exp(-1.0*q)``, and compares equal to it term by term.
+        """
+        expr = self.V if expr is None else as_expr(expr, (*self.coords, *self.parameters))
+        return expr.subs({k: _exact(v) for k, v in self.params}) if self.params else expr
 
     # ------------------------------------------------------------------ numeric
     @cached_property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,7 +70,10 @@ def energy_error(system: System, q: np.ndarray, p: np.ndarray) -> np.ndarray:
     """
     T = system.kinetic(p)
     E = T + system.potential(q)
-    scale = np.maximum(np.maximum(np.abs(E[:, 0]), T.mean(axis=1)), np.finfo(float).tiny)
+    # A trajectory at rest at a minimum has E_0 = T = 0 and only rounding in E:
+    # a floor of 1e-10 of the energy's size keeps that from reading as an error.
+    floor = 1e-10 * (1.0 + np.abs(E).max(axis=1))
+    scale = np.maximum(np.maximum(np.abs(E[:, 0]), T.mean(axis=1)), floor)
     return np.max(np.abs(E - E[:, :1]), axis=1) / scale
 
 
@@ -341,29 +345,18 @@ class Trajectories:
             data = np.load(path, allow_pickle=False)
         except FileNotFoundError:
             raise FileNotFoundError(f"{where}no such file.") from None
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise ValueError(f"{where}not a readable .npz file ({exc}).") from None
-        with data:
-            keys = set(data.files)
-            if {"r", "rdot"} <= keys and "q" not in keys:
-                raise ValueError(
-                    f"{where}holds radial arrays r and rdot, not q and p; load it "
-                    "with symhamil.load_radial."
-                )
-            missing = {"q", "p", "h"} - keys
-            if missing:
-                raise ValueError(
-                    f"{where}missing array(s) {', '.join(sorted(missing))}; a "
-                    f"trajectory file needs q, p (R, N+1, d) and h. It has "
-                    f"{', '.join(sorted(keys)) or 'nothing'}."
-                )
-            h = data["h"]
-            if h.size != 1:
-                raise ValueError(f"{where}h must be a single number; got shape {h.shape}.")
-            q, p = data["q"], data["p"]
-            names = tuple(str(n) for n in data["names"]) if "names" in keys else None
-            err = data["energy_error"] if "energy_error" in keys else None
-            t0 = float(data["t0"]) if "t0" in keys else 0.0
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"{where}is a single array (.npy), not an .npz with q, p and h.")
+        try:
+            with data:
+                q, p, h, names, err, t0 = _read_members(data, where)
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, TypeError) as exc:
+            raise ValueError(f"{where}a damaged or unexpected member ({exc}).") from None
+        except ValueError as exc:
+            msg = str(exc)
+            raise ValueError(msg if msg.startswith(where) else f"{where}{msg}") from None
         try:
             return cls(
                 q=_check_array("q", q, where),
@@ -376,6 +369,39 @@ class Trajectories:
         except (ValueError, TypeError) as exc:
             msg = str(exc)
             raise type(exc)(msg if msg.startswith(where) else where + msg) from None
+
+
+def _read_members(data, where: str):
+    keys = set(data.files)
+    if {"r", "rdot"} <= keys and "q" not in keys:
+        raise ValueError(
+            f"{where}holds radial arrays r and rdot, not q and p; load it "
+            "with symhamil.load_radial."
+        )
+    missing = {"q", "p", "h"} - keys
+    if missing:
+        raise ValueError(
+            f"{where}missing array(s) {', '.join(sorted(missing))}; a "
+            f"trajectory file needs q, p (R, N+1, d) and h. It has "
+            f"{', '.join(sorted(keys)) or 'nothing'}."
+        )
+    h = data["h"]
+    if h.size != 1:
+        raise ValueError(f"{where}h must be a single number; got shape {h.shape}.")
+    q, p = data["q"], data["p"]
+    names = tuple(str(n) for n in data["names"].reshape(-1)) if "names" in keys else None
+    err = data["energy_error"] if "energy_error" in keys else None
+    t0 = 0.0
+    if "t0" in keys:
+        t0_arr = data["t0"]
+        if t0_arr.size != 1 or t0_arr.dtype.kind not in "fiu":
+            raise ValueError(
+                f"{where}t0 must be a single number; got {t0_arr.shape} {t0_arr.dtype}."
+            )
+        t0 = float(t0_arr.reshape(()))
+    if h.dtype.kind not in "fiu":
+        raise ValueError(f"{where}h must be a number; got dtype {h.dtype}.")
+    return q, p, h, names, err, t0
 
 
 def load_radial(path: str | os.PathLike) -> Trajectories:
@@ -391,14 +417,25 @@ def load_radial(path: str | os.PathLike) -> Trajectories:
         q = r[..., None], p = rdot[..., None], shape (R, N+1, 1), names ("r",).
     """
     where = f"{os.fspath(path)}: "
-    with np.load(path, allow_pickle=False) as data:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where}no such file.") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{where}not a readable radial .npz file ({exc}).") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{where}is a single array (.npy), not an .npz with r, rdot and h.")
+    with data:
         missing = {"r", "rdot", "h"} - set(data.files)
         if missing:
             raise ValueError(
                 f"{where}missing array(s) {', '.join(sorted(missing))}; a radial "
                 "file needs r, rdot of shape (R, N+1) and h."
             )
-        r, rdot, h = data["r"], data["rdot"], data["h"]
+        try:
+            r, rdot, h = data["r"], data["rdot"], data["h"]
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{where}a damaged member ({exc}).") from None
     if r.ndim == 1:
         r, rdot = r[None], rdot[None]
     if r.ndim != 2 or r.shape != rdot.shape:
@@ -407,9 +444,15 @@ def load_radial(path: str | os.PathLike) -> Trajectories:
         )
     if np.any(np.asarray(r) <= 0):
         raise ValueError(f"{where}r must be positive (it is a distance).")
-    return Trajectories(
-        q=_check_array("r", r[..., None], where),
-        p=_check_array("rdot", rdot[..., None], where),
-        h=float(np.reshape(h, ())),
-        names=("r",),
-    )
+    if h.size != 1 or h.dtype.kind not in "fiu":
+        raise ValueError(f"{where}h must be a single number; got {h.shape} {h.dtype}.")
+    try:
+        return Trajectories(
+            q=_check_array("r", r[..., None], where),
+            p=_check_array("rdot", rdot[..., None], where),
+            h=float(np.reshape(h, ())),
+            names=("r",),
+        )
+    except (ValueError, TypeError) as exc:
+        msg = str(exc)
+        raise type(exc)(msg if msg.startswith(where) else where + msg) from None

@@ -295,3 +295,154 @@ def test_spec_and_keywords_combine(sho_data):
     assert model.n_steps_ == 7 and model.spec_.optimizer == "adam"
     with pytest.raises(TypeError, match="unknown training setting"):
         NeuralPotential(dim=1).fit(sho_data, epochs=3)
+
+
+# ---------------------------------------------------------------- crashes and faults
+KILL_SCRIPT = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import symhamil as sh
+from symhamil.neural import NeuralPotential
+traj = sh.datasets.harmonic_circles(R=3, steps=200)
+print("ready", flush=True)
+NeuralPotential(dim=1, hidden=(8, 8)).fit(
+    traj, steps=100000, optimizer="adam", checkpoint_dir=sys.argv[1], checkpoint_every=1, chunk=1
+)
+"""
+
+
+def test_D2_sigkills_while_checkpointing_never_leave_an_unreadable_folder(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "ck"
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", KILL_SCRIPT, str(folder)], stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.0 + rng.uniform(0, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # Whatever the moment, the folder is whole: a fit resumes from it.
+        traj = sh.datasets.harmonic_circles(R=3, steps=200)
+        m = NeuralPotential(dim=1, hidden=(8, 8))
+        m.fit(traj, steps=1, optimizer="adam", checkpoint_dir=folder, checkpoint_every=1)
+        assert m.history_.size == m.n_steps_ and np.isfinite(m.history_).all()
+        assert not list(folder.glob("*.tmp"))
+
+
+def test_D3_a_folder_in_use_is_refused_with_the_process_id(tmp_path, sho_data):
+    import subprocess
+
+    from symhamil.neural import FolderInUse
+
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        tmp_path.mkdir(exist_ok=True)
+        (tmp_path / "lock").write_text(str(sleeper.pid))
+        with pytest.raises(FolderInUse, match=f"in use by process {sleeper.pid}"):
+            NeuralPotential(dim=1).fit(
+                sho_data, steps=2, optimizer="adam", checkpoint_dir=tmp_path
+            )
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # The holder is gone: its stale lock is taken over.
+    NeuralPotential(dim=1).fit(sho_data, steps=2, optimizer="adam", checkpoint_dir=tmp_path)
+    assert not (tmp_path / "lock").exists()
+
+
+def test_D4_a_checkpoint_with_bad_weights_is_refused_and_left_alone(tmp_path, sho_data):
+    kw = {"optimizer": "adam", "checkpoint_dir": tmp_path, "checkpoint_every": 10}
+    NeuralPotential(dim=1, hidden=(8, 8), seed=3).fit(sho_data, steps=20, **kw)
+    d = dict(np.load(tmp_path / "checkpoint.npz"))
+    d["w0"] = d["w0"] * np.inf
+    np.savez(tmp_path / "checkpoint.npz", **d)
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+    with pytest.raises(ValueError, match="non-finite"):
+        NeuralPotential(dim=1, hidden=(8, 8), seed=3).fit(sho_data, steps=40, **kw)
+    assert (tmp_path / "checkpoint.npz").read_bytes() == before
+
+
+def test_D5_lbfgs_raises_on_a_non_finite_loss():
+    huge = sh.Trajectories(
+        q=np.linspace(0, 1, 50).reshape(1, 50, 1),
+        p=np.cumsum(np.full((1, 50, 1), 1e160), axis=1),
+        h=1e-3,
+    )
+    with pytest.raises(TrainingError, match="L-BFGS-B loss"):
+        NeuralPotential(dim=1, hidden=(8, 8)).fit(huge, steps=0, optimizer="lbfgs", lbfgs_steps=20)
+
+
+def test_D20_history_and_steps_agree_after_a_training_error(sho_data):
+    model = NeuralPotential(dim=1, hidden=(8, 8), activation="elu")
+    with pytest.raises(TrainingError, match=r"became (nan|inf) at step \d+; .* whose loss"):
+        model.fit(sho_data, steps=400, optimizer="gd", learning_rate=1e3, chunk=50)
+    assert model.history_.size == model.n_steps_
+    assert np.isfinite(model.loss_) and np.isfinite(model.history_).all()
+
+
+def test_D13_a_tampered_saved_model_is_refused_before_allocating(tmp_path):
+    model = NeuralPotential(dim=1, hidden=(4,))
+    model.save(tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    cfg["architecture"]["hidden"] = [30000, 30000]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match=r"weights.npz holds arrays of shapes"):
+        NeuralPotential.load(tmp_path / "m")
+    model.save(tmp_path / "n")
+    np.savez(
+        tmp_path / "n" / "weights.npz",
+        **{f"w{i}": w * np.nan for i, w in enumerate(model.get_weights())},
+    )
+    with pytest.raises(ValueError, match="non-finite"):
+        NeuralPotential.load(tmp_path / "n")
+    (tmp_path / "n" / "config.json").write_text("{")
+    with pytest.raises(ValueError, match=r"config.json: not readable JSON"):
+        NeuralPotential.load(tmp_path / "n")
+
+
+def test_D23_custom_sympy_features_must_match_the_layer_width():
+    import sympy as sp
+
+    from symhamil.export import to_sympy
+
+    model = NeuralPotential(dim=2, features=lambda x: x[:, :1] * x[:, 1:])
+    q, x = sp.symbols("q x")
+    with pytest.raises(ValueError, match=r"give 2 expression.*width 1"):
+        to_sympy(model, (q, x), features=lambda xs: [xs[0] * xs[1], xs[0]])
+
+
+def test_D1_an_interrupted_lbfgs_stage_reruns_to_the_uninterrupted_result(
+    tmp_path, sho_data, monkeypatch
+):
+    import symhamil.neural._run as run_module
+
+    kw = {"steps": 30, "lbfgs_steps": 60, "lbfgs_tol": None, "handover": None}
+    whole = NeuralPotential(dim=1, hidden=(8, 8)).fit(sho_data, **kw)
+
+    real = run_module.lbfgs
+
+    def interrupted(model, data, maxiter, callback):
+        def stop_at_20(x, loss):
+            callback(x, loss)
+            if len(calls) == 20:
+                raise KeyboardInterrupt
+            calls.append(loss)
+
+        calls: list = []
+        return real(model, data, maxiter, stop_at_20)
+
+    monkeypatch.setattr(run_module, "lbfgs", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        NeuralPotential(dim=1, hidden=(8, 8)).fit(sho_data, checkpoint_dir=tmp_path, **kw)
+    monkeypatch.setattr(run_module, "lbfgs", real)
+    resumed = NeuralPotential(dim=1, hidden=(8, 8)).fit(sho_data, checkpoint_dir=tmp_path, **kw)
+    assert resumed.n_lbfgs_ == 60 and resumed.history_.size == whole.history_.size
+    for a, b in zip(resumed.get_weights(), whole.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not (tmp_path / "lock").exists()  # released on the interruption

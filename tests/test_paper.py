@@ -117,9 +117,9 @@ def test_without_a_tex_engine_the_tex_is_written_and_the_message_says_how(
 
 
 def test_bad_experiment_and_budget_fail_before_any_work(tmp_path, capsys):
-    with pytest.raises(ValueError, match="unknown experiment 'pendulum'"):
+    with pytest.raises(ValueError, match=r"unknown experiment 'pendulum'"):
         reproduce(["pendulum"], out=tmp_path / "x", progress=None)
-    with pytest.raises(ValueError, match="unknown budget 'fast'; choose one of quick"):
+    with pytest.raises(ValueError, match=r"unknown budget 'fast'; choose one of quick"):
         reproduce(["sho"], budget="fast", out=tmp_path / "y", progress=None)
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
     assert main(["reproduce", "pendulum", "--out", str(tmp_path / "z")]) == 2
@@ -182,11 +182,11 @@ def test_a_second_run_loads_the_trained_models_and_refuses_another_recipe(run, t
         assert again.routes[route].coefficients == first.routes[route].coefficients
         assert again.routes[route].training.wall_time == first.routes[route].training.wall_time
     with pytest.raises(
-        ValueError, match="budget 'quick' and seed 0, not budget 'quick' and seed 1"
+        ValueError, match=r"budget 'quick' and seed 0, not budget 'quick' and seed 1"
     ):
         reproduce(["sho"], budget="quick", seed=1, out=tmp_path, report=False, progress=None)
     (tmp_path / "run.json").unlink()  # without the run's marker, each model is checked
-    with pytest.raises(ValueError, match="another recipe or seed"):
+    with pytest.raises(ValueError, match=r"another recipe or seed"):
         reproduce(["sho"], budget="default", out=tmp_path, report=False, progress=None)
 
 
@@ -229,9 +229,9 @@ def test_results_cannot_be_mutated(run):
         res.routes["x"] = route
     with pytest.raises(dataclasses.FrozenInstanceError):
         route.threshold = 0.0
-    with pytest.raises(ValueError, match="read-only"):
+    with pytest.raises(ValueError, match=r"read-only"):
         route.training.history[0] = 0.0
-    with pytest.raises(ValueError, match="read-only"):
+    with pytest.raises(ValueError, match=r"read-only"):
         res.curves[0].y[0] = 0.0
     with pytest.raises(TypeError):
         route.training.recipe["hidden"] = (1,)
@@ -243,7 +243,7 @@ def test_results_refuse_a_term_that_is_not_a_formula(run, tmp_path):
     case = doc["cases"]["harmonic_oscillator"]
     case["truth"] = {"__import__('os').system('true')": 1.0}
     (tmp_path / "results.json").write_text(json.dumps(doc))
-    with pytest.raises(ValueError, match="results.json term in q"):
+    with pytest.raises(ValueError, match=r"results.json term in q"):
         load_results(tmp_path)
 
 
@@ -285,3 +285,24 @@ def test_extrapolation_on_both_sides_is_drawn_as_two_pieces():
 
     x, y = _broken(np.array([0.0, 1.0, 2.0, 10.0, 11.0]), np.arange(5.0))
     assert np.isnan(x[3]) and np.isnan(y[3]) and x.size == 6
+
+
+@pytest.mark.slow
+def test_an_interrupted_reproduce_then_rerun_gives_the_same_results(tmp_path):
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "symhamil.cli", "reproduce", "sho", "--budget", "quick"]
+    cmd += ["--no-report", "--out"]
+    subprocess.run([*cmd, str(tmp_path / "a")], check=True, capture_output=True)
+    for delay in (6.0, 9.0):  # during the first network's training, then the second's
+        proc = subprocess.Popen([*cmd, str(tmp_path / "b")], stdout=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    subprocess.run([*cmd, str(tmp_path / "b")], check=True, capture_output=True)
+    a = json.loads((tmp_path / "a" / "results.json").read_text())["cases"]
+    b = json.loads((tmp_path / "b" / "results.json").read_text())["cases"]
+    for key, case in a.items():
+        for route, r in case["routes"].items():
+            assert b[key]["routes"][route]["coefficients"] == r["coefficients"], (key, route)

@@ -9,8 +9,45 @@ Rooms: ``_network`` (the MLP and its files), ``_data`` (tensors and the loss),
 (the estimator).
 """
 
-from ..training import OPTIMIZERS, TrainingSpec
-from ._potential import NeuralPotential
-from ._run import TrainingError
+import contextlib
+import os
+import sys
 
-__all__ = ["OPTIMIZERS", "NeuralPotential", "TrainingError", "TrainingSpec"]
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 while TensorFlow loads.
+
+    TensorFlow 2.21 prints its start-up banners (oneDNN, CPU features) through
+    absl before TF_CPP_MIN_LOG_LEVEL is read, so only the descriptor itself can
+    keep them off a user's terminal. Python exceptions still propagate.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # pragma: no cover - no stderr descriptor (embedded interpreters)
+        yield
+        return
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+# TensorFlow's C++ logs (CPU feature banners, XLA notices) are not the user's
+# business; SYMHAMIL_TF_LOGS=1 keeps them. Must be set before TensorFlow loads.
+if not os.environ.get("SYMHAMIL_TF_LOGS"):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _quiet_stderr():
+        import tensorflow  # noqa: F401
+
+from ..training import OPTIMIZERS, TrainingSpec  # noqa: E402
+from ._checkpoint import FolderInUse  # noqa: E402
+from ._potential import NeuralPotential  # noqa: E402
+from ._run import TrainingError  # noqa: E402
+
+__all__ = ["OPTIMIZERS", "FolderInUse", "NeuralPotential", "TrainingError", "TrainingSpec"]

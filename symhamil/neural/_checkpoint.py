@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +73,15 @@ def read(folder: Path, sig: dict, n_weights: int) -> Saved | None:
     ck = folder / CHECKPOINT
     if not ck.exists():
         return None
-    saved = json.loads((folder / CONFIG).read_text())
+    try:
+        saved = json.loads((folder / CONFIG).read_text())
+        if not isinstance(saved, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"the checkpoint in {folder} has an unreadable {CONFIG} ({exc}); use another "
+            "checkpoint_dir, or resume=False to start afresh."
+        ) from None
     if saved.get("architecture") != sig["architecture"]:
         raise ValueError(
             f"the checkpoint in {folder} was written by a different architecture "
@@ -86,9 +95,22 @@ def read(folder: Path, sig: dict, n_weights: int) -> Saved | None:
                 f"({_differences(saved.get(part) or {}, sig[part])}); "
                 "use another checkpoint_dir, or resume=False to start afresh."
             )
-    with np.load(ck) as d:
+    try:
+        return _read_arrays(ck, n_weights)
+    except (OSError, EOFError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+        raise ValueError(
+            f"the checkpoint {ck} is damaged ({exc}); use another checkpoint_dir, or "
+            "resume=False to start afresh."
+        ) from None
+
+
+def _read_arrays(ck: Path, n_weights: int) -> Saved:
+    with np.load(ck, allow_pickle=False) as d:
+        weights = [d[f"w{i}"] for i in range(n_weights)]
+        if not all(np.isfinite(w).all() for w in weights):
+            raise ValueError("its weights hold non-finite values")
         return Saved(
-            weights=[d[f"w{i}"] for i in range(n_weights)],
+            weights=weights,
             optimizer={k: d[k] for k in d.files if (k[0] in "mv" and k[1:].isdigit()) or k == "t"},
             history=d["history"].astype(float),
             n_steps=int(d["n_steps"]),
@@ -141,6 +163,9 @@ def acquire(folder: Path) -> Path:
             continue
         with os.fdopen(fd, "w") as f:
             f.write(str(os.getpid()))
+        # Holding the lock, any temporary file here was left by a killed writer.
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
         return lock
     raise FolderInUse(f"could not take the lock of {folder}; try again.")
 

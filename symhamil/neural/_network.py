@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -133,9 +134,27 @@ def read_config(path: Path) -> dict:
     cfg = path / "config.json"
     if not cfg.exists():
         raise FileNotFoundError(f"{path}: no config.json; not a saved NeuralPotential.")
-    return json.loads(cfg.read_text())
+    try:
+        data = json.loads(cfg.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{cfg}: not readable JSON ({exc}); the folder is damaged.") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{cfg}: expected a JSON object.")
+    return data
 
 
-def read_weights(path: Path, n: int) -> list[np.ndarray]:
-    with np.load(path / "weights.npz") as data:
-        return [data[f"w{i}"] for i in range(n)]
+def read_weights(path: Path) -> list[np.ndarray]:
+    """The kernels and biases w0, w1, ... of ``path/weights.npz``, checked finite."""
+    file = path / "weights.npz"
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            n = len([k for k in data.files if k[:1] == "w" and k[1:].isdigit()])
+            weights = [np.asarray(data[f"w{i}"], dtype=float) for i in range(n)]
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{file}: no such file; the model folder is incomplete.") from None
+    except (OSError, EOFError, KeyError, ValueError, AttributeError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{file}: not a readable weights file ({exc}).") from None
+    for i, w in enumerate(weights):
+        if not np.isfinite(w).all():
+            raise ValueError(f"{file}: array w{i} holds non-finite values (NaN or inf).")
+    return weights

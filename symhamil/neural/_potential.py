@@ -234,30 +234,58 @@ class NeuralPotential:
 
     @classmethod
     def load(cls, path: str | os.PathLike, features: Callable | None = None) -> NeuralPotential:
-        """Read a network written by :meth:`save`."""
+        """Read a network written by :meth:`save`.
+
+        The configuration and the weights are checked against each other (shapes,
+        finite values) before any TensorFlow variable is made; a damaged or
+        tampered folder is refused with its name and the fault.
+        """
         path = Path(path)
-        cfg = net.read_config(path)
-        a = cfg["architecture"]
-        feats = features if a["features"] == "custom" else a["features"]
-        if feats is None:
-            raise ValueError(
-                f"{path} was saved with a custom feature function; pass it as "
-                "features=... to load()."
+        try:
+            cfg = net.read_config(path)
+            a = cfg["architecture"]
+            feats = features if a["features"] == "custom" else a["features"]
+            if feats is None:
+                raise ValueError(
+                    f"{path} was saved with a custom feature function; pass it as "
+                    "features=... to load()."
+                )
+            kw = {
+                "dim": a["dim"],
+                "hidden": tuple(a["hidden"]),
+                "activation": a["activation"],
+                "features": feats,
+                "output": a["output"],
+                "dtype": a["dtype"],
+                "seed": a["seed"],
+            }
+            net.check_architecture(
+                kw["dim"], kw["hidden"], kw["activation"], feats, kw["output"], kw["dtype"]
             )
-        model = cls(
-            a["dim"],
-            tuple(a["hidden"]),
-            a["activation"],
-            feats,
-            a["output"],
-            a["dtype"],
-            a["seed"],
-        )
-        model.set_weights(net.read_weights(path, len(model.variables_)))
-        model.history_ = np.asarray(cfg.get("history", []), dtype=float)
-        model.n_steps_ = int(cfg.get("n_steps", 0))
-        model.n_lbfgs_ = int(cfg.get("n_lbfgs", 0))
-        model.loss_ = float(model.history_[-1]) if model.history_.size else float("nan")
+            history = np.asarray(cfg.get("history", []), dtype=float).reshape(-1)
+            n_steps, n_lbfgs = int(cfg.get("n_steps", 0)), int(cfg.get("n_lbfgs", 0))
+        except FileNotFoundError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            msg = str(exc)
+            raise ValueError(
+                msg if msg.startswith(str(path)) else f"{path}: not a readable saved model ({msg})"
+            ) from None
+        weights = net.read_weights(path)
+        if not callable(feats):
+            expected = net.Architecture(
+                kw["dim"], kw["hidden"], kw["activation"], feats, kw["output"]
+            ).shapes()
+            got = [tuple(w.shape) for w in weights]
+            if got != expected:
+                raise ValueError(
+                    f"{path}: weights.npz holds arrays of shapes {got}, but config.json "
+                    f"describes {expected}; the folder is damaged or was edited."
+                )
+        model = cls(**kw)
+        model.set_weights(weights)
+        model.history_, model.n_steps_, model.n_lbfgs_ = history, n_steps, n_lbfgs
+        model.loss_ = float(history[-1]) if history.size else float("nan")
         return model
 
     def __repr__(self) -> str:

@@ -167,7 +167,10 @@ class TrainingRun:
             if self.optimizer is not None and self.stage == "first-order":
                 stopped = self._first_order()
             if self.spec.uses_lbfgs and not stopped:
+                # Mark the hand-over, so that an interrupted run resumes here and
+                # not in Adam (which may have stopped early on a plateau).
                 self.stage = "lbfgs"
+                self.checkpoint()
                 self._lbfgs()
             self.stage = "done"
             self.checkpoint()
@@ -285,33 +288,25 @@ class TrainingRun:
         )
 
     def _lbfgs(self) -> None:
-        """Quasi-Newton refinement on the last window, up to the remaining iterations."""
+        """Quasi-Newton refinement on the last window, up to the remaining iterations.
+
+        Checkpointed at its end only: SciPy's L-BFGS-B cannot save its curvature
+        memory, so a restart from the middle would end elsewhere than an
+        uninterrupted run. An interrupted stage is run again from its start (the
+        hand-over checkpoint), which gives exactly the uninterrupted result.
+        """
         m, s = self.model, self.spec
         remaining = s.lbfgs_steps - self.n_lbfgs
         if remaining <= 0:
             return
         data = TrainingData(self.windows[-1], s.loss, s.stride, m._tf_dtype)
-        shapes = [tuple(v.shape) for v in m.variables_]
         values: list[float] = []  # every iteration of this stage, for the stopping rule
         pending: list[float] = []  # not yet in the history
-
-        def unflatten(x):
-            out, off = [], 0
-            for shp in shapes:
-                n = int(np.prod(shp))
-                out.append(np.asarray(x[off : off + n]).reshape(shp))
-                off += n
-            return out
 
         def callback(x, loss):
             values.append(loss)
             pending.append(loss)
             self.n_lbfgs += 1
-            if self.n_lbfgs % self.every == 0:
-                m.set_weights(unflatten(x))
-                self.record(pending)
-                pending.clear()
-                self.checkpoint()
             if len(values) % 100 == 0:
                 self._say(f"L-BFGS-B iteration {self.n_lbfgs}  loss {loss:.4e}")
             if loss <= self.target or time.perf_counter() > self.deadline:

@@ -239,4 +239,7 @@ def build_pdf(tex: Path) -> tuple[Path | None, str]:
             tail = "\n".join(proc.stdout.splitlines()[-15:])
             return None, f"wrote {tex}; LaTeX failed ({' '.join(c)}):\n{tail}"
     pdf = tex.with_suffix(".pdf")
+    # LaTeX's auxiliary files are of no use to a reader of the folder.
+    for ext in (".aux", ".log", ".fls", ".fdb_latexmk", ".out"):
+        tex.with_suffix(ext).unlink(missing_ok=True)
     return pdf, f"wrote {tex} and {pdf}"

@@ -168,6 +168,11 @@ def reproduce(
         for case in exp.cases(budget, seed):
             if cases is None or case.key in cases:
                 results.append(run_case(case, out, seed=seed, progress=progress))
+    # Results accumulate: cases of earlier runs into this folder (same budget and
+    # seed, see _claim) that this run did not redo stay in results.json and the report.
+    previous = _previous_cases(out)
+    mine = {r.key for r in results}
+    results = [c for c in previous if c.key not in mine] + results
     run = RunResult(
         symhamil_version=__version__,
         budget=budget,
@@ -183,6 +188,15 @@ def reproduce(
     if report:
         say(write_report(run, out)[2])
     return run
+
+
+def _previous_cases(out: Path) -> list[CaseResult]:
+    if not (out / "results.json").is_file():
+        return []
+    try:
+        return list(load_results(out).cases)
+    except ValueError:
+        return []  # an unreadable old file is replaced, not merged
 
 
 def load_results(out: str | Path) -> RunResult:
