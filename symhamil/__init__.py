@@ -14,7 +14,7 @@ Examples
 (1, 101, 1)
 """
 
-from . import catalog, datasets
+from . import catalog, datasets, plots
 from .compare import Comparison, compare
 from .export import pade, taylor, to_sympy
 from .potentials import Potential, as_potential
@@ -48,6 +48,7 @@ __all__ = [
     "force_sindy",
     "load_radial",
     "pade",
+    "plots",
     "radial_potential",
     "reduce_radial",
     "simulate",

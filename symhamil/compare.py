@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
-from .parsing import as_expr
+from ._io import write_json
+from .parsing import as_expr, check_name, parse_formula
 
 __all__ = ["Comparison", "compare", "decompose", "format_relative_error"]
 
@@ -115,6 +118,53 @@ class Comparison:
             "\n"
             "\\end{align*}"
         )
+
+    def __repr__(self) -> str:
+        return (
+            f"Comparison({len(self.rows)} terms, max relative error "
+            f"{self.max_relative_error:.3g}, same support {self.same_support})"
+        )
+
+    def _repr_latex_(self) -> str:
+        return self.latex_side_by_side()
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict (terms as SymPy strings; inf written as null)."""
+        return {
+            "symbols": [s.name for s in self._symbols],
+            "recovered": sp.sstr(self.recovered),
+            "truth": sp.sstr(self.truth),
+            "rows": [
+                {"term": sp.sstr(r.term), "recovered": r.recovered, "true": r.true}
+                for r in self.rows
+            ],
+            "gradient_error": self.gradient_error,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> Comparison:
+        """Read :meth:`to_json`'s form, parsing terms with only its symbols known."""
+        symbols = [sp.Symbol(check_name(n)) for n in d["symbols"]]
+
+        def expr(text):
+            return parse_formula(text, symbols, "term")
+
+        rows = tuple(
+            Row(expr(r["term"]), float(r["recovered"]), float(r["true"])) for r in d["rows"]
+        )
+        g = d["gradient_error"]
+        return cls(rows, expr(d["recovered"]), expr(d["truth"]), None if g is None else float(g))
+
+    def save(self, path) -> None:
+        """Write :meth:`to_json` to ``path`` (atomically)."""
+        write_json(path, self.to_json())
+
+    @classmethod
+    def load(cls, path) -> Comparison:
+        try:
+            return cls.from_json(json.loads(Path(path).read_text()))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a saved Comparison ({exc!r}).") from None
 
     @property
     def _symbols(self):

@@ -8,10 +8,12 @@ the paper's iteratively thresholded least squares.
 from __future__ import annotations
 
 import itertools
+import json
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -19,8 +21,9 @@ import scipy.linalg
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from ._io import write_json
 from .losses import average, check_loss, pairs
-from .parsing import as_expr
+from .parsing import as_expr, check_name, parse_formula
 from .potentials import as_potential
 from .trajectories import Trajectories
 
@@ -107,6 +110,15 @@ class Library:
         a = as_expr(a, what="shift")
         terms = ([sp.S.One] if constant else []) + [(a - symbol) ** (-j) for j in range(1, k + 1)]
         return cls(tuple(terms), (symbol,))
+
+    def __repr__(self) -> str:
+        terms = ", ".join(map(str, self.terms))
+        if len(terms) > 80:
+            terms = terms[:77] + "..."
+        return f"Library({len(self.terms)} terms: {terms})"
+
+    def _repr_latex_(self) -> str:
+        return "$" + sp.latex(list(self.terms)) + "$"
 
     def __or__(self, other: Library) -> Library:
         """The union of two libraries (terms of both, duplicates once)."""
@@ -301,6 +313,65 @@ class SparseFit:
     def latex(self, digits: int = 6) -> str:
         """The expression in LaTeX, coefficients to ``digits`` significant digits."""
         return sp.latex(sp.Add(*(sp.Float(c, digits) * t for t, c in self.coefficients.items())))
+
+    def __repr__(self) -> str:
+        expr = sp.sstr(sp.Add(*(sp.Float(c, 6) * t for t, c in self.coefficients.items())))
+        if len(expr) > 80:
+            expr = expr[:77] + "..."
+        return (
+            f"SparseFit({expr}; {len(self.coefficients)} of {len(self.library)} terms, "
+            f"threshold {self.threshold:.3g}, residual {self.residual:.3g})"
+        )
+
+    def _repr_latex_(self) -> str:
+        return f"$\\hat V = {self.latex()}$"
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict; terms as SymPy strings, read back by :meth:`from_json`."""
+        return {
+            "symbols": [s.name for s in self.library.symbols],
+            "library": [sp.sstr(t) for t in self.library.terms],
+            "coefficients": {sp.sstr(t): c for t, c in self.coefficients.items()},
+            "threshold": self.threshold,
+            "residual": self.residual,
+            "path": [
+                {"threshold": p.threshold, "terms": [sp.sstr(t) for t in p.support],
+                 "residual": p.residual}
+                for p in self.path
+            ],
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict) -> SparseFit:
+        """Read :meth:`to_json`'s form; terms are parsed with only the library's symbols
+        known (no Python evaluated)."""
+        symbols = tuple(sp.Symbol(check_name(n)) for n in d["symbols"])
+
+        def term(text):
+            return parse_formula(text, symbols, "term")
+
+        library = Library(tuple(term(t) for t in d["library"]), symbols)
+        coeffs = {term(t): float(c) for t, c in d["coefficients"].items()}
+        expr = sp.Add(*(sp.Float(c, 17) * t for t, c in coeffs.items()))
+        path = tuple(
+            PathStep(
+                float(p["threshold"]), tuple(term(t) for t in p["terms"]), float(p["residual"])
+            )
+            for p in d["path"]
+        )
+        return cls(coeffs, expr, float(d["threshold"]), float(d["residual"]), path, library)
+
+    def save(self, path) -> None:
+        """Write :meth:`to_json` to ``path`` (atomically)."""
+        write_json(path, self.to_json())
+
+    @classmethod
+    def load(cls, path) -> SparseFit:
+        """Read a fit written by :meth:`save`."""
+        try:
+            return cls.from_json(json.loads(Path(path).read_text()))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a saved SparseFit ({exc!r}).") from None
 
 
 def _relative_residual(theta, y, beta) -> float:

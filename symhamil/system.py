@@ -477,4 +477,9 @@ class System:
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""
-        return f"System({label}H={self.H})"
+        text = f"System({label}H={self.H})"
+        return text if len(text) <= 120 else text[:116] + "...)"
+
+    def _repr_latex_(self) -> str:
+        """The Hamiltonian, for notebooks."""
+        return f"$H = {sp.latex(self.H)}$"

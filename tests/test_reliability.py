@@ -314,3 +314,31 @@ def test_first_hour_7_no_energy_warning_at_rest():
         warnings.simplefilter("error", sh.EnergyErrorWarning)
         tr = sh.simulate(sh.catalog.double_well(), [[1.0]], [[0.0]], h=0.01, steps=100)
     assert tr.energy_error[0] < 1e-6
+
+
+def test_first_hour_9_notebook_faces_and_files(tmp_path):
+    well = sh.catalog.double_well()
+    lib = sh.Library.polynomial((q,), 6)
+    fit = sh.sindy(well.V, lib, np.linspace(-1, 3, 60)[:, None])
+    cmp = sh.compare(fit.expression, well.V, (q,))
+    for obj in (well, lib, fit, cmp):
+        assert len(repr(obj)) <= 130, repr(obj)
+        assert obj._repr_latex_().startswith(("$", "\\begin"))
+    fit.save(tmp_path / "fit.json")
+    back = sh.SparseFit.load(tmp_path / "fit.json")
+    assert back.coefficients == fit.coefficients and back.path == fit.path
+    cmp.save(tmp_path / "cmp.json")
+    assert sh.Comparison.load(tmp_path / "cmp.json").rows == cmp.rows
+    (tmp_path / "bad.json").write_text('{"symbols": ["q"], "library": ["__import__(1)"]}')
+    with pytest.raises(ValueError, match=r"not arithmetic|unknown names"):
+        sh.SparseFit.load(tmp_path / "bad.json")
+
+
+def test_first_hour_9_plotting_helpers():
+    well = sh.catalog.double_well()
+    x = np.linspace(-1, 3, 100)
+    fig = sh.plots.plot_potential(well.V + 0.01 * q**3, well, q, x, data_range=(0.0, 2.0))
+    assert len(fig.axes) == 2  # the potential and the residual panel
+    lib = sh.Library.polynomial((q,), 4)
+    fit = sh.sindy(well.V, lib, x[:, None])
+    assert sh.plots.plot_path(fit).axes

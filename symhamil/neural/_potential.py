@@ -27,6 +27,11 @@ from ._run import TrainingError, TrainingRun
 __all__ = ["NeuralPotential", "TrainingError"]
 
 
+def _show_progress() -> bool:
+    """Progress by default on a terminal and in Jupyter, not in scripts writing to files."""
+    return sys.stderr.isatty() or "ipykernel" in sys.modules
+
+
 class NeuralPotential:
     """A neural network potential V(q; theta) trained on the paper's loss.
 
@@ -362,7 +367,8 @@ class NeuralPotential:
         chunk : int
             Steps fused into one compiled call.
         verbose : bool, optional
-            Progress lines on stderr; by default only when stderr is a terminal.
+            A progress bar (tqdm: a widget in Jupyter, a bar on a terminal) and
+            stage messages; by default on a terminal and in Jupyter.
         strategy : tf.distribute.Strategy, optional
             Data-parallel first-order steps (e.g. ``tf.distribute.MirroredStrategy``
             over several GPUs): trajectories are split across the replicas and the
@@ -402,7 +408,7 @@ class NeuralPotential:
             checkpoint_every=int(checkpoint_every),
             resume=resume,
             chunk=int(chunk),
-            verbose=sys.stderr.isatty() if verbose is None else verbose,
+            verbose=_show_progress() if verbose is None else verbose,
             time_limit=time_limit,
             strategy=strategy,
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from tqdm.auto import tqdm
 
 from ..training import TrainingSpec
 from ..trajectories import Trajectories
@@ -79,6 +80,16 @@ class TrainingRun:
         self.stage = "first-order"
         self.n_lbfgs = 0
         self.steps_this_run = 0
+        # tqdm's auto mode: a widget in Jupyter, a bar on a terminal, nothing when quiet.
+        first = spec.steps * len(self.windows) if spec.first_order else 0
+        self.bar = tqdm(
+            total=first + (spec.lbfgs_steps if spec.uses_lbfgs else 0),
+            disable=not verbose,
+            desc="training",
+            unit="it",
+            leave=False,
+            file=sys.stderr,
+        )
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -117,7 +128,12 @@ class TrainingRun:
 
     def _say(self, text: str) -> None:
         if self.verbose:
-            print(f"  {text}", file=sys.stderr, flush=True)
+            self.bar.write(f"  {text}", file=sys.stderr)
+
+    def _progress(self, n: int, loss: float) -> None:
+        self.bar.update(n)
+        if self.verbose:
+            self.bar.set_postfix_str(f"loss {loss:.4e}", refresh=False)
 
     def _load(self) -> bool:
         """Resume from the folder's checkpoint; True when that run already finished."""
@@ -155,6 +171,7 @@ class TrainingRun:
         try:
             self._run()
         finally:
+            self.bar.close()
             if lock is not None:
                 ckpt.release(lock)
 
@@ -233,7 +250,7 @@ class TrainingRun:
             m.n_steps_ += done
             self.steps_this_run += done
             self.record(values)
-            self._say(f"step {m.n_steps_}/{total}  loss {values[-1]:.4e}")
+            self._progress(done, values[-1])
             stop = values[-1] <= self.target
             if not stop and time.perf_counter() > self.deadline:
                 stop = True
@@ -307,8 +324,7 @@ class TrainingRun:
             values.append(loss)
             pending.append(loss)
             self.n_lbfgs += 1
-            if len(values) % 100 == 0:
-                self._say(f"L-BFGS-B iteration {self.n_lbfgs}  loss {loss:.4e}")
+            self._progress(1, loss)
             if loss <= self.target or time.perf_counter() > self.deadline:
                 raise StopIteration
             tol, k = s.lbfgs_tol, s.patience

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
+from ..plots import broken, draw_loss, draw_path, draw_potential
 from .results import CaseResult
 from .routes import ROUTES
 
@@ -34,13 +33,7 @@ def _save(fig, folder: Path, name: str) -> str:
     return name
 
 
-def _broken(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A line with a gap (NaN) where the samples jump, e.g. extrapolation on both sides."""
-    if x.size < 3:
-        return x, y
-    dx = np.diff(x)
-    jumps = np.flatnonzero(dx > 1.5 * np.median(dx)) + 1
-    return np.insert(x, jumps, np.nan), np.insert(y, jumps, np.nan)
+_broken = broken  # the report's lines use the library's plotting helpers
 
 
 def _truth(result: CaseResult):
@@ -53,31 +46,23 @@ def _potential_line(result: CaseResult, folder: Path) -> str | None:
     routes = {k: r for k, r in result.routes.items() if r.curves}
     if true is None or not routes:
         return None
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    derived = result.truth_name != "V"
-    ax.plot(true.x, true.y, "k-", lw=1, label=r"$V_{\rm eff}$ (derived)" if derived else "true V")
+    fig, (ax, res_ax) = plt.subplots(
+        2, 1, figsize=(6.4, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 1.2]}
+    )
+    curves = []
     for name, r in routes.items():
         route = ROUTES[name]
         for c in r.curves:
             inside = c.name == "data range"
-            ax.plot(
-                *_broken(c.x, c.y),
-                "--" if inside else ":",
-                color=route.colour if inside else route.extrapolation,
-                lw=1.2 if inside else 2,
-                label=f"{route.title} ({c.name})",
-            )
-    if result.data_range is not None:
-        lo, hi = result.data_range
-        ax.axvspan(lo, hi, color="0.93", zorder=0)
-        inside = (true.x >= lo) & (true.x <= hi)
-        span = true.y[inside] if inside.any() else true.y
-        pad = 0.6 * (span.max() - span.min()) + 1e-12
-        ax.set_ylim(span.min() - pad, span.max() + 2 * pad)
-    ax.set_xlabel(f"${result.variable}$")
-    ax.set_ylabel("potential (constant removed)")
+            style = {
+                "color": route.colour if inside else route.extrapolation,
+                "lw": 1.2 if inside else 2,
+            }
+            curves.append((f"{route.title} ({c.name})", c.x, c.y, style, inside))
+    label = r"$V_{\rm eff}$ (derived)" if result.truth_name != "V" else "true V"
+    draw_potential(ax, res_ax, true.x, true.y, curves, result.data_range, label)
+    res_ax.set_xlabel(f"${result.variable}$")
     ax.set_title(result.title, fontsize=10)
-    ax.legend(fontsize=7)
     return _save(fig, folder, f"{result.key}-potential")
 
 
@@ -107,34 +92,30 @@ def _losses(result: CaseResult, folder: Path) -> str | None:
     if not trained:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    for name, t in trained.items():
-        ax.semilogy(
-            np.linspace(0, t.iterations, len(t.history)),
-            t.history,
-            color=ROUTES[name].colour,
-            label=f"{ROUTES[name].title} ({t.loss} loss)",
-        )
-    ax.set_xlabel("iteration (Adam or GD steps, then L-BFGS-B iterations)")
-    ax.set_ylabel("training loss")
-    ax.legend(fontsize=7)
+    draw_loss(
+        ax,
+        {
+            f"{ROUTES[n].title} ({t.loss} loss)": (
+                t.history,
+                t.iterations,
+                {"color": ROUTES[n].colour},
+            )
+            for n, t in trained.items()
+        },
+    )
     return _save(fig, folder, f"{result.key}-loss")
 
 
 def _paths(result: CaseResult, folder: Path) -> str:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    for name, r in result.routes.items():
-        colour = ROUTES[name].colour
-        lam = np.array([s.threshold for s in r.path])
-        res = np.array([max(s.residual, 1e-16) for s in r.path])
-        ax.loglog(lam, res, ".-", color=colour, label=ROUTES[name].title)
-        ax.loglog([r.threshold], [max(r.residual, 1e-16)], "o", mfc="none", ms=10, color=colour)
-        for s in r.path[:: max(1, len(r.path) // 6)]:
-            ax.annotate(str(len(s.terms)), (s.threshold, max(s.residual, 1e-16)), fontsize=6)
-    ax.invert_xaxis()
-    ax.set_xlabel(r"threshold $\lambda$ (numbers: terms kept)")
-    ax.set_ylabel("relative residual")
-    ax.legend(fontsize=7)
+    draw_path(
+        ax,
+        {
+            ROUTES[n].title: (r.path, r.threshold, r.residual, ROUTES[n].colour)
+            for n, r in result.routes.items()
+        },
+    )
     return _save(fig, folder, f"{result.key}-path")
 
 
