@@ -306,3 +306,16 @@ def test_an_interrupted_reproduce_then_rerun_gives_the_same_results(tmp_path):
     for key, case in a.items():
         for route, r in case["routes"].items():
             assert b[key]["routes"][route]["coefficients"] == r["coefficients"], (key, route)
+
+
+def test_results_accumulate_across_runs_into_one_folder(run, tmp_path):
+    out, results = run
+    shutil.copytree(out, tmp_path / "out")
+    again = reproduce(["sho"], budget="quick", out=tmp_path / "out", report=False, progress=None)
+    keys = [c.key for c in again.cases]
+    assert set(keys) == {"harmonic_oscillator", "double_well_T1"}
+    kept = {c.key: c for c in load_results(tmp_path / "out").cases}["double_well_T1"]
+    assert (
+        kept.routes["symhamil"].coefficients
+        == results["double_well_T1"].routes["symhamil"].coefficients
+    )

@@ -342,3 +342,24 @@ def test_first_hour_9_plotting_helpers():
     lib = sh.Library.polynomial((q,), 4)
     fit = sh.sindy(well.V, lib, x[:, None])
     assert sh.plots.plot_path(fit).axes
+
+
+def test_S1_a_results_file_with_tex_commands_is_not_rendered(tmp_path, capsys):
+    from symhamil.paper.results import safe_latex
+
+    assert safe_latex(r"\frac{p^{2}}{2} + \operatorname{elu}{\left(q \right)}", "x")
+    for bad in (r"q\input{/etc/hostname}", r"\immediate\write18{ls}", "^^5cinput"):
+        with pytest.raises(ValueError, match="LaTeX that a report never needs"):
+            safe_latex(bad, "system_latex")
+
+
+def test_D15_ctrl_c_says_what_was_kept_and_how_to_resume(monkeypatch, tmp_path, capsys):
+    import symhamil.paper
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(symhamil.paper, "reproduce", interrupted)
+    assert main(["reproduce", "sho", "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and str(tmp_path) in err and "run the same command again" in err

@@ -127,7 +127,12 @@ def _differences(saved: dict, now: dict, prefix: str = "") -> list[str]:
 
 
 def train(
-    train_data: Trajectories, recipe: Recipe, folder: Path, seed: int, sample_points
+    train_data: Trajectories,
+    recipe: Recipe,
+    folder: Path,
+    seed: int,
+    sample_points,
+    say=lambda text: None,
 ) -> TrainedModel:
     """Train ``recipe`` on ``train_data``, or load it if ``folder`` already holds it.
 
@@ -145,27 +150,44 @@ def train(
         Seeds the networks' initial weights.
     sample_points : callable, () -> ndarray (K, d)
         Positions over the data (for the warm start's rescaling).
+    say : callable, str -> None
+        Progress messages ("resuming ...").
     """
     from ..neural import NeuralPotential
 
     key = {"recipe": recipe.to_json(), "seed": seed}
     done = folder / "training.json"
     if done.is_file() and (folder / "model").is_dir():
-        saved = json.loads(done.read_text())
+        try:
+            saved = json.loads(done.read_text())
+            if not isinstance(saved, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            raise ValueError(
+                f"{done} is damaged ({exc}); delete {folder} to train that model again."
+            ) from None
         if saved.get("key") != key:
             diff = "; ".join(_differences(saved.get("key") or {}, key)) or "unknown"
             raise ValueError(
                 f"{folder} holds a model trained with another recipe or seed ({diff}). "
                 "Use another --out, or delete that folder."
             )
-        return TrainedModel(
-            NeuralPotential.load(folder / "model"),
-            int(saved["steps"]),
-            int(saved["iterations"]),
-            float(saved["wall_time"]),
-            np.asarray(saved["history"], dtype=float),
-            True,
-        )
+        try:
+            return TrainedModel(
+                NeuralPotential.load(folder / "model"),
+                int(saved["steps"]),
+                int(saved["iterations"]),
+                float(saved["wall_time"]),
+                np.asarray(saved["history"], dtype=float),
+                True,
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(
+                f"{done} is damaged (missing or wrong field {exc}); delete {folder} to train "
+                "that model again."
+            ) from None
+    if (folder / "stage1" / "checkpoints" / "checkpoint.npz").is_file():
+        say(f"resuming the interrupted training in {folder}")
     t0 = time.perf_counter()
     model = _stage(train_data, recipe, folder / "stage1", seed)
     steps, histories = model.n_steps_, [model.history_]

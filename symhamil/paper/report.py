@@ -99,7 +99,11 @@ def _verbatim(text: str) -> str:
 
 def _section(res: CaseResult, figures: dict[str, str]) -> str:
     var = sp.latex(res.variable)
-    lines = [f"\\section{{{tex_escape(res.title)}}}", "\\paragraph{System.}"]
+    # \filbreak: start a new page rather than strand the heading at a page's foot.
+    lines = [
+        f"\\filbreak\n\\section{{{tex_escape(res.title)}}}",
+        "\\paragraph{System.}",
+    ]
     lines.append(f"$H = {res.system_latex}$.")
     if res.truth_intro:
         lines.append(f"{res.truth_intro} ${res.truth_name}({var}) = {res.truth_latex}$.")

@@ -135,7 +135,14 @@ class NetworkRoute(Route):
         recipe = case.recipes[self.name]
         say(f"[{case.key}] training {self.title}: {recipe.describe()}")
         folder = out / "models" / case.key / self.name
-        trained = train(case.train, recipe, folder, seed, case.sample_points)
+        trained = train(
+            case.train,
+            recipe,
+            folder,
+            seed,
+            case.sample_points,
+            lambda t: say(f"[{case.key}] {t}"),
+        )
         model = trained.model
         if trained.loaded:
             say(f"[{case.key}] {self.title}: loaded the finished model from {folder}")
@@ -222,7 +229,8 @@ class ForceSindyRoute(Route):
     """force-SINDy (midpoint) on the raw data, returned in the case's variable."""
 
     def learn(self, case, out, seed, say):
-        say(f"[{case.key}] force-SINDy on {case.train.R} trajectories")
+        n = case.train.R
+        say(f"[{case.key}] force-SINDy on {n} {'trajectory' if n == 1 else 'trajectories'}")
         raw = force_sindy(case.train, case.force_library, kind="midpoint")
         to_var = dict(zip(case.force_library.terms, case.library.terms, strict=True))
         coeffs = {to_var[t]: c for t, c in raw.coefficients.items()}
