@@ -18,7 +18,7 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ["atomic_write", "write_json", "write_npz", "write_text"]
+__all__ = ["atomic_write", "read_json_as", "write_json", "write_npz", "write_text"]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
@@ -51,3 +51,11 @@ def write_json(path: str | os.PathLike, obj, indent: int | None = 1) -> Path:
 def write_npz(path: str | os.PathLike, **arrays) -> Path:
     """Write arrays as an uncompressed ``.npz`` to exactly ``path`` (no suffix added)."""
     return atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def read_json_as(path: str | os.PathLike, from_json, what: str):
+    """``from_json(json of path)``; a damaged or foreign file is a ValueError naming it."""
+    try:
+        return from_json(json.loads(Path(path).read_text()))
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a saved {what} ({exc!r}).") from None

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
-from ._io import write_json
+from ._io import read_json_as, write_json
 from .parsing import as_expr, check_name, parse_formula
 
 __all__ = ["Comparison", "compare", "decompose", "format_relative_error"]
@@ -161,10 +159,7 @@ class Comparison:
 
     @classmethod
     def load(cls, path) -> Comparison:
-        try:
-            return cls.from_json(json.loads(Path(path).read_text()))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: not a saved Comparison ({exc!r}).") from None
+        return read_json_as(path, cls.from_json, "Comparison")
 
     @property
     def _symbols(self):

@@ -8,12 +8,10 @@ the paper's iteratively thresholded least squares.
 from __future__ import annotations
 
 import itertools
-import json
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -21,7 +19,7 @@ import scipy.linalg
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ._io import write_json
+from ._io import read_json_as, write_json
 from .losses import average, check_loss, pairs
 from .parsing import as_expr, check_name, parse_formula
 from .potentials import as_potential
@@ -368,10 +366,7 @@ class SparseFit:
     @classmethod
     def load(cls, path) -> SparseFit:
         """Read a fit written by :meth:`save`."""
-        try:
-            return cls.from_json(json.loads(Path(path).read_text()))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: not a saved SparseFit ({exc!r}).") from None
+        return read_json_as(path, cls.from_json, "SparseFit")
 
 
 def _relative_residual(theta, y, beta) -> float:

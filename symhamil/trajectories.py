@@ -341,14 +341,7 @@ class Trajectories:
         and that h > 0; the error names the file and what is wrong.
         """
         where = f"{os.fspath(path)}: "
-        try:
-            data = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{where}no such file.") from None
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{where}not a readable .npz file ({exc}).") from None
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError(f"{where}is a single array (.npy), not an .npz with q, p and h.")
+        data = _open_npz(path, where, "q, p and h")
         try:
             with data:
                 q, p, h, names, err, t0 = _read_members(data, where)
@@ -369,6 +362,19 @@ class Trajectories:
         except (ValueError, TypeError) as exc:
             msg = str(exc)
             raise type(exc)(msg if msg.startswith(where) else where + msg) from None
+
+
+def _open_npz(path, where: str, arrays: str):
+    """An open ``.npz`` (no pickles), or an error that names the file."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where}no such file.") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{where}not a readable .npz file ({exc}).") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{where}is a single array (.npy), not an .npz with {arrays}.")
+    return data
 
 
 def _read_members(data, where: str):
@@ -417,14 +423,7 @@ def load_radial(path: str | os.PathLike) -> Trajectories:
         q = r[..., None], p = rdot[..., None], shape (R, N+1, 1), names ("r",).
     """
     where = f"{os.fspath(path)}: "
-    try:
-        data = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{where}no such file.") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{where}not a readable radial .npz file ({exc}).") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ValueError(f"{where}is a single array (.npy), not an .npz with r, rdot and h.")
+    data = _open_npz(path, where, "r, rdot and h")
     with data:
         missing = {"r", "rdot", "h"} - set(data.files)
         if missing:

@@ -186,7 +186,7 @@ def test_D12_a_npy_and_a_bad_t0_name_the_file(tmp_path):
     with pytest.raises(ValueError, match=r"r.npz: the time step h"):
         sh.load_radial(tmp_path / "r.npz")
     (tmp_path / "junk.npz").write_bytes(b"junk")
-    with pytest.raises(ValueError, match=r"junk.npz: not a readable radial"):
+    with pytest.raises(ValueError, match=r"junk.npz: not a readable .npz"):
         sh.load_radial(tmp_path / "junk.npz")
 
 
