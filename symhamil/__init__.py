@@ -17,6 +17,7 @@ Examples
 from . import catalog, datasets, plots
 from .compare import Comparison, compare
 from .export import pade, taylor, to_sympy
+from .noise import NoiseLevel, noise_level
 from .potentials import Potential, as_potential
 from .reduce import ConservationWarning, effective_potential, radial_potential, reduce_radial
 from .simulate import METHODS, EnergyErrorWarning, simulate
@@ -34,6 +35,7 @@ __all__ = [
     "EnergyErrorWarning",
     "Library",
     "LibraryWarning",
+    "NoiseLevel",
     "Potential",
     "SparseFit",
     "System",
@@ -47,6 +49,7 @@ __all__ = [
     "effective_potential",
     "force_sindy",
     "load_radial",
+    "noise_level",
     "pade",
     "plots",
     "radial_potential",

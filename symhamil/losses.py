@@ -20,7 +20,17 @@ import numpy as np
 from .potentials import as_potential
 from .trajectories import Trajectories
 
-__all__ = ["LOSSES", "Pairs", "average", "check_loss", "pair_indices", "pairs", "trajectory_loss"]
+__all__ = [
+    "LOSSES",
+    "Pairs",
+    "average",
+    "check_loss",
+    "pair_indices",
+    "pairs",
+    "trajectory_loss",
+    "window_means",
+    "window_starts",
+]
 
 LOSSES = ("forward", "midpoint")
 
@@ -117,3 +127,37 @@ def trajectory_loss(target, traj: Trajectories, kind: str = "forward", stride: i
     """
     grad = as_potential(target, traj.coords).require_gradient()
     return float(np.mean(pairs(traj, kind, stride).residual(grad) ** 2))
+
+
+# ---------------------------------------------------------------- the weak (integral) form
+def window_starts(N: int, k: int) -> np.ndarray:
+    """Starts of the non-overlapping windows of ``k`` steps in N steps: 0, k, 2k, ..."""
+    if isinstance(k, bool) or int(k) != k or k < 1:
+        raise ValueError(f"the window must be a whole number of steps >= 1; got {k!r}.")
+    if k > N:
+        raise ValueError(f"a window of {k} steps is longer than the {N} steps of the data.")
+    return np.arange(0, N - int(k) + 1, int(k))
+
+
+def window_means(g: np.ndarray, k: int) -> np.ndarray:
+    """Time averages over windows of ``k`` steps by the composite trapezoid rule.
+
+    The weak form of Hamilton's equation: p(t + kh) - p(t) = -int grad V dt, so
+    (p_{i+k} - p_i)/(kh) equals the window mean of -grad V. Differences of
+    momenta over k steps carry k times less relative noise than single steps.
+
+    Parameters
+    ----------
+    g : ndarray, shape (R, N+1, ...)
+        Values at every sample.
+    k : int
+
+    Returns
+    -------
+    ndarray, shape (R, W, ...)
+        One mean per window (:func:`window_starts`).
+    """
+    starts = window_starts(g.shape[1] - 1, k)
+    steps = 0.5 * (g[:, 1:] + g[:, :-1])
+    c = np.concatenate([np.zeros_like(g[:, :1]), np.cumsum(steps, axis=1)], axis=1)
+    return (c[:, starts + k] - c[:, starts]) / k
