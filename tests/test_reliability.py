@@ -363,3 +363,9 @@ def test_D15_ctrl_c_says_what_was_kept_and_how_to_resume(monkeypatch, tmp_path, 
     assert main(["reproduce", "sho", "--out", str(tmp_path)]) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and str(tmp_path) in err and "run the same command again" in err
+
+
+def test_D12_a_damaged_run_json_names_the_file(tmp_path, capsys):
+    (tmp_path / "run.json").write_text("{")
+    assert main(["reproduce", "sho", "--budget", "quick", "--out", str(tmp_path)]) == 2
+    assert "run.json is damaged" in capsys.readouterr().err

@@ -116,7 +116,15 @@ def _claim(out: Path, budget: str, seed: int) -> None:
     settings = {"budget": budget, "seed": seed}
     marker = out / "run.json"
     if marker.is_file():
-        old = json.loads(marker.read_text())
+        try:
+            old = json.loads(marker.read_text())
+        except ValueError as exc:
+            raise ValueError(
+                f"{marker} is damaged ({exc}); it records which budget and seed own {out}. "
+                "Delete it only if the folder's models are from this budget and seed."
+            ) from None
+        if not isinstance(old, dict):
+            old = {}
         if old != settings:
             raise ValueError(
                 f"{out} holds a run with budget {old.get('budget')!r} and seed "
