@@ -40,6 +40,17 @@ SYSTEMS: dict[str, tuple[Callable[[], System], str]] = {
 }
 
 
+def _positive(text: str) -> int:
+    """A whole number >= 1, checked before anything is printed or computed."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="symhamil",
@@ -60,11 +71,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SYSTEM",
         help="one of: " + ", ".join(sorted(SYSTEMS)),
     )
-    sim.add_argument("--trajectories", "-R", type=int, default=10, help="number R (default 10)")
-    sim.add_argument("--steps", "-N", type=int, default=5000, help="saved steps N (default 5000)")
+    sim.add_argument(
+        "--trajectories", "-R", type=_positive, default=10, help="number R (default 10)"
+    )
+    sim.add_argument(
+        "--steps", "-N", type=_positive, default=5000, help="saved steps N (default 5000)"
+    )
     sim.add_argument("--h", type=float, default=0.001, help="time between samples (0.001)")
     sim.add_argument("--method", choices=METHODS, default="verlet", help="integrator (verlet)")
-    sim.add_argument("--substeps", type=int, default=10, help="internal steps per sample (10)")
+    sim.add_argument(
+        "--substeps", type=_positive, default=10, help="internal steps per sample (10)"
+    )
     sim.add_argument(
         "--init",
         choices=("uniform", "normal"),

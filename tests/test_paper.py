@@ -281,9 +281,9 @@ def test_seed_reaches_the_initial_weights(tmp_path):
 
 
 def test_extrapolation_on_both_sides_is_drawn_as_two_pieces():
-    from symhamil.paper.figures import _broken
+    from symhamil.plots import broken
 
-    x, y = _broken(np.array([0.0, 1.0, 2.0, 10.0, 11.0]), np.arange(5.0))
+    x, y = broken(np.array([0.0, 1.0, 2.0, 10.0, 11.0]), np.arange(5.0))
     assert np.isnan(x[3]) and np.isnan(y[3]) and x.size == 6
 
 

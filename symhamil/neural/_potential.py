@@ -359,9 +359,11 @@ class NeuralPotential:
         time_limit : float, optional
             Stop after this many seconds of wall time, keeping the best weights.
         checkpoint_dir : path, optional
-            Write a checkpoint every ``checkpoint_every`` steps (and L-BFGS-B
-            iterations) and at the end; a later ``fit`` with the same folder and
-            settings resumes from it, and one whose run had finished does nothing.
+            Write a checkpoint every ``checkpoint_every`` first-order steps, at
+            the hand-over to L-BFGS-B and at the end; a later ``fit`` with the
+            same folder and settings resumes from it (an interrupted L-BFGS-B
+            stage runs again from its start), and one whose run had finished
+            does nothing.
         resume : bool
             False starts afresh even when ``checkpoint_dir`` holds a checkpoint.
         chunk : int

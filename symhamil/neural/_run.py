@@ -100,6 +100,16 @@ class TrainingRun:
     def _history(self) -> np.ndarray:
         return np.concatenate(self.history) if self.history else np.zeros(0)
 
+    def _tail(self, n: int) -> np.ndarray:
+        """The last ``n`` losses, without joining the whole history (it grows long)."""
+        parts, have = [], 0
+        for part in reversed(self.history):
+            parts.append(part)
+            have += part.size
+            if have >= n:
+                break
+        return np.concatenate(parts[::-1])[-n:] if parts else np.zeros(0)
+
     def record(self, values) -> None:
         values = np.asarray(values, dtype=float)
         self.history.append(values)
@@ -200,10 +210,10 @@ class TrainingRun:
         s = self.spec
         if s.optimizer != "adam+lbfgs" or s.handover is None or s.window is not None:
             return False
-        h = self._history()
+        h = self._tail(s.patience + 1)
         if h.size <= s.patience:
             return False
-        return bool(h[-1] > s.handover * h[-1 - s.patience])
+        return bool(h[-1] > s.handover * h[0])
 
     def _first_order(self) -> bool:
         """Gradient descent or Adam, window by window. True when training should stop."""
@@ -317,12 +327,10 @@ class TrainingRun:
         if remaining <= 0:
             return
         data = TrainingData(self.windows[-1], s.loss, s.stride, m._tf_dtype)
-        values: list[float] = []  # every iteration of this stage, for the stopping rule
-        pending: list[float] = []  # not yet in the history
+        values: list[float] = []  # every iteration of this stage
 
         def callback(x, loss):
             values.append(loss)
-            pending.append(loss)
             self.n_lbfgs += 1
             self._progress(1, loss)
             if loss <= self.target or time.perf_counter() > self.deadline:
@@ -333,7 +341,7 @@ class TrainingRun:
                 raise StopIteration
 
         _, final = lbfgs(m, data, remaining, callback)
-        self.record(pending)
+        self.record(values)
         if not np.isfinite(final):
             m.set_weights(self.best[1])
             self.checkpoint()

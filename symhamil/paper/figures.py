@@ -9,20 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..plots import broken, draw_loss, draw_path, draw_potential
+from ..plots import _pyplot, draw_loss, draw_path, draw_potential
 from .results import CaseResult
 from .routes import ROUTES
 
 __all__ = ["case_figures"]
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; no display on a server or in CI
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _save(fig, folder: Path, name: str) -> str:
@@ -31,9 +22,6 @@ def _save(fig, folder: Path, name: str) -> str:
         fig.savefig(folder / f"{name}.{ext}", dpi=130, bbox_inches="tight")
     _pyplot().close(fig)
     return name
-
-
-_broken = broken  # the report's lines use the library's plotting helpers
 
 
 def _truth(result: CaseResult):

@@ -76,10 +76,9 @@ def run_case(
         data_range = (float(grid[inside].min()), float(grid[inside].max()))
     else:
         # A pair potential: the truth from near contact out to the farthest pair seen.
-        seen = (
-            max(float(c.x.max()) for res in results.values() for c in res.curves)
-            if any(res.curves for res in results.values())
-            else float(case.to_variable(case.sample_points()).max())
+        seen = max(
+            (float(c.x.max()) for res in results.values() for c in res.curves),
+            default=float(case.to_variable(case.sample_points()).max()),
         )
         grid, data_range = np.linspace(0.2, seen, CURVE_POINTS), None
     curves = (Curve("true", grid, truth_values(case, grid)),)
