@@ -49,9 +49,18 @@ class TrainingSpec:
 
     Parameters
     ----------
-    loss : {"midpoint", "forward"}
+    loss : {"midpoint", "forward", "verlet", "weak"}, optional
         ``"forward"`` is the paper's loss (3), biased by O(h); ``"midpoint"``
-        averages grad V over q_i and q_{i+1}, biased by O(h^2).
+        averages grad V over q_i and q_{i+1}, biased by O(h^2); ``"verlet"``
+        compares second differences of q with grad V (positions only, O(h^2));
+        ``"weak"`` integrates against smooth test functions over windows of
+        ``weak_window`` steps (noisy data). See :mod:`symhamil.losses`. By default
+        (None) ``fit`` chooses from the data as force-SINDy does
+        (:func:`symhamil.noise.plan`): midpoint, or verlet without momenta, on
+        clean data; weak on noisy data.
+    weak_window : int, optional
+        Steps per test function of the weak loss; chosen from the data's time
+        scale when not given (:func:`symhamil.noise.choose_window`).
     optimizer : {"adam+lbfgs", "adam", "gd", "lbfgs"}
         ``"gd"`` is the paper's plain gradient descent; the default runs Adam,
         then refines with SciPy's L-BFGS-B (history 50).
@@ -86,7 +95,7 @@ class TrainingSpec:
         The window, in steps or iterations, of the two stopping rules.
     """
 
-    loss: str = "midpoint"
+    loss: str | None = None
     optimizer: str = "adam+lbfgs"
     steps: int = 2000
     lbfgs_steps: int = 2000
@@ -99,9 +108,11 @@ class TrainingSpec:
     handover: float | None = 0.5
     lbfgs_tol: float | None = 1e-3
     patience: int = 100
+    weak_window: int | None = None
 
     def __post_init__(self) -> None:
-        check_loss(self.loss)
+        if self.loss is not None:
+            check_loss(self.loss)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}."
@@ -111,10 +122,11 @@ class TrainingSpec:
         set_(self, "lbfgs_steps", _whole("lbfgs_steps", self.lbfgs_steps, 0))
         set_(self, "stride", _whole("stride", self.stride, 1))
         set_(self, "patience", _whole("patience", self.patience, 1))
-        for name in ("batch_trajectories", "window", "window_step"):
+        lows = {"batch_trajectories": 1, "window": 2, "window_step": 1, "weak_window": 4}
+        for name, low in lows.items():
             v = getattr(self, name)
             if v is not None:
-                set_(self, name, _whole(name, v, 2 if name == "window" else 1))
+                set_(self, name, _whole(name, v, low))
         set_(self, "learning_rate", _positive("learning_rate", self.learning_rate))
         if self.target_loss is not None:
             t = self.target_loss
@@ -138,6 +150,27 @@ class TrainingSpec:
     @property
     def uses_lbfgs(self) -> bool:
         return "lbfgs" in self.optimizer
+
+    def resolve(self, traj) -> TrainingSpec:
+        """This spec with the loss (and weak window) chosen for ``traj`` where not given.
+
+        Raises a ValueError, before any training, when the loss cannot be used on
+        ``traj`` (a momentum loss on positions-only data, a weak window longer
+        than the data).
+        """
+        from .losses import pairs
+        from .noise import choose_window, plan
+
+        spec = self
+        if spec.loss is None:
+            how = plan(traj, window=spec.weak_window)
+            spec = spec.replace(loss=how.kind, weak_window=how.window)
+        elif spec.loss == "weak" and spec.weak_window is None:
+            spec = spec.replace(weak_window=choose_window(traj))
+        if spec.loss != "weak" and spec.weak_window is not None:
+            spec = spec.replace(weak_window=None)
+        pairs(traj, spec.loss, spec.stride, spec.weak_window)  # fails here if unusable
+        return spec
 
     def replace(self, **changes) -> TrainingSpec:
         """A copy with some settings changed (validated again)."""
@@ -195,4 +228,7 @@ class TrainingSpec:
         if self.uses_lbfgs and self.lbfgs_tol is not None:
             stop.append(f"L-BFGS-B stops below {self.lbfgs_tol:g} gain per {self.patience}")
         tail = f" (at most; {', '.join(stop)})" if stop else ""
-        return f"{self.loss} loss; {opt}{lr}, {counts}{tail}{extra}"
+        loss = "loss chosen from the data" if self.loss is None else f"{self.loss} loss"
+        if self.weak_window:
+            loss += f" (windows of {self.weak_window} steps)"
+        return f"{loss}; {opt}{lr}, {counts}{tail}{extra}"

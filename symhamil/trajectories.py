@@ -28,7 +28,7 @@ def _frozen(a: np.ndarray) -> bool:
     return True
 
 
-def _check_array(name: str, a, where: str) -> np.ndarray:
+def _check_array(name: str, a, where: str, lengths: np.ndarray | None = None) -> np.ndarray:
     a = np.asarray(a)
     if a.dtype.kind not in "fiu":
         raise TypeError(f"{where}{name} must hold real numbers; got dtype {a.dtype}.")
@@ -41,16 +41,28 @@ def _check_array(name: str, a, where: str) -> np.ndarray:
     # A private copy unless ``a`` is already frozen all the way down (a slice of
     # another Trajectories' arrays): a caller must not be able to write NaN into
     # data that were validated.
-    a = a.astype(np.float64, copy=not _frozen(a))
-    bad = ~np.isfinite(a)
+    padded = lengths is not None and bool(np.any(lengths < a.shape[1]))
+    a = a.astype(np.float64, copy=padded or not _frozen(a))
+    valid = None if not padded else _valid(lengths, a.shape[1])
+    bad = ~np.isfinite(a) if valid is None else ~np.isfinite(a) & valid[..., None]
     if bad.any():
         r, n, k = np.argwhere(bad)[0]
         raise ValueError(
             f"{where}{name} has {int(bad.sum())} non-finite value(s) (NaN or inf); "
             f"the first at trajectory {r}, point {n}, component {k}. Drop or "
-            "repair those trajectories first."
+            "repair those samples first (Trajectories.from_samples splits at gaps)."
         )
+    if padded:
+        # Padding repeats each piece's last sample: finite, so elementwise code
+        # runs, and every consumer masks it out with ``valid``.
+        last = a[np.arange(a.shape[0]), lengths - 1]
+        a = np.where(valid[..., None], a, last[:, None, :])
     return a
+
+
+def _valid(lengths: np.ndarray, n: int) -> np.ndarray:
+    """(R, n) mask: True where point j is inside trajectory r (j < lengths[r])."""
+    return np.arange(n)[None, :] < np.asarray(lengths)[:, None]
 
 
 def energy_error(system: System, q: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -79,20 +91,36 @@ def energy_error(system: System, q: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Trajectories:
-    """R trajectories of a d-dimensional system sampled at N+1 times spaced h.
+    """R trajectories of a d-dimensional system sampled at up to N+1 times spaced h.
+
+    Regular data fill the arrays; measured data with gaps come as pieces of
+    different lengths (:meth:`from_samples`), stored padded to the longest with
+    ``lengths`` saying how many points of each are real. Every consumer uses
+    only the (i, i+1) pairs inside a piece (:meth:`valid`).
 
     Parameters
     ----------
-    q, p : array_like, shape (R, N+1, d)
-        Positions and momenta; stored as read-only float64.
+    q : array_like, shape (R, N+1, d)
+        Positions; stored as read-only float64.
+    p : array_like, shape (R, N+1, d), optional
+        Momenta. ``None`` for positions-only data: the learners then use second
+        differences of q and learn V per unit mass (or for ``masses``).
     h : float
         Time step between samples, > 0.
     names : sequence of str, length d, optional
         Coordinate names; ``q0, q1, ...`` by default (``q`` when d = 1).
     energy_error : ndarray, shape (R,), optional
         Relative energy error of each trajectory, set by :func:`~symhamil.simulate`.
-    t0 : float
-        Time of the first sample.
+    t0 : float or array_like, shape (R,)
+        Time of the first sample (of each piece).
+    lengths : array_like of int, shape (R,), optional
+        Points in each trajectory (2 <= lengths[r] <= N+1); all N+1 by default.
+        Values past a piece's length are ignored (they may be NaN).
+    masses : array_like, shape (d,), optional
+        The mass of each coordinate; positions-only learning multiplies the
+        accelerations by it. Unit masses when not given.
+    sampling : SamplingReport, optional
+        What :meth:`from_samples` split or dropped.
 
     Examples
     --------
@@ -103,16 +131,21 @@ class Trajectories:
     """
 
     q: np.ndarray
-    p: np.ndarray
+    p: np.ndarray | None
     h: float
     names: tuple[str, ...] | None = None
     energy_error: np.ndarray | None = None
-    t0: float = 0.0
+    t0: float | np.ndarray = 0.0
+    lengths: np.ndarray | None = None
+    masses: np.ndarray | None = None
+    sampling: object | None = None
 
     def __post_init__(self) -> None:
-        q = _check_array("q", self.q, "")
-        p = _check_array("p", self.p, "")
-        if q.shape != p.shape:
+        q0 = np.asarray(self.q)
+        lengths = self._check_lengths(q0)
+        q = _check_array("q", q0, "", lengths)
+        p = None if self.p is None else _check_array("p", self.p, "", lengths)
+        if p is not None and q.shape != p.shape:
             raise ValueError(
                 f"q and p must have the same shape (R, N+1, d); got q {q.shape} and p {p.shape}."
             )
@@ -128,7 +161,10 @@ class Trajectories:
         try:
             h = float(self.h)
         except (TypeError, ValueError):
-            raise TypeError(f"h must be a number; got {self.h!r}.") from None
+            raise TypeError(
+                "h must be one number, the time step; for time stamps that are not "
+                "evenly spaced use Trajectories.from_samples(t, q, p)."
+            ) from None
         if not (np.isfinite(h) and h > 0):
             raise ValueError(f"the time step h must be finite and > 0; got {h}.")
         d = q.shape[2]
@@ -143,12 +179,17 @@ class Trajectories:
             check_name(n, "coordinate")
         if len(set(names)) != d:
             raise ValueError(f"the coordinate names {names} repeat a name.")
-        try:
-            t0 = float(self.t0)
-        except (TypeError, ValueError):
-            raise TypeError(f"t0 must be a number; got {self.t0!r}.") from None
-        if not np.isfinite(t0):
-            raise ValueError(f"the start time t0 must be finite; got {t0}.")
+        if not _numeric(self.t0):
+            raise TypeError(f"t0 must be a number; got {type(self.t0).__name__}.")
+        t0 = np.asarray(self.t0, dtype=float)
+        if t0.ndim > 1 or (t0.ndim == 1 and t0.shape != (q.shape[0],)):
+            raise ValueError(
+                f"t0 must be a single number or one per trajectory, shape ({q.shape[0]},); "
+                f"got shape {t0.shape}."
+            )
+        if not np.isfinite(t0).all():
+            raise ValueError("the start time t0 must be finite.")
+        t0 = float(t0) if t0.ndim == 0 else t0
         err = self.energy_error
         if err is not None:
             err = np.asarray(err, dtype=float).reshape(-1)
@@ -156,24 +197,51 @@ class Trajectories:
                 raise ValueError(
                     f"energy_error must have shape (R,) = ({q.shape[0]},); got {err.shape}."
                 )
-        for name, a in (("q", q), ("p", p), ("energy_error", err)):
-            if a is not None:
+        masses = self.masses
+        if masses is not None:
+            masses = np.broadcast_to(np.asarray(masses, dtype=float), (d,)).copy()
+            if not (np.isfinite(masses).all() and (masses > 0).all()):
+                raise ValueError(f"masses must be finite and > 0; got {masses.tolist()}.")
+        for name, a in (
+            ("q", q),
+            ("p", p),
+            ("energy_error", err),
+            ("t0", t0),
+            ("lengths", lengths),
+            ("masses", masses),
+        ):
+            if isinstance(a, np.ndarray):
                 a = a.view()
                 a.flags.writeable = False
             object.__setattr__(self, name, a)
         object.__setattr__(self, "h", h)
         object.__setattr__(self, "names", names)
-        object.__setattr__(self, "t0", t0)
+
+    def _check_lengths(self, q: np.ndarray) -> np.ndarray | None:
+        if self.lengths is None:
+            return None
+        n = np.asarray(self.lengths)
+        if n.dtype.kind not in "iu" or n.ndim != 1 or q.ndim != 3 or n.shape != q.shape[:1]:
+            raise ValueError(
+                f"lengths must be one whole number per trajectory, shape ({q.shape[0]},); "
+                f"got {n.dtype} of shape {n.shape}."
+            )
+        if n.size and (n.min() < 2 or n.max() > q.shape[1]):
+            raise ValueError(
+                f"each length must be between 2 and N+1 = {q.shape[1]}; got "
+                f"{int(n.min())} to {int(n.max())}."
+            )
+        return None if bool(np.all(n == q.shape[1])) else n.astype(np.int64)
 
     # ------------------------------------------------------------------ shape
     @property
     def R(self) -> int:
-        """Number of trajectories."""
+        """Number of trajectories (pieces)."""
         return self.q.shape[0]
 
     @property
     def N(self) -> int:
-        """Number of steps; each trajectory has N + 1 points."""
+        """Number of steps of the longest trajectory; it has N + 1 points."""
         return self.q.shape[1] - 1
 
     @property
@@ -182,9 +250,44 @@ class Trajectories:
         return self.q.shape[2]
 
     @property
+    def has_momenta(self) -> bool:
+        """False for positions-only data (p is None)."""
+        return self.p is not None
+
+    @property
+    def ragged(self) -> bool:
+        """True when the trajectories have different lengths."""
+        return self.lengths is not None
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Points in each trajectory, shape (R,)."""
+        return (
+            np.full(self.R, self.N + 1, dtype=np.int64) if self.lengths is None else self.lengths
+        )
+
+    def valid(self, offset: int = 0) -> np.ndarray:
+        """(R, N+1-offset) mask: True where points j .. j+offset all lie inside their piece.
+
+        ``valid(1)`` marks the (i, i+1) pairs, ``valid(2)`` the triples of second
+        differences.
+        """
+        return _valid(self.sizes - offset, self.N + 1 - offset)
+
+    @property
+    def n_points(self) -> int:
+        """Total number of real points (without padding)."""
+        return int(self.sizes.sum())
+
+    def positions(self) -> np.ndarray:
+        """Every real point q, shape (n_points, d) (no padding)."""
+        return self.q[self.valid()] if self.ragged else self.q.reshape(-1, self.dim)
+
+    @property
     def t(self) -> np.ndarray:
-        """Sample times, shape (N+1,)."""
-        return self.t0 + self.h * np.arange(self.N + 1)
+        """Sample times, shape (N+1,), or (R, N+1) when pieces start at different times."""
+        steps = self.h * np.arange(self.N + 1)
+        return self.t0 + steps if np.ndim(self.t0) == 0 else self.t0[:, None] + steps
 
     @property
     def coords(self) -> tuple[sp.Symbol, ...]:
@@ -192,12 +295,26 @@ class Trajectories:
         return tuple(sp.Symbol(n) for n in self.names)
 
     def __repr__(self) -> str:
+        extra = ""
+        if self.ragged:
+            extra += f", lengths {int(self.sizes.min())}..{int(self.sizes.max())}"
+        if not self.has_momenta:
+            extra += ", positions only"
         return (
             f"Trajectories(R={self.R}, N+1={self.N + 1}, d={self.dim}, h={self.h}, "
-            f"names={self.names})"
+            f"names={self.names}{extra})"
         )
 
-    def _replace(self, q, p, *, energy_error=None, t0=None) -> Trajectories:
+    def require_momenta(self, what: str) -> np.ndarray:
+        """p, or an error saying that ``what`` needs momenta."""
+        if self.p is None:
+            raise ValueError(
+                f"{what} needs momenta p, and these trajectories hold positions only. "
+                "Use a positions-only method (the 'verlet' loss) or give p."
+            )
+        return self.p
+
+    def _replace(self, q, p, *, energy_error=None, t0=None, lengths=None) -> Trajectories:
         return Trajectories(
             q=q,
             p=p,
@@ -205,6 +322,8 @@ class Trajectories:
             names=self.names,
             energy_error=energy_error,
             t0=self.t0 if t0 is None else t0,
+            lengths=lengths,
+            masses=self.masses,
         )
 
     # ------------------------------------------------------------------ physics
@@ -216,14 +335,15 @@ class Trajectories:
             )
 
     def energy(self, system: System) -> np.ndarray:
-        """Energy of every sample under ``system``, shape (R, N+1)."""
+        """Energy of every sample under ``system``, shape (R, N+1) (padding repeats
+        each piece's last value)."""
         self._check_system(system)
-        return system.energy(self.q, self.p)
+        return system.energy(self.q, self.require_momenta("the energy"))
 
     def relative_energy_error(self, system: System) -> np.ndarray:
         """Each trajectory's relative energy error, shape (R,); see :func:`energy_error`."""
         self._check_system(system)
-        return energy_error(system, self.q, self.p)
+        return energy_error(system, self.q, self.require_momenta("the energy error"))
 
     # ------------------------------------------------------------------ slicing
     def select(self, index) -> Trajectories:
@@ -233,9 +353,32 @@ class Trajectories:
         if idx.size == 0:
             raise ValueError("this selection keeps no trajectory.")
         err = None if self.energy_error is None else self.energy_error[idx]
-        return self._replace(self.q[idx], self.p[idx], energy_error=err)
+        t0 = self.t0 if np.ndim(self.t0) == 0 else self.t0[idx]
+        lengths = None if self.lengths is None else self.lengths[idx]
+        if lengths is not None:
+            n = int(lengths.max())
+            return self._replace(
+                self.q[idx, :n],
+                None if self.p is None else self.p[idx, :n],
+                energy_error=err,
+                t0=t0,
+                lengths=lengths,
+            )
+        return self._replace(
+            self.q[idx], None if self.p is None else self.p[idx], energy_error=err, t0=t0
+        )
 
     __getitem__ = select
+
+    def piece(self, r: int) -> Trajectories:
+        """Trajectory ``r`` alone, without padding (R = 1)."""
+        n = int(self.sizes[r])
+        return self._replace(
+            self.q[r : r + 1, :n],
+            None if self.p is None else self.p[r : r + 1, :n],
+            energy_error=None if self.energy_error is None else self.energy_error[r : r + 1],
+            t0=self.t0 if np.ndim(self.t0) == 0 else float(self.t0[r]),
+        )
 
     def drop_energy_errors(self, tol: float) -> Trajectories:
         """Keep only the trajectories whose recorded relative energy error is <= ``tol``."""
@@ -257,18 +400,37 @@ class Trajectories:
         return self.points(0, n)
 
     def points(self, start: int, stop: int) -> Trajectories:
-        """Points ``start`` (inclusive) to ``stop`` (exclusive) of every trajectory."""
+        """Points ``start`` (inclusive) to ``stop`` (exclusive) of every trajectory.
+
+        Pieces that keep fewer than 2 points are left out.
+        """
         start, stop, _ = slice(start, stop).indices(self.N + 1)
         if stop - start < 2:
             raise ValueError(
                 f"a slice of trajectories needs at least 2 points; points "
                 f"[{start}, {stop}) of {self.N + 1} give {max(stop - start, 0)}."
             )
-        return self._replace(
-            self.q[:, start:stop],
-            self.p[:, start:stop],
-            energy_error=self.energy_error,
-            t0=self.t0 + start * self.h,
+        t0 = self.t0 + start * self.h
+        if not self.ragged:
+            return self._replace(
+                self.q[:, start:stop],
+                None if self.p is None else self.p[:, start:stop],
+                energy_error=self.energy_error,
+                t0=t0,
+            )
+        lengths = np.clip(self.lengths - start, 0, stop - start)
+        keep = lengths >= 2
+        if not keep.any():
+            raise ValueError(f"no piece has 2 points in [{start}, {stop}).")
+        return Trajectories(
+            q=self.q[keep, start:stop],
+            p=None if self.p is None else self.p[keep, start:stop],
+            h=self.h,
+            names=self.names,
+            energy_error=None if self.energy_error is None else self.energy_error[keep],
+            t0=t0 if np.ndim(t0) == 0 else t0[keep],
+            lengths=lengths[keep],
+            masses=self.masses,
         )
 
     def windows(self, n: int, step: int | None = None) -> tuple[Trajectories, ...]:
@@ -305,32 +467,114 @@ class Trajectories:
         return self.select(order[:k]), self.select(order[k:])
 
     def concatenate(self, other: Trajectories) -> Trajectories:
-        """These trajectories and ``other`` (same h, N and d) as one set."""
-        if (other.h, other.N, other.dim) != (self.h, self.N, self.dim):
+        """These trajectories and ``other`` (same h and d) as one set; different
+        lengths give ragged trajectories."""
+        if (other.h, other.dim, other.has_momenta) != (self.h, self.dim, self.has_momenta):
             raise ValueError(
-                "only trajectories with the same h, N and d can be joined; got "
-                f"{(self.h, self.N, self.dim)} and {(other.h, other.N, other.dim)}."
+                "only trajectories with the same h and d (and both with or both without "
+                f"momenta) can be joined; got {(self.h, self.dim)} and {(other.h, other.dim)}."
             )
         errs = None
         if self.energy_error is not None and other.energy_error is not None:
             errs = np.concatenate([self.energy_error, other.energy_error])
+        n = max(self.N, other.N) + 1
+
+        def pad(a):
+            return np.concatenate([a, np.repeat(a[:, -1:], n - a.shape[1], axis=1)], axis=1)
+
+        t0 = (
+            self.t0
+            if np.ndim(self.t0) == 0 and np.ndim(other.t0) == 0 and self.t0 == other.t0
+            else np.concatenate(
+                [np.broadcast_to(self.t0, (self.R,)), np.broadcast_to(other.t0, (other.R,))]
+            )
+        )
+        lengths = np.concatenate([self.sizes, other.sizes])
         return self._replace(
-            np.concatenate([self.q, other.q]), np.concatenate([self.p, other.p]), energy_error=errs
+            np.concatenate([pad(self.q), pad(other.q)]),
+            None if self.p is None else np.concatenate([pad(self.p), pad(other.p)]),
+            energy_error=errs,
+            t0=t0,
+            lengths=lengths,
+        )
+
+    # ------------------------------------------------------------------ measured data
+    @classmethod
+    def from_samples(
+        cls,
+        t,
+        q,
+        p=None,
+        *,
+        trajectory=None,
+        masses=None,
+        names=None,
+        rtol: float = 0.01,
+        min_points: int = 3,
+    ) -> Trajectories:
+        """Trajectories from measured samples with time stamps, split at gaps.
+
+        The samples are sorted by time within each trajectory id; the data are cut
+        wherever a step differs from the data's typical step h (the median) by more
+        than ``rtol`` (a gap, a jump of the clock or a change of rate), and where a
+        sample is not finite. Pieces shorter than ``min_points`` are dropped. What
+        was cut and dropped is in ``.sampling`` (a :class:`SamplingReport`).
+
+        Parameters
+        ----------
+        t : array_like, shape (n,)
+            Time of each sample.
+        q : array_like, shape (n,) or (n, d)
+            Positions.
+        p : array_like, shape (n,) or (n, d), optional
+            Momenta; ``None`` for positions-only data.
+        trajectory : array_like, shape (n,), optional
+            Which trajectory (experiment, run) each sample belongs to; samples of
+            different trajectories are never joined.
+        masses : float or array_like, shape (d,), optional
+        names : sequence of str, optional
+            Coordinate names.
+        rtol : float
+            Relative tolerance on the step.
+        min_points : int
+            Shortest piece kept (3: one second difference).
+
+        Returns
+        -------
+        Trajectories
+            Possibly ragged; ``lengths`` gives each piece's number of points.
+        """
+        from .samples import from_samples
+
+        return from_samples(
+            t,
+            q,
+            p,
+            trajectory=trajectory,
+            masses=masses,
+            names=names,
+            rtol=rtol,
+            min_points=min_points,
         )
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> None:
         """Write to exactly ``path`` (no suffix added), atomically, as ``.npz`` with arrays
-        q, p, h, names, t0 (and energy_error); folders are created as needed."""
+        q, p, h, names, t0 (and energy_error, lengths, masses); folders are created as
+        needed."""
         arrays = {
             "q": self.q,
-            "p": self.p,
             "h": np.float64(self.h),
             "names": np.array(self.names),
-            "t0": np.float64(self.t0),
+            "t0": np.asarray(self.t0, dtype=np.float64),
         }
-        if self.energy_error is not None:
-            arrays["energy_error"] = self.energy_error
+        optional = {
+            "p": self.p,
+            "energy_error": self.energy_error,
+            "lengths": self.lengths,
+            "masses": self.masses,
+        }
+        arrays.update({k: v for k, v in optional.items() if v is not None})
         write_npz(path, **arrays)
 
     @classmethod
@@ -344,24 +588,34 @@ class Trajectories:
         data = _open_npz(path, where, "q, p and h")
         try:
             with data:
-                q, p, h, names, err, t0 = _read_members(data, where)
+                q, p, h, names, err, t0, extra = _read_members(data, where)
         except (OSError, EOFError, KeyError, zipfile.BadZipFile, TypeError) as exc:
             raise ValueError(f"{where}a damaged or unexpected member ({exc}).") from None
         except ValueError as exc:
             msg = str(exc)
             raise ValueError(msg if msg.startswith(where) else f"{where}{msg}") from None
         try:
+            lengths = extra.get("lengths")
             return cls(
-                q=_check_array("q", q, where),
-                p=_check_array("p", p, where),
+                q=_check_array("q", q, where, lengths),
+                p=None if p is None else _check_array("p", p, where, lengths),
                 h=float(h.reshape(())),
                 names=names,
                 energy_error=err,
                 t0=t0,
+                lengths=lengths,
+                masses=extra.get("masses"),
             )
         except (ValueError, TypeError) as exc:
             msg = str(exc)
             raise type(exc)(msg if msg.startswith(where) else where + msg) from None
+
+
+def _numeric(x) -> bool:
+    try:
+        return np.asarray(x).dtype.kind in "fiu"
+    except (TypeError, ValueError):
+        return False
 
 
 def _open_npz(path, where: str, arrays: str):
@@ -384,30 +638,33 @@ def _read_members(data, where: str):
             f"{where}holds radial arrays r and rdot, not q and p; load it "
             "with symhamil.load_radial."
         )
-    missing = {"q", "p", "h"} - keys
+    missing = {"q", "h"} - keys
     if missing:
         raise ValueError(
             f"{where}missing array(s) {', '.join(sorted(missing))}; a "
-            f"trajectory file needs q, p (R, N+1, d) and h. It has "
-            f"{', '.join(sorted(keys)) or 'nothing'}."
+            f"trajectory file needs q (R, N+1, d), h, and p unless it holds "
+            f"positions only. It has {', '.join(sorted(keys)) or 'nothing'}."
         )
     h = data["h"]
     if h.size != 1:
         raise ValueError(f"{where}h must be a single number; got shape {h.shape}.")
-    q, p = data["q"], data["p"]
+    q = data["q"]
+    p = data["p"] if "p" in keys else None
     names = tuple(str(n) for n in data["names"].reshape(-1)) if "names" in keys else None
     err = data["energy_error"] if "energy_error" in keys else None
     t0 = 0.0
     if "t0" in keys:
         t0_arr = data["t0"]
-        if t0_arr.size != 1 or t0_arr.dtype.kind not in "fiu":
+        if t0_arr.ndim > 1 or t0_arr.dtype.kind not in "fiu":
             raise ValueError(
-                f"{where}t0 must be a single number; got {t0_arr.shape} {t0_arr.dtype}."
+                f"{where}t0 must be a number or one per trajectory; got "
+                f"{t0_arr.shape} {t0_arr.dtype}."
             )
-        t0 = float(t0_arr.reshape(()))
+        t0 = float(t0_arr) if t0_arr.ndim == 0 else t0_arr
     if h.dtype.kind not in "fiu":
         raise ValueError(f"{where}h must be a number; got dtype {h.dtype}.")
-    return q, p, h, names, err, t0
+    extra = {k: data[k] for k in ("lengths", "masses") if k in keys}
+    return q, p, h, names, err, t0, extra
 
 
 def load_radial(path: str | os.PathLike) -> Trajectories:

@@ -11,10 +11,28 @@ from symhamil.training import TrainingSpec
 
 def test_defaults_and_derived_settings():
     spec = TrainingSpec()
-    assert spec.loss == "midpoint" and spec.optimizer == "adam+lbfgs"
+    assert spec.loss is None and spec.optimizer == "adam+lbfgs"  # None: chosen from the data
     assert spec.first_order == "adam" and spec.uses_lbfgs and spec.rate == 0.01
     assert TrainingSpec(optimizer="lbfgs").first_order is None
     assert not TrainingSpec(optimizer="gd").uses_lbfgs
+
+
+def test_the_loss_is_resolved_from_the_data():
+    import numpy as np
+
+    import symhamil as sh
+
+    clean = sh.datasets.harmonic_circles(R=3, steps=400)
+    assert TrainingSpec().resolve(clean).loss == "midpoint"
+    only_q = sh.Trajectories(q=clean.q, p=None, h=clean.h)
+    assert TrainingSpec().resolve(only_q).loss == "verlet"
+    rng = np.random.default_rng(0)
+    noisy = sh.Trajectories(
+        q=clean.q + 0.01 * rng.standard_normal(clean.q.shape), p=clean.p, h=clean.h
+    )
+    spec = TrainingSpec().resolve(noisy)
+    assert spec.loss == "weak" and spec.weak_window >= 32
+    assert TrainingSpec(loss="forward", weak_window=40).resolve(clean).weak_window is None
 
 
 def test_frozen_and_json_round_trip():

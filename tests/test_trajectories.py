@@ -99,7 +99,7 @@ def test_save_load_round_trip(tmp_path):
 @pytest.mark.parametrize(
     ("arrays", "message"),
     [
-        ({"q": np.zeros((2, 5, 1)), "h": 0.1}, "missing array.* p"),
+        ({"q": np.zeros((2, 5, 1)), "p": np.zeros((2, 5, 1))}, "missing array.* h"),
         ({"q": np.zeros((2, 5)), "p": np.zeros((2, 5)), "h": 0.1}, r"q must have shape \(R"),
         ({"q": np.zeros((2, 5, 1)), "p": np.zeros((2, 5, 1)), "h": -0.1}, "h must be"),
         ({"q": np.zeros((2, 5, 1)), "p": np.zeros((2, 5, 1)), "h": [0.1, 0.2]}, "single number"),

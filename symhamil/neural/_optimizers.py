@@ -89,17 +89,17 @@ class FirstOrder:
     def chunk(self, data: TrainingData, batch: int | None, size: int, seed: int) -> Callable:
         """A compiled function running up to ``n <= size`` steps in one call.
 
-        ``fn(points, dp, lr, target, step0, n) -> (steps done, losses[size])``.
+        ``fn(points, dp, mask, lr, target, step0, n) -> (steps done, losses[size])``.
         ``n`` is a tensor argument and the losses go to a buffer of static length
         ``size``, so one compilation serves every chunk length. A step whose loss
         is non-finite or <= ``target`` ends the call.
         """
-        key = ("chunk", data.kind, data.layout, batch, size, data.jit)
+        key = ("chunk", data.key, batch, size, data.jit)
         if key in self._compiled:
             return self._compiled[key]
-        model, kind, layout = self.model, data.kind, data.layout
+        model, loss_key = self.model, data.key
 
-        def run(points, dp, lr, target, step0, n):
+        def run(points, dp, mask, lr, target, step0, n):
             R = tf.shape(points)[0]
 
             def body(i, stop, losses):
@@ -108,7 +108,7 @@ class FirstOrder:
                     s = tf.stack([tf.constant(seed, tf.int64), step0 + tf.cast(i, tf.int64)])
                     u = tf.random.stateless_uniform((R,), seed=s, dtype=tf.float32)
                     bidx = tf.argsort(u)[:batch]
-                loss, grads = loss_and_grads(model, points, dp, kind, layout, bidx)
+                loss, grads = loss_and_grads(model, points, dp, mask, loss_key, bidx)
                 loss = self._guarded(loss, grads, lr)
                 losses = tf.tensor_scatter_nd_update(losses, [[i]], [loss])
                 stop = tf.logical_or(tf.logical_not(tf.math.is_finite(loss)), loss <= target)
@@ -137,18 +137,18 @@ class FirstOrder:
             return self._compiled[key]
         model = self.model
         shards = np.array_split(np.arange(data.R), strategy.num_replicas_in_sync)
-        total = tf.cast(tf.size(data.dp), model._tf_dtype)
+        total = tf.reduce_sum(data.mask)
 
         def shard(ctx):
             idx = shards[ctx.replica_id_in_sync_group]
-            return tf.gather(data.points, idx), tf.gather(data.dp, idx)
+            return tuple(tf.gather(a, idx) for a in (data.points, data.dp, data.mask))
 
         dist = strategy.experimental_distribute_values_from_function(shard)
 
         def replica(args):
-            points, dp = args
-            loss, grads = loss_and_grads(model, points, dp, data.kind, data.layout)
-            frac = tf.cast(tf.size(dp), model._tf_dtype) / total
+            points, dp, mask = args
+            loss, grads = loss_and_grads(model, points, dp, mask, data.key)
+            frac = tf.reduce_sum(mask) / total
             return loss * frac, [g * frac for g in grads]
 
         @tf.function(autograph=False)
@@ -178,8 +178,8 @@ def lbfgs(
     shapes = [tuple(v.shape) for v in variables]
     sizes = [int(np.prod(s)) for s in shapes]
 
-    def value_and_grad(points, dp):
-        value, grads = loss_and_grads(model, points, dp, data.kind, data.layout)
+    def value_and_grad(points, dp, mask):
+        value, grads = loss_and_grads(model, points, dp, mask, data.key)
         return value, tf.concat([tf.reshape(g, (-1,)) for g in grads], axis=0)
 
     compiled = tf.function(value_and_grad, autograph=False, jit_compile=data.jit)
@@ -192,7 +192,7 @@ def lbfgs(
 
     def fun(flat):
         assign(flat)
-        value, grad = compiled(data.points, data.dp)
+        value, grad = compiled(data.points, data.dp, data.mask)
         value = float(value)
         if not np.isfinite(value):
             # An infinite value makes the line search step back; NaN would poison it.

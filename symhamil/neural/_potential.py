@@ -158,10 +158,17 @@ class NeuralPotential:
     def __call__(self, q) -> np.ndarray:
         return self.potential(q)
 
-    def loss(self, traj: Trajectories, kind: str = "forward", stride: int = 1) -> float:
-        """The training loss of this network on ``traj`` (see :mod:`symhamil.losses`)."""
+    def loss(
+        self,
+        traj: Trajectories,
+        kind: str = "forward",
+        stride: int = 1,
+        window: int | None = None,
+        window_step: int | None = None,
+    ) -> float:
+        """The loss of this network on ``traj`` (see :func:`symhamil.losses.trajectory_loss`)."""
         self._check_data(traj)
-        return trajectory_loss(self, traj, kind, stride)
+        return trajectory_loss(self, traj, kind, stride, window, window_step)
 
     # ------------------------------------------------------------------ weights
     def get_weights(self) -> list[np.ndarray]:
@@ -345,7 +352,8 @@ class NeuralPotential:
         Parameters
         ----------
         traj : Trajectories
-            q, p of shape (R, N+1, d), d = ``dim``.
+            q (and p) of shape (R, N+1, d), d = ``dim``; ragged pieces and
+            positions-only data are used as :mod:`symhamil.losses` says.
         steps : int, optional
             Total first-order steps (a :class:`~symhamil.training.TrainingSpec`
             setting, also accepted positionally).
@@ -355,7 +363,8 @@ class NeuralPotential:
             Any field of :class:`~symhamil.training.TrainingSpec`: ``loss``,
             ``optimizer``, ``lbfgs_steps``, ``learning_rate``, ``stride``,
             ``batch_trajectories``, ``window``, ``window_step``, ``target_loss``,
-            ``handover``, ``lbfgs_tol``, ``patience``.
+            ``handover``, ``lbfgs_tol``, ``patience``, ``weak_window``. The loss
+            is chosen from the data unless given (``spec_`` records the choice).
         time_limit : float, optional
             Stop after this many seconds of wall time, keeping the best weights.
         checkpoint_dir : path, optional
@@ -402,6 +411,7 @@ class NeuralPotential:
             )
         if spec.window is not None:
             traj.windows(spec.window, spec.window_step)  # a bad window fails here
+        spec = spec.resolve(traj)
         run = TrainingRun(
             self,
             spec,

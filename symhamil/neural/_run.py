@@ -223,7 +223,10 @@ class TrainingRun:
         # A long loop (no plateau handover, many steps) is worth XLA's compile time.
         handover = s.optimizer == "adam+lbfgs" and s.handover is not None
         long_run = not handover and steps * len(self.windows) >= XLA_MIN_STEPS
-        datas = [TrainingData(w, s.loss, s.stride, m._tf_dtype, long_run) for w in self.windows]
+        datas = [
+            TrainingData(w, s.loss, s.stride, m._tf_dtype, long_run, s.weak_window)
+            for w in self.windows
+        ]
         lr = tf.constant(s.rate, m._tf_dtype)
         target = tf.constant(self.target, m._tf_dtype)
         size = min(self.chunk, self.every)
@@ -240,6 +243,7 @@ class TrainingRun:
                 done, values = fn(
                     d.points,
                     d.dp,
+                    d.mask,
                     lr,
                     target,
                     tf.constant(m.n_steps_, tf.int64),
@@ -326,7 +330,7 @@ class TrainingRun:
         remaining = s.lbfgs_steps - self.n_lbfgs
         if remaining <= 0:
             return
-        data = TrainingData(self.windows[-1], s.loss, s.stride, m._tf_dtype)
+        data = TrainingData(self.windows[-1], s.loss, s.stride, m._tf_dtype, False, s.weak_window)
         values: list[float] = []  # every iteration of this stage
 
         def callback(x, loss):

@@ -206,6 +206,7 @@ def _symhamil(budget: str, stride: int, **arch) -> Recipe:
         quick={"steps": 200, "lbfgs_steps": 300, "stride": 2 * stride},
         default={"steps": 500, "lbfgs_steps": 1000, "stride": stride},
         paper={"steps": 5000, "lbfgs_steps": 10000, "stride": 1},
+        loss="midpoint",
         lbfgs_tol=SYMHAMIL_LBFGS_TOL,
         handover=None,
     )

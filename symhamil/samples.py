@@ -1,0 +1,389 @@
+"""Measured samples in: time stamps, gaps, irregular steps, several runs, text files.
+
+:func:`from_samples` turns samples (t_k, q_k[, p_k]) into regular pieces - a
+possibly ragged :class:`~symhamil.Trajectories` - and says what it cut and
+dropped in a :class:`SamplingReport`. :func:`read_csv` reads such samples from a
+delimited text file with named columns. Errors name the column, the row and the
+fault, and never print whole arrays.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .trajectories import Trajectories
+
+__all__ = ["SamplingReport", "SamplingWarning", "from_samples", "read_csv"]
+
+
+class SamplingWarning(UserWarning):
+    """Something in measured samples a user should look at (e.g. p far from m dq/dt)."""
+
+
+#: Measured momenta farther than this (relative) from m dq/dt are reported by a warning.
+VELOCITY_MISMATCH = 0.02
+
+
+@dataclass(frozen=True)
+class SamplingReport:
+    """What :func:`from_samples` did with the samples.
+
+    Attributes
+    ----------
+    samples : int
+        Samples given.
+    used : int
+        Samples in the pieces kept.
+    h : float
+        The step: the median of the steps between consecutive samples.
+    pieces : int
+        Pieces kept.
+    cuts : tuple of (float, float)
+        (time, step) of every step that differed from h by more than the
+        tolerance (a gap); the data were cut there.
+    dropped_nonfinite, dropped_duplicates, dropped_short : int
+        Samples left out: with NaN/inf values, with a repeated time stamp, in
+        pieces shorter than the shortest allowed.
+    jitter : float
+        Largest distance of a kept time stamp from its piece's regular grid, in
+        units of h.
+    velocity_ratio : tuple of float, optional
+        For each coordinate, the measured p / m over dq/dt (fitted over windows
+        of the pieces): 1 when the momenta agree with the positions.
+    """
+
+    samples: int
+    used: int
+    h: float
+    pieces: int
+    cuts: tuple[tuple[float, float], ...]
+    dropped_nonfinite: int
+    dropped_duplicates: int
+    dropped_short: int
+    jitter: float
+    velocity_ratio: tuple[float, ...] | None = None
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.used} of {self.samples} samples in {self.pieces} regular piece(s), "
+            f"step h = {self.h:.6g}"
+        ]
+        if self.cuts:
+            shown = ", ".join(f"t={t:.6g} (step {s:.3g})" for t, s in self.cuts[:5])
+            more = f" and {len(self.cuts) - 5} more" if len(self.cuts) > 5 else ""
+            lines.append(f"cut at {len(self.cuts)} irregular step(s): {shown}{more}")
+        for n, why in (
+            (self.dropped_nonfinite, "with NaN or inf values"),
+            (self.dropped_duplicates, "with a repeated time stamp"),
+            (self.dropped_short, "in pieces too short to use"),
+        ):
+            if n:
+                lines.append(f"dropped {n} sample(s) {why}")
+        if self.jitter > 1e-9:
+            lines.append(f"time stamps deviate from the regular grid by up to {self.jitter:.2g} h")
+        if self.velocity_ratio is not None:
+            r = ", ".join(f"{v:.4f}" for v in self.velocity_ratio)
+            lines.append(f"measured p / (m dq/dt) = {r}")
+        return "\n".join(lines)
+
+
+def _column(name: str, a, n: int | None, *, allow_2d: bool = True) -> np.ndarray:
+    """``a`` as float64 of shape (n,) or (n, d); errors name the argument."""
+    try:
+        a = np.asarray(a, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must hold numbers.") from None
+    if a.ndim == 1:
+        a = a[:, None] if allow_2d else a
+    if a.ndim != (2 if allow_2d else 1):
+        raise ValueError(
+            f"{name} must have shape (n,){' or (n, d)' if allow_2d else ''}; got {a.shape}."
+        )
+    if n is not None and a.shape[0] != n:
+        raise ValueError(f"{name} has {a.shape[0]} samples but t has {n}.")
+    return a
+
+
+def from_samples(
+    t,
+    q,
+    p=None,
+    *,
+    trajectory=None,
+    masses=None,
+    names=None,
+    rtol: float = 0.01,
+    min_points: int = 3,
+) -> Trajectories:
+    """See :meth:`symhamil.Trajectories.from_samples`."""
+    t = _column("t", t, None, allow_2d=False)
+    n = t.shape[0]
+    q = _column("q", q, n)
+    d = q.shape[1]
+    if p is not None:
+        p = _column("p", p, n)
+        if p.shape[1] != d:
+            raise ValueError(f"p has {p.shape[1]} components per sample but q has {d}.")
+    if not (isinstance(rtol, int | float) and 0 < rtol < 0.5):
+        raise ValueError(f"rtol must be a number in (0, 0.5); got {rtol!r}.")
+    if isinstance(min_points, bool) or int(min_points) != min_points or min_points < 2:
+        raise ValueError(f"min_points must be a whole number >= 2; got {min_points!r}.")
+    ids = np.zeros(n, dtype=np.int64)
+    if trajectory is not None:
+        raw = np.asarray(trajectory)
+        if raw.shape != (n,):
+            raise ValueError(
+                f"trajectory must give one id per sample, shape ({n},); got {raw.shape}."
+            )
+        _, first, ids = np.unique(raw, return_index=True, return_inverse=True)
+        ids = np.argsort(np.argsort(first))[ids]  # ids in order of first appearance
+
+    finite = np.isfinite(t) & np.isfinite(q).all(axis=1)
+    if p is not None:
+        finite &= np.isfinite(p).all(axis=1)
+    dropped_nonfinite = int(n - finite.sum())
+    # Non-finite samples are gaps: the sample is removed, and the step across it,
+    # now about 2h, cuts the piece there.
+    keep = np.flatnonzero(finite)
+    order = keep[np.lexsort((t[keep], ids[keep]))]
+    dup = np.zeros(order.size, dtype=bool)
+    dup[1:] = (ids[order][1:] == ids[order][:-1]) & (t[order][1:] == t[order][:-1])
+    dropped_duplicates = int(dup.sum())
+    order = order[~dup]
+    if order.size < 2:
+        raise ValueError(
+            f"only {order.size} usable sample(s) of {n} (finite values, distinct times); "
+            "a trajectory needs at least 2."
+        )
+    ts, gid = t[order], ids[order]
+    steps = np.diff(ts)
+    same = gid[1:] == gid[:-1]
+    if not same.any():
+        raise ValueError("every trajectory id has a single sample; nothing to difference.")
+    h = float(np.median(steps[same]))
+    regular = same & (np.abs(steps - h) <= rtol * h)
+    cut_at = np.flatnonzero(~regular)
+    cuts = tuple((float(ts[i + 1]), float(steps[i])) for i in cut_at if same[i])
+    bounds = np.concatenate([[0], cut_at + 1, [order.size]])
+    pieces = list(itertools.pairwise(bounds))
+    kept = [(a, b) for a, b in pieces if b - a >= min_points]
+    dropped_short = int(sum(b - a for a, b in pieces if b - a < min_points))
+    if not kept:
+        longest = max(b - a for a, b in pieces)
+        raise ValueError(
+            f"no regular piece has {min_points} samples (the longest has {longest}); the "
+            f"steps vary by more than rtol = {rtol} of h = {h:.6g}. Raise rtol or resample "
+            "the data onto a regular grid."
+        )
+    lengths = np.array([b - a for a, b in kept], dtype=np.int64)
+    width = int(lengths.max())
+
+    def padded(x):
+        out = np.full((len(kept), width, d), np.nan)
+        for r, (a, b) in enumerate(kept):
+            out[r, : b - a] = x[order[a:b]]
+        return out
+
+    t0 = np.array([ts[a] for a, _ in kept])
+    jitter = max(float(np.max(np.abs(ts[a:b] - (ts[a] + h * np.arange(b - a))))) for a, b in kept)
+    qs = padded(q)
+    ps = None if p is None else padded(p)
+    ratio = None
+    if ps is not None:
+        m = np.ones(d) if masses is None else np.broadcast_to(np.asarray(masses, float), (d,))
+        ratio = _velocity_ratio(qs, ps / m, lengths, h)
+    report = SamplingReport(
+        samples=n,
+        used=int(lengths.sum()),
+        h=h,
+        pieces=len(kept),
+        cuts=cuts,
+        dropped_nonfinite=dropped_nonfinite,
+        dropped_duplicates=dropped_duplicates,
+        dropped_short=dropped_short,
+        jitter=jitter / h,
+        velocity_ratio=ratio,
+    )
+    if ratio is not None and max(abs(v - 1) for v in ratio) > VELOCITY_MISMATCH:
+        warnings.warn(
+            f"the measured momenta disagree with the positions: p / (m dq/dt) = "
+            f"{', '.join(f'{v:.3f}' for v in ratio)} (1 if they agree). Check the masses "
+            "and the units, or learn from positions only (p=None).",
+            SamplingWarning,
+            stacklevel=3,
+        )
+    return Trajectories(
+        q=qs,
+        p=ps,
+        h=h,
+        names=names,
+        t0=t0 if len(kept) > 1 else float(t0[0]),
+        lengths=lengths,
+        masses=masses,
+        sampling=report,
+    )
+
+
+#: Steps per window when comparing displacements with integrated velocities.
+_RATIO_WINDOW = 10
+
+
+def _velocity_ratio(q, v, lengths, h) -> tuple[float, ...] | None:
+    """Least-squares c in int v dt = c (q(t + kh) - q(t)), per coordinate.
+
+    Integrals over windows of k steps average the noise of v, and the
+    displacements over k steps are large against the noise of q, so c is
+    nearly free of the attenuation a noisy derivative would bring.
+    """
+    num = np.zeros(q.shape[2])
+    den = np.zeros(q.shape[2])
+    for r, n in enumerate(lengths):
+        k = min(_RATIO_WINDOW, int(n) - 1)
+        if k < 1:
+            continue
+        s = np.arange(0, int(n) - k, k)
+        trap = np.concatenate(
+            [np.zeros((1, q.shape[2])), np.cumsum(0.5 * h * (v[r, 1:n] + v[r, : n - 1]), axis=0)]
+        )
+        dq = q[r, s + k] - q[r, s]
+        iv = trap[s + k] - trap[s]
+        num += np.sum(iv * dq, axis=0)
+        den += np.sum(dq * dq, axis=0)
+    if not (den > 0).all():
+        return None
+    return tuple(float(x) for x in num / den)
+
+
+def read_csv(
+    path: str | os.PathLike,
+    *,
+    t: str = "t",
+    q,
+    p=None,
+    v=None,
+    trajectory: str | None = None,
+    masses=None,
+    delimiter: str | None = None,
+    rtol: float = 0.01,
+    min_points: int = 3,
+) -> Trajectories:
+    """Measured samples from a delimited text file with a header row of column names.
+
+    Parameters
+    ----------
+    path : str or path
+        A text file: a header row, then one sample per row. Lines starting with
+        ``#`` are skipped; an empty cell or ``nan`` marks a missing value (a gap).
+    t : str
+        Column of the time stamps.
+    q : str or sequence of str
+        Columns of the positions; their names become the coordinate names.
+    p, v : str or sequence of str, optional
+        Columns of the momenta, or of the velocities (then p = masses * v). Give
+        neither for positions-only data.
+    trajectory : str, optional
+        Column of trajectory (run) ids; pieces never join two runs.
+    masses : float or sequence of float, optional
+    delimiter : str, optional
+        Sniffed from the header (comma, semicolon, tab or spaces) by default.
+    rtol, min_points
+        As in :func:`from_samples`.
+
+    Returns
+    -------
+    Trajectories
+    """
+    where = f"{os.fspath(path)}: "
+    qcols = _names(q, "q")
+    if p is not None and v is not None:
+        raise ValueError("give momenta (p) or velocities (v), not both.")
+    pcols = None if p is None and v is None else _names(p if p is not None else v, "p/v")
+    if pcols is not None and len(pcols) != len(qcols):
+        raise ValueError(
+            f"{len(pcols)} momentum/velocity column(s) for {len(qcols)} position column(s)."
+        )
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            lines = [ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where}no such file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{where}cannot be read as text ({exc}).") from None
+    if len(lines) < 2:
+        raise ValueError(f"{where}needs a header row and at least one row of samples.")
+    if delimiter is None:
+        head = lines[0]
+        delimiter = next((c for c in (",", ";", "\t") if c in head), None)
+    rows = (
+        list(csv.reader(lines, delimiter=delimiter))
+        if delimiter is not None
+        else [ln.split() for ln in lines]
+    )
+    header = [c.strip() for c in rows[0]]
+    wanted = [t, *qcols, *(pcols or []), *([trajectory] if trajectory else [])]
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise ValueError(
+            f"{where}no column(s) {', '.join(map(repr, missing))}; the header has "
+            f"{', '.join(map(repr, header[:20]))}{' ...' if len(header) > 20 else ''}."
+        )
+    col = {c: header.index(c) for c in wanted}
+
+    def numbers(name):
+        out = np.empty(len(rows) - 1)
+        j = col[name]
+        for i, row in enumerate(rows[1:]):
+            cell = row[j].strip() if j < len(row) else ""
+            try:
+                out[i] = float(cell) if cell else np.nan
+            except ValueError:
+                # Row numbers as in the file (the header is row 1) help find it.
+                raise ValueError(
+                    f"{where}column {name!r}, row {i + 2}: {cell[:40]!r} is not a number."
+                ) from None
+        return out
+
+    tt = numbers(t)
+    bad_t = np.flatnonzero(~np.isfinite(tt))
+    if bad_t.size:
+        raise ValueError(
+            f"{where}column {t!r} has {bad_t.size} missing or non-finite time stamp(s), "
+            f"the first in row {bad_t[0] + 2}; every sample needs its time."
+        )
+    qq = np.stack([numbers(c) for c in qcols], axis=1)
+    pp = None
+    if pcols is not None:
+        pp = np.stack([numbers(c) for c in pcols], axis=1)
+        if v is not None:
+            pp = pp * (1.0 if masses is None else np.asarray(masses, dtype=float))
+    ids = None
+    if trajectory:
+        j = col[trajectory]
+        ids = np.array([(row[j].strip() if j < len(row) else "") for row in rows[1:]])
+    names = [c if c.isidentifier() else f"q{i}" for i, c in enumerate(qcols)]
+    try:
+        return from_samples(
+            tt,
+            qq,
+            pp,
+            trajectory=ids,
+            masses=masses,
+            names=names,
+            rtol=rtol,
+            min_points=min_points,
+        )
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{where}{exc}") from None
+
+
+def _names(cols, what: str) -> tuple[str, ...]:
+    cols = (cols,) if isinstance(cols, str) else tuple(cols)
+    if not cols or not all(isinstance(c, str) and c for c in cols):
+        raise ValueError(f"the {what} columns must be given as column names; got {cols!r}.")
+    return cols
