@@ -212,8 +212,21 @@ class Library:
             for i in range(diag.size)
             if diag[i] <= rtol * diag[0] or zero[perm[i]]
         ]
-        s = np.linalg.svd(scaled, compute_uv=False)
+        _, s, vt = np.linalg.svd(scaled, full_matrices=False)
         cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
+        if not dependent and cond > NEAR_COLLINEAR:
+            # The terms that nearly cancel: the large entries of the weakest
+            # direction (e.g. cos q ~ 1 - q^2/2 + q^4/24 on |q| <= 1.5).
+            v = np.abs(vt[-1])
+            near = [self.terms[j] for j in np.argsort(-v) if v[j] > 0.1 * v.max()]
+            warnings.warn(
+                f"the library is nearly collinear at these points (condition number "
+                f"{cond:.3g}): {', '.join(map(str, near))} nearly combine to zero, so "
+                "the data can hardly tell them apart and a threshold may keep the wrong "
+                "ones. Drop some of them, or use data that reach further.",
+                LibraryWarning,
+                stacklevel=2,
+            )
         if dependent:
             warnings.warn(
                 f"the library matrix is rank deficient at these points (condition "
@@ -223,6 +236,12 @@ class Library:
                 stacklevel=2,
             )
         return cond, tuple(dependent)
+
+
+#: A library matrix with a condition number above this is reported as nearly
+#: collinear (polynomials to degree 6 on T1's data: 595; the pendulum library
+#: {1, cos q, sin q, q, ..., q^4} on |q| <= 1.5: 8,000).
+NEAR_COLLINEAR = 1e3
 
 
 def stlsq(
@@ -537,6 +556,8 @@ def sindy(
     rtol: float = 1e-10,
     ratio: float = 2.0,
     thresholds: Sequence[float] | None = None,
+    *,
+    data: Trajectories | None = None,
 ) -> SparseFit:
     """Sparse regression of a potential's values on a library (the paper's SINDy).
 
@@ -560,6 +581,11 @@ def sindy(
     thresholds : sequence of float, optional
         The lambdas tried, largest first; by default 20 per decade from 1 down
         to 1e-8 (``DEFAULT_THRESHOLDS``).
+    data : Trajectories, optional
+        The trajectories a network was trained on: the support is then chosen
+        among the path's models by the BIC of a force regression on them, not by
+        the residual rule (see ``_select_by_data``). For networks trained on
+        measured, noisy data.
 
     Returns
     -------
@@ -582,8 +608,56 @@ def sindy(
     theta = library.evaluate(x)
     library.check(theta)
     keep = [j for j, t in enumerate(library.terms) if t == 1]
+    if data is not None and threshold is None:
+        return _select_by_data(theta, y, library, keep, thresholds, data)
     beta, lam, res, path = _fit_path(theta, y, library, keep, threshold, rtol, ratio, thresholds)
     return _result(beta, lam, res, path, library)
+
+
+def _select_by_data(theta, y, library, keep, thresholds, data) -> SparseFit:
+    """The network proposes, the data decide: every distinct support on the
+    threshold path of the network's values is scored by the BIC of a force
+    regression on the trajectories ``data`` restricted to it (with force-SINDy's
+    plan for them), and the least wins. Its coefficients are fitted to the
+    network's values as usual.
+
+    A network's error is smooth and systematic, so its values cannot say which
+    small terms are real (the residual rule keeps all seven pendulum terms on a
+    nearly collinear library); the measured forces carry the likelihood.
+    """
+    from .noise import plan
+
+    if not isinstance(data, Trajectories):
+        raise TypeError(f"data must be symhamil.Trajectories; got {type(data).__name__}.")
+    how = plan(data)
+    varying = [j for j, t in enumerate(library.terms) if t.free_symbols]
+    vlib = Library(tuple(library.terms[j] for j in varying), library.symbols)
+    th_d, y_d, _ = force_equations(how.prepare(data), vlib, how.kind, 1, how.window)
+    thresholds = DEFAULT_THRESHOLDS if thresholds is None else thresholds
+    path, seen, best = [], set(), None
+    for lam_k in thresholds:
+        b = stlsq(theta, y, lam_k, keep)
+        support = tuple(np.flatnonzero(b != 0))
+        if support in seen:
+            continue
+        seen.add(support)
+        cols = [varying.index(j) for j in support if j in varying]
+        bd = np.zeros(len(varying))
+        if cols:
+            bd[cols] = np.linalg.lstsq(th_d[:, cols], y_d, rcond=None)[0]
+        crit = _bic(th_d, y_d, bd) if cols else np.inf
+        step = PathStep(
+            float(lam_k),
+            tuple(library.terms[j] for j in support),
+            _relative_residual(theta, y, b),
+            float(crit),
+        )
+        path.append(step)
+        if best is None or crit < best[0]:
+            best = (crit, b, step)
+    _, beta, step = best
+    fit = _result(beta, step.threshold, step.residual, tuple(path), library)
+    return fit.replace(method=f"support by the BIC of {how.kind} force regression on the data")
 
 
 def _check_threshold(threshold) -> None:
@@ -642,6 +716,45 @@ def _refined(fit, traj, how, theta, y, library, method, on_path) -> SparseFit:
     )  # fmt: skip
 
 
+#: Bootstrap blocks span this many time scales of the data.
+BLOCK_TAUS = 2.0
+
+
+def _bootstrap(fit, theta, y, where, traj, how, n, seed, rule) -> SparseFit:
+    """Ensemble SINDy by a block bootstrap over the rows of the regression."""
+    from .noise import time_scale
+
+    threshold, rtol, ratio, thresholds = rule
+    block = max(1, round(BLOCK_TAUS * time_scale(traj, how.noise) / traj.h))
+    _, groups = np.unique(where[:, 0] * (traj.N + 2) + where[:, 1] // block, return_inverse=True)
+    G = int(groups.max()) + 1
+    if G < 2:
+        raise ValueError(
+            "the bootstrap needs at least two blocks of data (pieces or stretches of "
+            f"{block} samples); these data give one."
+        )
+    members = [np.flatnonzero(groups == g) for g in range(G)]
+    rng = np.random.default_rng(seed)
+    lib = fit.library
+    betas = np.zeros((n, len(lib)))
+    for b in range(n):
+        rows = np.concatenate([members[g] for g in rng.integers(0, G, G)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LibraryWarning)
+            betas[b] = _fit_path(
+                theta[rows], y[rows], lib, (), threshold, rtol, ratio, thresholds, how.select
+            )[0]
+    inclusion = {t: float(np.mean(betas[:, j] != 0)) for j, t in enumerate(lib.terms)}
+    lo, hi = np.percentile(betas, [2.5, 97.5], axis=0)
+    intervals = {t: (float(lo[j]), float(hi[j])) for j, t in enumerate(lib.terms)
+                 if t in fit.coefficients or inclusion[t] > 0}  # fmt: skip
+    return fit.replace(
+        inclusion=inclusion,
+        intervals=intervals,
+        method=fit.method + f"; bootstrap of {n} resamples of {G} blocks",
+    )
+
+
 def force_equations(
     traj: Trajectories,
     library: Library,
@@ -664,8 +777,9 @@ def force_equations(
     -------
     theta : ndarray, shape (n * d, J)
     y : ndarray, shape (n * d,)
-    piece : ndarray of int, shape (n * d,)
-        The trajectory each row comes from (for resampling by piece).
+    time : ndarray of int, shape (n * d, 2)
+        The trajectory and the first sample of each row's observation (for
+        resampling blocks of the data).
     """
     pr = pairs(traj, kind, stride, window)
     d = traj.dim
@@ -681,8 +795,11 @@ def force_equations(
         g = pr.combine(grads(traj.q))
     theta = pr.rows(g).reshape(-1, g.shape[-1])
     y = -pr.rows(pr.dp).reshape(-1)
-    piece = pr.rows(np.broadcast_to(np.arange(traj.R)[:, None, None], pr.dp.shape)).reshape(-1)
-    return theta, y, piece
+    where = np.stack(
+        np.broadcast_arrays(np.arange(traj.R)[:, None, None], pr.index[None, :, None]), axis=-1
+    )  # (R, P, 1, 2)
+    where = pr.rows(np.broadcast_to(where, (*pr.dp.shape, 2))).reshape(-1, 2)
+    return theta, y, where
 
 
 def force_sindy(
@@ -699,6 +816,8 @@ def force_sindy(
     window: int | None = None,
     smooth: int | None = None,
     refine: bool | None = None,
+    bootstrap: int = 0,
+    seed: int | None = 0,
 ) -> SparseFit:
     """Network-free SINDy on forces: a potential by construction.
 
@@ -742,6 +861,14 @@ def force_sindy(
         (``stderr``, ``intervals``). By default on noisy data, where it brings
         the errors down to near the Cramer-Rao bound (T1 at 1% noise: from
         ~2e-4 to ~1e-4).
+    bootstrap : int
+        Resample the data this many times (blocks of about two time scales of
+        each piece, drawn with replacement) and repeat the regression and the
+        model selection on each (ensemble SINDy): ``inclusion`` gets each term's
+        share of the resamples that keep it, ``intervals`` the 2.5% and 97.5%
+        percentiles of each coefficient (0 where a resample drops the term).
+    seed : int, optional
+        Seed of the resampling.
 
     Returns
     -------
@@ -767,7 +894,9 @@ def force_sindy(
     varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
     how = plan(traj, kind=kind, select=select, window=window, smooth=smooth)
     data = how.prepare(traj)
-    theta, y, _ = force_equations(data, varying, how.kind, stride, how.window)
+    if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0:
+        raise ValueError(f"bootstrap must be a whole number of resamples >= 0; got {bootstrap!r}.")
+    theta, y, where = force_equations(data, varying, how.kind, stride, how.window)
     varying.check(theta)
     beta, lam, res, path = _fit_path(
         theta, y, varying, (), threshold, rtol, ratio, thresholds, how.select
@@ -779,4 +908,7 @@ def force_sindy(
     noisy = how.noise is not None and how.noise.fraction > QUIET
     if (noisy if refine is None else refine) and fit.coefficients:
         fit = _refined(fit, traj, how, theta, y, varying, method, threshold is None)
+    if bootstrap:
+        fit = _bootstrap(fit, theta, y, where, data, how, int(bootstrap), seed,
+                         (threshold, rtol, ratio, thresholds))  # fmt: skip
     return fit
