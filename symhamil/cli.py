@@ -122,13 +122,51 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", "-o", default="symhamil-results", help="output folder")
     rep.add_argument("--seed", type=int, default=0, help="seed of the generated data (0)")
     rep.add_argument("--no-report", action="store_true", help="skip report.tex and the PDF")
+    lrn = sub.add_parser(
+        "learn",
+        help="learn a potential from one's own measured data (a CSV file) and write a report",
+        description="Read measured samples from a delimited text file, cut them into regular "
+        "pieces at gaps, estimate the noise, run force-SINDy (weak and pair forms, with "
+        "model selection, shooting and a bootstrap) and the network route, roll every result "
+        "out from the measured states, and write results.json, figures and report.tex "
+        "(report.pdf where LaTeX is installed) to --out.",
+    )
+    lrn.add_argument("data", metavar="DATA", help="a CSV (or ;, tab or space separated) file")
+    lrn.add_argument(
+        "--columns",
+        required=True,
+        help="which columns hold what, e.g. 't=time q=angle v=omega' or "
+        "'t=t q=x,y p=px,py trajectory=run' (keys: t, q, p, v, trajectory; no p or v: "
+        "positions only)",
+    )
+    lrn.add_argument(
+        "--library",
+        default=None,
+        help="candidate terms in the position names, e.g. '1, cos(angle), angle**2' "
+        "(default: polynomials to --degree)",
+    )
+    lrn.add_argument("--degree", type=_positive, default=4, help="polynomial degree (4)")
+    lrn.add_argument(
+        "--masses", type=float, nargs="+", default=None, help="mass of each coordinate (1)"
+    )
+    lrn.add_argument("--truth", default=None, help="a known potential to compare with")
+    lrn.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples (100)")
+    lrn.add_argument("--no-network", action="store_true", help="skip the network route")
+    lrn.add_argument(
+        "--time-limit", type=float, default=600.0, help="seconds for the network (600)"
+    )
+    lrn.add_argument("--seed", type=int, default=0, help="seed (0)")
+    lrn.add_argument("--out", "-o", default="symhamil-learned", help="output folder")
+    lrn.add_argument("--no-report", action="store_true", help="skip report.tex and the PDF")
     ren = sub.add_parser(
         "report",
         help="re-render the figures and report of a results folder (no training)",
         description="Draw the figures and write report.tex (report.pdf where a LaTeX engine "
         "is installed) from DIR/results.json alone, without TensorFlow or the trained models.",
     )
-    ren.add_argument("out", metavar="DIR", help="a folder written by `symhamil reproduce`")
+    ren.add_argument(
+        "out", metavar="DIR", help="a folder written by `symhamil reproduce` or `symhamil learn`"
+    )
     ren.add_argument("--no-pdf", action="store_true", help="write report.tex only")
     return ap
 
@@ -211,6 +249,37 @@ EXPECTED = (
 )
 
 
+def _is_learn_folder(out: str) -> bool:
+    try:
+        with open(os.path.join(out, "results.json")) as fh:
+            return '"kind": "symhamil learn"' in fh.read(200)
+    except OSError:
+        return False
+
+
+def _learn(args: argparse.Namespace) -> int:
+    from .learn import LearnSettings, learn, parse_columns
+
+    if args.bootstrap < 0:
+        raise ValueError(f"--bootstrap must be >= 0; got {args.bootstrap}.")
+    if not args.time_limit > 0:
+        raise ValueError(f"--time-limit must be > 0 seconds; got {args.time_limit}.")
+    settings = LearnSettings(
+        data=args.data,
+        columns=parse_columns(args.columns),
+        library=args.library,
+        degree=args.degree,
+        masses=None if args.masses is None else tuple(args.masses),
+        network=not args.no_network,
+        bootstrap=args.bootstrap,
+        truth=args.truth,
+        seed=args.seed,
+        time_limit=args.time_limit,
+    )
+    learn(settings, args.out, report=not args.no_report)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``symhamil`` command.
 
@@ -232,10 +301,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "reproduce":
             return _reproduce(args)
         if args.command == "report":
+            if _is_learn_folder(args.out):
+                from .learn import render_learn
+
+                print(render_learn(args.out, compile=not args.no_pdf)[2])
+                return 0
             from .paper import render
 
             print(render(args.out, compile=not args.no_pdf)[2])
             return 0
+        if args.command == "learn":
+            return _learn(args)
         return _simulate(args)
     except KeyboardInterrupt:
         where = getattr(args, "out", None)
@@ -243,6 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"finished models and training checkpoints are kept in {where}; run the same "
             "command again to resume"
             if args.command == "reproduce"
+            else "the network's checkpoint is kept in --out; run the same command again to resume"
+            if args.command == "learn"
             else "nothing was written"
         )
         print(f"symhamil: interrupted; {kept}.", file=sys.stderr)

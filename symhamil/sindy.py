@@ -737,6 +737,8 @@ def _bootstrap(fit, theta, y, where, traj, how, n, seed, rule) -> SparseFit:
     rng = np.random.default_rng(seed)
     lib = fit.library
     betas = np.zeros((n, len(lib)))
+    chosen = [j for j, t in enumerate(lib.terms) if t in fit.coefficients]
+    conditional = np.zeros((n, len(chosen)))
     for b in range(n):
         rows = np.concatenate([members[g] for g in rng.integers(0, G, G)])
         with warnings.catch_warnings():
@@ -744,10 +746,15 @@ def _bootstrap(fit, theta, y, where, traj, how, n, seed, rule) -> SparseFit:
             betas[b] = _fit_path(
                 theta[rows], y[rows], lib, (), threshold, rtol, ratio, thresholds, how.select
             )[0]
+        if chosen:
+            conditional[b] = np.linalg.lstsq(theta[rows][:, chosen], y[rows], rcond=None)[0]
     inclusion = {t: float(np.mean(betas[:, j] != 0)) for j, t in enumerate(lib.terms)}
-    lo, hi = np.percentile(betas, [2.5, 97.5], axis=0)
-    intervals = {t: (float(lo[j]), float(hi[j])) for j, t in enumerate(lib.terms)
-                 if t in fit.coefficients or inclusion[t] > 0}  # fmt: skip
+    # Intervals of the chosen terms, refitted on each resample with the chosen
+    # support: the selection's own uncertainty is what ``inclusion`` reports, and
+    # mixing it in would let a nearly collinear library (cos q ~ 1 - q^2/2 + ...)
+    # swing the intervals over whole multiples of the coefficients.
+    lo, hi = np.percentile(conditional, [2.5, 97.5], axis=0)
+    intervals = {lib.terms[j]: (float(lo[i]), float(hi[i])) for i, j in enumerate(chosen)}
     return fit.replace(
         inclusion=inclusion,
         intervals=intervals,
@@ -866,7 +873,8 @@ def force_sindy(
         each piece, drawn with replacement) and repeat the regression and the
         model selection on each (ensemble SINDy): ``inclusion`` gets each term's
         share of the resamples that keep it, ``intervals`` the 2.5% and 97.5%
-        percentiles of each coefficient (0 where a resample drops the term).
+        percentiles of each chosen coefficient, refitted by least squares on the
+        chosen terms in every resample.
     seed : int, optional
         Seed of the resampling.
 

@@ -1,0 +1,121 @@
+"""``symhamil learn``: a CSV of measured samples to results.json and a report."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symhamil as sh
+from symhamil.cli import main
+from symhamil.learn import parse_columns, parse_library
+
+LIBRARY = "1, cos(angle), sin(angle), angle, angle**2, angle**3, angle**4"
+
+
+@pytest.fixture(scope="module")
+def pendulum_csv(tmp_path_factory):
+    """A pendulum (V = 1 - cos q) filmed at 6 frames per second: angle and angular
+    velocity with ~1% noise, 3% of the frames missing, two runs."""
+    pend = sh.catalog.pendulum()
+    tr = sh.simulate(pend, [[1.5], [1.0]], [[0.0], [0.3]], h=1 / 6, steps=300, substeps=100)
+    rng = np.random.default_rng(0)
+    rows = ["time,angle,omega,run"]
+    for r in range(tr.R):
+        for k, t in enumerate(tr.t):
+            if rng.random() < 0.03:
+                continue
+            a = tr.q[r, k, 0] + 0.014 * rng.standard_normal()
+            w = tr.p[r, k, 0] + 0.01 * rng.standard_normal()
+            rows.append(f"{t:.4f},{a:.6f},{w:.6f},{'AB'[r]}")
+    path = tmp_path_factory.mktemp("data") / "pendulum.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_learn_writes_results_and_the_report(pendulum_csv, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = [
+        "learn",
+        str(pendulum_csv),
+        "--columns",
+        "t=time q=angle v=omega trajectory=run",
+        "--library",
+        LIBRARY,
+        "--truth",
+        "1 - cos(angle)",
+        "--bootstrap",
+        "30",
+        "--out",
+        str(out),
+    ]
+    if shutil.which("latexmk") is None and shutil.which("pdflatex") is None:
+        args.append("--no-report")
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "cut at" in printed and "noise:" in printed
+    res = json.loads((out / "results.json").read_text())
+    assert res["kind"] == "symhamil learn"
+    for route in ("force_sindy", "strong_form", "network"):
+        r = res["routes"][route]
+        assert r["same_support"], route
+        assert r["max_relative_error"] < 0.01, route  # 1% noise on ~580 samples
+        assert r["rollout"]["rms"] < 0.05  # radians over ~50 s: the noise is 0.014
+    fit = sh.SparseFit.from_json(res["routes"]["force_sindy"]["fit"])
+    lo, hi = fit.intervals[next(iter(fit.coefficients))]
+    assert lo < -1 < hi
+    assert (out / "figures" / "rollout.png").exists() and (out / "report.tex").exists()
+    if "--no-report" not in args:
+        assert (out / "report.pdf").exists()
+        # The report re-renders from results.json alone.
+        (out / "report.pdf").unlink()
+        assert main(["report", str(out)]) == 0
+        assert (out / "report.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("columns", "library", "message"),
+    [
+        ("t=time q=angel", None, r"no column\(s\) 'angel'; the header has 'time', 'angle'"),
+        ("time q=angle", None, "is not KEY=COLUMN"),
+        ("t=time x=angle", None, "unknown key 'x'"),
+        ("t=time q=angle p=omega v=omega", None, "not both"),
+        ("t=time q=angle", "cos(angle), foo(angle)", "foo"),
+        ("t=time q=angle", "cos(theta)", "theta"),
+    ],
+)
+def test_bad_columns_and_libraries_fail_before_any_work(
+    pendulum_csv, tmp_path, capsys, columns, library, message
+):
+    out = tmp_path / "never"
+    args = ["learn", str(pendulum_csv), "--columns", columns, "--out", str(out)]
+    if library is not None:
+        args += ["--library", library]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symhamil: error:") and len(err.splitlines()) == 1
+    assert pytest.importorskip("re").search(message, err), err
+    assert not out.exists()  # nothing was started
+
+
+def test_a_bad_file_is_named(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,angle\n0,1\n0.1,x\n")
+    assert main(["learn", str(bad), "--columns", "t=time q=angle", "--out", str(tmp_path)]) == 2
+    assert "bad.csv: column 'angle', row 3: 'x' is not a number" in capsys.readouterr().err
+    assert main(["learn", str(tmp_path / "none.csv"), "--columns", "q=x"]) == 1
+    assert "none.csv: no such file" in capsys.readouterr().err
+
+
+def test_parsers():
+    assert parse_columns("t=time q=x,y p=px,py trajectory=run") == {
+        "t": "time",
+        "q": ["x", "y"],
+        "p": ["px", "py"],
+        "trajectory": "run",
+    }
+    x, y = sp.symbols("x y")
+    lib = parse_library("1, exp(-(x**2 + y**2)), x*y", (x, y))  # top-level commas split
+    assert len(lib) == 3
+    assert len(parse_library(None, (x, y), degree=2)) == 6
