@@ -10,6 +10,9 @@ from pathlib import Path
 
 import symhamil
 import symhamil.export
+import symhamil.learn
+import symhamil.losses
+import symhamil.noise
 import symhamil.neural
 import symhamil.paper
 
@@ -18,6 +21,13 @@ SECTIONS = [
     ("symhamil", symhamil, [n for n in symhamil.__all__ if n not in ("__version__",)]),
     ("symhamil.neural (imports TensorFlow)", symhamil.neural, symhamil.neural.__all__),
     ("symhamil.export", symhamil.export, ["lambdify_deep", "elu", "Approximation"]),
+    (
+        "symhamil.noise (measured data)",
+        symhamil.noise,
+        ["plan", "Plan", "choose_window", "choose_smoothing", "time_scale", "smooth"],
+    ),
+    ("symhamil.losses", symhamil.losses, ["pairs", "Pairs", "trajectory_loss", "bump"]),
+    ("symhamil.learn (the `symhamil learn` application)", symhamil.learn, symhamil.learn.__all__),
     ("symhamil.paper (the paper application)", symhamil.paper, symhamil.paper.__all__),
 ]
 

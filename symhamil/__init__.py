@@ -20,6 +20,8 @@ from .export import pade, taylor, to_sympy
 from .noise import NoiseLevel, noise_level
 from .potentials import Potential, as_potential
 from .reduce import ConservationWarning, effective_potential, radial_potential, reduce_radial
+from .rollout import RefineResult, Rollout, refine, rollout
+from .samples import SamplingReport, SamplingWarning, read_csv
 from .simulate import METHODS, EnergyErrorWarning, simulate
 from .sindy import Library, LibraryWarning, SparseFit, force_sindy, sindy, stlsq
 from .system import System
@@ -37,6 +39,10 @@ __all__ = [
     "LibraryWarning",
     "NoiseLevel",
     "Potential",
+    "RefineResult",
+    "Rollout",
+    "SamplingReport",
+    "SamplingWarning",
     "SparseFit",
     "System",
     "TrainingSpec",
@@ -53,7 +59,10 @@ __all__ = [
     "pade",
     "plots",
     "radial_potential",
+    "read_csv",
     "reduce_radial",
+    "refine",
+    "rollout",
     "simulate",
     "sindy",
     "stlsq",

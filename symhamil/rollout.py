@@ -250,6 +250,7 @@ def refine(
     substeps: int | None = None,
     noise=None,
     max_iter: int = 30,
+    continuation: bool | None = None,
 ) -> RefineResult:
     """The coefficients of ``fit``'s terms that make its trajectories closest to the data.
 
@@ -275,7 +276,11 @@ def refine(
     noise : NoiseLevel, optional
         The noise of q and p; estimated from ``traj`` by default.
     max_iter : int
-        Most Levenberg-Marquardt iterations.
+        Most Levenberg-Marquardt iterations (per stage).
+    continuation : bool, optional
+        Lengthen the segments stage by stage up to whole pieces (each stage
+        starts from the last); by default for positions-only data, whose
+        segment starts carry unmeasured momenta.
 
     Returns
     -------
@@ -310,7 +315,9 @@ def refine(
     # from convex. Doubling the
     # segments, each stage started from the last one's states, reaches whole
     # pieces; a stage that fits worse per sample (a local minimum) is undone.
-    while segment is None and not traj.has_momenta and L < longest:
+    if continuation is None:
+        continuation = not traj.has_momenta
+    while segment is None and continuation and L < longest:
         L_next = min(2 * (L - 1) + 1, longest)
         seg_next = _segments(traj, L_next)
         # The new starts are every other old start (the same sample).

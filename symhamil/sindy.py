@@ -700,9 +700,14 @@ def _refined(fit, traj, how, theta, y, library, method, on_path) -> SparseFit:
     n = traj.n_points * traj.dim * (2 if traj.has_momenta else 1)
     scored = []
     for cand in candidates:
-        r = shoot(cand, traj, noise=how.noise)
+        # Candidates are compared on short segments; only the winner goes on to
+        # whole pieces (positions only), which costs several times more.
+        r = shoot(cand, traj, noise=how.noise, continuation=False)
         scored.append((2 * r.cost + len(r.coefficients) * np.log(n), cand, r))
     _, cand, r = min(scored, key=lambda x: x[0])
+    if not traj.has_momenta:
+        start = cand.replace(coefficients=r.coefficients, expression=r.expression)
+        r = shoot(start, traj, noise=how.noise)
     note = ""
     if len(scored) > 1:
         note = f"; chosen by trajectory BIC from {len(scored)} candidates"

@@ -63,6 +63,8 @@ def test_examples_run(script, tmp_path):
     args = {
         "declare_a_system.py": ["--out", str(tmp_path)],
         "central_force_reduction.py": ["--steps", "2000"],
+        # The network route is tested in test_learn.py.
+        "learn_pendulum.py": ["--no-network", "--out", str(tmp_path / "out")],
     }.get(script, [])
     if script.startswith("reproduce_"):  # one per experiment, at the quick budget
         args = ["--budget", "quick", "--out", str(tmp_path / "out")]
