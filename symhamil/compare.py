@@ -43,6 +43,15 @@ class Row:
     term: sp.Expr
     recovered: float
     true: float
+    interval: tuple[float, float] | None = None
+    inclusion: float | None = None
+
+    @property
+    def covered(self) -> bool | None:
+        """Whether the interval holds the true coefficient (None without one)."""
+        if self.interval is None:
+            return None
+        return self.interval[0] <= self.true <= self.interval[1]
 
     @property
     def relative_error(self) -> float:
@@ -77,28 +86,52 @@ class Comparison:
     def same_support(self) -> bool:
         return all((r.recovered != 0) == (r.true != 0) for r in self.rows)
 
+    @property
+    def has_error_bars(self) -> bool:
+        return any(r.interval is not None or r.inclusion is not None for r in self.rows)
+
     def table(self) -> str:
-        """A plain-text table."""
-        lines = [f"{'term':>16s} {'recovered':>14s} {'true':>14s} {'rel. error':>11s}"]
+        """A plain-text table (with intervals and inclusion when the fit had error bars)."""
+        bars = self.has_error_bars
+        head = f"{'term':>16s} {'recovered':>14s} {'true':>14s} {'rel. error':>11s}"
+        if bars:
+            head += f" {'95% interval':>27s} {'covers':>6s} {'incl.':>5s}"
+        lines = [head]
         for r in self.rows:
-            lines.append(
+            line = (
                 f"{sp.sstr(r.term):>16s} {r.recovered:14.8g} {r.true:14.8g} "
                 f"{r.relative_error:11.3e}"
             )
+            if bars:
+                iv = "" if r.interval is None else f"[{r.interval[0]:.6g}, {r.interval[1]:.6g}]"
+                cov = "" if r.covered is None else ("yes" if r.covered else "no")
+                inc = "" if r.inclusion is None else f"{r.inclusion:.2f}"
+                line += f" {iv:>27s} {cov:>6s} {inc:>5s}"
+            lines.append(line)
         if self.gradient_error is not None:
             lines.append(f"max relative error of grad V: {self.gradient_error:.3e}")
         return "\n".join(lines)
 
     def latex_table(self) -> str:
-        """A LaTeX tabular of the rows."""
+        """A LaTeX tabular of the rows (with intervals and inclusion when present)."""
+        bars = self.has_error_bars
+
+        def extra(r):
+            if not bars:
+                return ""
+            iv = "" if r.interval is None else f"[{r.interval[0]:.6g}, {r.interval[1]:.6g}]"
+            inc = "" if r.inclusion is None else f"{r.inclusion:.2f}"
+            return f" & {iv} & {inc}"
+
         body = "\n".join(
             rf"${sp.latex(r.term)}$ & {r.recovered:.8g} & {r.true:.8g} & "
-            rf"{_latex_number(r.relative_error)} \\"
+            rf"{_latex_number(r.relative_error)}{extra(r)} \\"
             for r in self.rows
         )
+        cols, head = ("lrrrrr", " & 95\\% interval & inclusion") if bars else ("lrrr", "")
         return (
-            "\\begin{tabular}{lrrr}\n\\hline\nterm & recovered & true & relative error \\\\\n"
-            f"\\hline\n{body}\n\\hline\n\\end{{tabular}}"
+            f"\\begin{{tabular}}{{{cols}}}\n\\hline\nterm & recovered & true & relative error"
+            f"{head} \\\\\n\\hline\n{body}\n\\hline\n\\end{{tabular}}"
         )
 
     def latex_side_by_side(self, digits: int = 6) -> str:
@@ -133,7 +166,13 @@ class Comparison:
             "recovered": sp.sstr(self.recovered),
             "truth": sp.sstr(self.truth),
             "rows": [
-                {"term": sp.sstr(r.term), "recovered": r.recovered, "true": r.true}
+                {
+                    "term": sp.sstr(r.term),
+                    "recovered": r.recovered,
+                    "true": r.true,
+                    "interval": None if r.interval is None else list(r.interval),
+                    "inclusion": r.inclusion,
+                }
                 for r in self.rows
             ],
             "gradient_error": self.gradient_error,
@@ -148,7 +187,14 @@ class Comparison:
             return parse_formula(text, symbols, "term")
 
         rows = tuple(
-            Row(expr(r["term"]), float(r["recovered"]), float(r["true"])) for r in d["rows"]
+            Row(
+                expr(r["term"]),
+                float(r["recovered"]),
+                float(r["true"]),
+                None if r.get("interval") is None else tuple(map(float, r["interval"])),
+                None if r.get("inclusion") is None else float(r["inclusion"]),
+            )
+            for r in d["rows"]
         )
         g = d["gradient_error"]
         return cls(rows, expr(d["recovered"]), expr(d["truth"]), None if g is None else float(g))
@@ -197,7 +243,9 @@ def compare(
 
     Parameters
     ----------
-    recovered : sympy.Expr
+    recovered : sympy.Expr or SparseFit
+        A fit brings its library's terms (kept whole) and, where it has them,
+        its intervals and inclusion probabilities into the rows.
     truth : sympy.Expr or System
         A System's potential is taken with its parameter values substituted
         exactly (``System.substituted``), in ``symbols``.
@@ -214,6 +262,12 @@ def compare(
         One row per non-constant term of either expression.
     """
     symbols = tuple(symbols)
+    intervals, inclusion = {}, {}
+    if hasattr(recovered, "library") and hasattr(recovered, "coefficients"):  # a SparseFit
+        fit = recovered
+        intervals, inclusion = dict(fit.intervals or {}), dict(fit.inclusion or {})
+        terms = (*terms, *fit.library.terms)
+        recovered = fit.expression
     if hasattr(truth, "substituted") and hasattr(truth, "coords"):  # a System
         system = truth
         truth = system.substituted().xreplace(dict(zip(system.coords, symbols, strict=True)))
@@ -229,7 +283,10 @@ def compare(
     rec = decompose(recovered, symbols, known=list(terms))
     true = decompose(truth, symbols, known=[*terms, *rec])
     terms = [t for t in dict.fromkeys([*rec, *true]) if t != 1]
-    rows = tuple(Row(t, rec.get(t, 0.0), true.get(t, 0.0)) for t in terms)
+    rows = tuple(
+        Row(t, rec.get(t, 0.0), true.get(t, 0.0), intervals.get(t), inclusion.get(t))
+        for t in terms
+    )
     grad_err = None
     if points is not None:
         x = np.asarray(points, dtype=float)

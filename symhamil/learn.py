@@ -288,17 +288,29 @@ def _figures(results: dict, out: Path) -> dict[str, str]:
             e2[e2 < 0] = np.nan
             ax.semilogy(np.array(nr["t"]), np.sqrt(np.nanmean(e2**2, axis=0)), ":",
                         color=ROUTE_COLOURS[k], label="the network itself")  # fmt: skip
+    ax.axhline(float(np.linalg.norm(data["noise_q"])), ls="--", color="0.5",
+               label="estimated noise of q")  # fmt: skip
     ax.set_xlabel("time since the piece's first sample")
     ax.set_ylabel("RMS position error over pieces")
     ax.legend(fontsize=7)
     save(fig, "rollout")
-    # Threshold paths with the criterion.
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    # Threshold paths, and the selection criterion of each model on them.
+    fig, (ax, cax) = plt.subplots(2, 1, figsize=(6.4, 6), sharex=True)
     draw_path(
         ax,
         {ROUTE_TITLES[k]: (f.path, f.threshold, f.residual, ROUTE_COLOURS[k])
          for k, f in fits.items() if f.path},
     )  # fmt: skip
+    for k, f in fits.items():
+        pts = [(s.threshold, s.criterion) for s in f.path if s.criterion is not None]
+        pts = [(lam, c) for lam, c in pts if np.isfinite(c)]
+        if pts:
+            lam, crit = np.array(pts).T
+            cax.semilogx(lam, crit, ".-", color=ROUTE_COLOURS[k], label=ROUTE_TITLES[k])
+    cax.set_xlabel(r"threshold $\lambda$")
+    cax.set_ylabel("BIC of each model")
+    if cax.lines:
+        cax.legend(fontsize=7)
     save(fig, "paths")
     return names
 
@@ -397,8 +409,8 @@ def render_learn(out: str | Path, compile: bool = True) -> tuple[Path, Path | No
         "of the data.",
         "rollout": "Rollouts: each result simulated from every piece's first measured state; "
         "RMS position error against the measurement.",
-        "paths": "Threshold paths (relative residual against the threshold); circles: the chosen "
-        "models.",
+        "paths": "Threshold paths: relative residual against the threshold (circles: the chosen "
+        "models), and below, the BIC by which noisy data choose.",
     }
     for name in figs:
         body.append(

@@ -60,7 +60,7 @@ def reduce_radial(
         )
     if not mass > 0:
         raise ValueError(f"mass must be positive; got {mass}.")
-    q, p = traj.q, traj.p
+    q, p = traj.q, traj.require_momenta("the radial reduction (angular momentum q x p)")
     r = np.linalg.norm(q, axis=-1)
     if np.any(r == 0):
         raise ValueError(
@@ -70,9 +70,11 @@ def reduce_radial(
     rdot = np.einsum("rnk,rnk->rn", q, p) / (mass * r)
     Lvec = np.cross(q, p)
     lnorm = np.linalg.norm(Lvec, axis=-1)
-    ell = lnorm.mean(axis=1)
+    w = traj.valid().astype(float)  # padding of ragged pieces repeats their last sample
+    ell = (lnorm * w).sum(axis=1) / w.sum(axis=1)
     # The vector, not only its length, must be conserved for planar motion.
-    spread = np.max(np.linalg.norm(Lvec - Lvec.mean(axis=1, keepdims=True), axis=-1), axis=1)
+    mean_L = (Lvec * w[..., None]).sum(axis=1, keepdims=True) / w.sum(axis=1)[:, None, None]
+    spread = np.max(np.linalg.norm(Lvec - mean_L, axis=-1), axis=1)
     rel = spread / np.maximum(ell, np.finfo(float).tiny)
     if np.any(rel > rtol):
         worst = int(np.argmax(rel))
@@ -85,7 +87,12 @@ def reduce_radial(
             stacklevel=2,
         )
     radial = Trajectories(
-        q=r[..., None], p=(mass * rdot)[..., None], h=traj.h, names=("r",), t0=traj.t0
+        q=r[..., None],
+        p=(mass * rdot)[..., None],
+        h=traj.h,
+        names=("r",),
+        t0=traj.t0,
+        lengths=traj.lengths,
     )
     return radial, ell
 

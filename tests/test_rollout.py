@@ -161,3 +161,15 @@ def test_pendulum_with_noise_selects_cos_on_both_routes(pendulum):
         net = sh.sindy(model, lib, data, data=data)
     assert set(net.coefficients) == {sp.S.One, sp.cos(x)}
     assert net.coefficients[sp.cos(x)] == pytest.approx(-1.0, rel=5e-3)
+
+
+def test_compare_shows_the_error_bars_of_a_fit(t1):
+    fit = sh.force_sindy(
+        _noisy(t1.head(2001), 0.01, 1), sh.Library.polynomial((q,), 6), bootstrap=30
+    )
+    cmp = sh.compare(fit, DW, (q,))
+    assert all(r.interval is not None and r.inclusion == 1.0 for r in cmp.rows)
+    assert all(r.covered for r in cmp.rows)
+    assert "95% interval" in cmp.table() and "inclusion" in cmp.latex_table()
+    back = sh.Comparison.from_json(cmp.to_json())
+    assert back.rows == cmp.rows
