@@ -45,6 +45,25 @@ if not os.environ.get("SYMHAMIL_TF_LOGS"):
     with _quiet_stderr():
         import tensorflow  # noqa: F401
 
+
+class _NoRetracingNotice:
+    """Drops TensorFlow's "triggered tf.function retracing" warning.
+
+    symhamil compiles one function per model and per training-data layout by
+    design (a reproduction trains a dozen models), which TensorFlow counts as
+    retracing of the same Python function; the notice suggests fixes that do
+    not apply. Every other TensorFlow warning passes.
+    """
+
+    def filter(self, record) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+if not os.environ.get("SYMHAMIL_TF_LOGS"):
+    import tensorflow as _tf
+
+    _tf.get_logger().addFilter(_NoRetracingNotice())
+
 from ..training import OPTIMIZERS, TrainingSpec  # noqa: E402
 from ._checkpoint import FolderInUse  # noqa: E402
 from ._potential import NeuralPotential  # noqa: E402
