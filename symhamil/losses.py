@@ -194,7 +194,7 @@ def pairs(
         i = pair_indices(traj.N, stride)
         dp = (p[:, i + 1] - p[:, i]) / h
         w = np.array([1.0]) if kind == "forward" else np.array([0.5, 0.5])
-        mask = None if not traj.ragged else traj.valid(1)[:, i]
+        mask = _mask(traj, 1, i)
         return Pairs(traj.q[:, i], traj.q[:, i + 1], dp, i, kind, w, traj.q, mask, stride)
     m = 1.0 if traj.masses is None else traj.masses
     if kind == "verlet":
@@ -203,7 +203,7 @@ def pairs(
         i = pair_indices(traj.N - 1, stride) + 1  # centres 1 .. N-1
         q = traj.q
         acc = m * (q[:, i + 1] - 2 * q[:, i] + q[:, i - 1]) / h**2
-        mask = None if not traj.ragged else traj.valid(1)[:, i]
+        mask = _mask(traj, 2, i - 1)
         return Pairs(q[:, i], q[:, i], acc, i, kind, np.array([1.0]), q, mask, stride)
     k = _check_window(window, traj)
     step = max(1, k // 2) if window_step is None else int(window_step)
@@ -228,6 +228,14 @@ def pairs(
         mask,
         step,
     )
+
+
+def _mask(traj: Trajectories, offset: int, first: np.ndarray) -> np.ndarray | None:
+    """Which observations over samples first .. first + offset are all measured
+    and inside their piece; None when every one is."""
+    if not (traj.ragged or traj.bridged):
+        return None
+    return traj.measured(offset)[:, first]
 
 
 def _apply(x: np.ndarray, starts: np.ndarray, w: np.ndarray) -> np.ndarray:

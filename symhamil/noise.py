@@ -60,7 +60,9 @@ class NoiseLevel:
 def _differences(x: np.ndarray, traj: Trajectories, order: int) -> np.ndarray:
     """order-th differences of x (R, N+1, d) inside the pieces, shape (n, d)."""
     dx = np.diff(x, n=order, axis=1)
-    return dx[traj.valid(order)] if traj.ragged else dx.reshape(-1, x.shape[2])
+    if traj.ragged or traj.bridged:
+        return dx[traj.measured(order)]
+    return dx.reshape(-1, x.shape[2])
 
 
 def _sigma(x: np.ndarray, traj: Trajectories) -> np.ndarray:
@@ -89,7 +91,8 @@ def noise_level(traj: Trajectories) -> NoiseLevel:
     """
 
     def spread(x):
-        s = (x[traj.valid()] if traj.ragged else x.reshape(-1, traj.dim)).std(axis=0)
+        ok = traj.ragged or traj.bridged
+        s = (x[traj.measured()] if ok else x.reshape(-1, traj.dim)).std(axis=0)
         return np.where(s > 0, s, 1.0)
 
     sq = _sigma(traj.q, traj)
@@ -144,6 +147,7 @@ def smooth(traj: Trajectories, window: int, order: int = 3) -> Trajectories:
         lengths=traj.lengths,
         masses=traj.masses,
         sampling=traj.sampling,
+        observed=traj.observed,
     )
 
 

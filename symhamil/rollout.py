@@ -198,6 +198,7 @@ def rollout(
     valid = traj.valid()
     q_sim = np.where(valid[..., None], q_sim, np.nan)
     err = np.linalg.norm(q_sim - traj.q, axis=2)
+    valid = traj.measured()  # no error against a filled-in sample
     t = np.broadcast_to(traj.h * np.arange(traj.N + 1), valid.shape)
     T = time_scale(traj) if horizon is None else float(horizon)
     return Rollout(t.copy(), q_sim, np.where(valid, err, np.nan), T)
@@ -358,7 +359,8 @@ class _Shooting:
         self.masses, self.n_sub, self.grad_rows = masses, n_sub, grad_rows
         q_obs = traj.q[seg.rows[:, None], seg.index]
         self.obs = [q_obs] if traj.p is None else [q_obs, traj.p[seg.rows[:, None], seg.index]]
-        self.weight = seg.inside[..., None].astype(float)
+        measured = traj.measured()[seg.rows[:, None], seg.index]
+        self.weight = (seg.inside & measured)[..., None].astype(float)
         self.S = len(seg.starts)
 
     def simulate(self, beta_rows, states):

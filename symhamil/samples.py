@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .trajectories import Trajectories
+from .trajectories import _valid as _valid_mask
 
 __all__ = ["SamplingReport", "SamplingWarning", "from_samples", "read_csv"]
 
@@ -50,6 +51,8 @@ class SamplingReport:
     dropped_nonfinite, dropped_duplicates, dropped_short : int
         Samples left out: with NaN/inf values, with a repeated time stamp, in
         pieces shorter than the shortest allowed.
+    filled : int
+        Missing samples bridged inside pieces (gaps of up to ``max_gap``).
     jitter : float
         Largest distance of a kept time stamp from its piece's regular grid, in
         units of h.
@@ -68,6 +71,7 @@ class SamplingReport:
     dropped_short: int
     jitter: float
     velocity_ratio: tuple[float, ...] | None = None
+    filled: int = 0
 
     def __str__(self) -> str:
         lines = [
@@ -85,6 +89,11 @@ class SamplingReport:
         ):
             if n:
                 lines.append(f"dropped {n} sample(s) {why}")
+        if self.filled:
+            lines.append(
+                f"bridged {self.filled} missing sample(s) inside pieces (filled by "
+                "interpolation for the integrals; no likelihood or pair uses them)"
+            )
         if self.jitter > 1e-9:
             lines.append(f"time stamps deviate from the regular grid by up to {self.jitter:.2g} h")
         if self.velocity_ratio is not None:
@@ -120,6 +129,7 @@ def from_samples(
     names=None,
     rtol: float = 0.01,
     min_points: int = 3,
+    max_gap: int = 2,
 ) -> Trajectories:
     """See :meth:`symhamil.Trajectories.from_samples`."""
     t = _column("t", t, None, allow_2d=False)
@@ -134,6 +144,8 @@ def from_samples(
         raise ValueError(f"rtol must be a number in (0, 0.5); got {rtol!r}.")
     if isinstance(min_points, bool) or int(min_points) != min_points or min_points < 2:
         raise ValueError(f"min_points must be a whole number >= 2; got {min_points!r}.")
+    if isinstance(max_gap, bool) or int(max_gap) != max_gap or max_gap < 0:
+        raise ValueError(f"max_gap must be a whole number >= 0; got {max_gap!r}.")
     ids = np.zeros(n, dtype=np.int64)
     if trajectory is not None:
         raw = np.asarray(trajectory)
@@ -167,7 +179,12 @@ def from_samples(
     if not same.any():
         raise ValueError("every trajectory id has a single sample; nothing to difference.")
     h = float(np.median(steps[same]))
-    regular = same & (np.abs(steps - h) <= rtol * h)
+    # A step of m h (m = 2 .. max_gap + 1, within rtol) is a gap of m - 1 missing
+    # samples: it is bridged, the missing samples filled and flagged; any other
+    # irregular step cuts the data.
+    m = np.rint(steps / h)
+    bridged = same & (m >= 2) & (m <= max_gap + 1) & (np.abs(steps - m * h) <= rtol * h)
+    regular = same & ((np.abs(steps - h) <= rtol * h) | bridged)
     cut_at = np.flatnonzero(~regular)
     cuts = tuple((float(ts[i + 1]), float(steps[i])) for i in cut_at if same[i])
     bounds = np.concatenate([[0], cut_at + 1, [order.size]])
@@ -181,17 +198,32 @@ def from_samples(
             f"steps vary by more than rtol = {rtol} of h = {h:.6g}. Raise rtol or resample "
             "the data onto a regular grid."
         )
-    lengths = np.array([b - a for a, b in kept], dtype=np.int64)
+    # Grid index of every kept sample within its piece.
+    grid = [np.rint((ts[a:b] - ts[a]) / h).astype(np.int64) for a, b in kept]
+    lengths = np.array([int(k[-1]) + 1 for k in grid], dtype=np.int64)
     width = int(lengths.max())
+    observed = np.zeros((len(kept), width), dtype=bool)
+    for r, k in enumerate(grid):
+        observed[r, k] = True
 
     def padded(x):
+        # Missing samples are filled by linear interpolation in time: the
+        # trapezoid rule of the weak form over them is then the trapezoid rule
+        # over the samples that exist; likelihoods and pairs skip them.
         out = np.full((len(kept), width, d), np.nan)
-        for r, (a, b) in enumerate(kept):
-            out[r, : b - a] = x[order[a:b]]
+        for r, ((a, b), k) in enumerate(zip(kept, grid, strict=True)):
+            vals = x[order[a:b]]
+            full = np.arange(int(k[-1]) + 1)
+            out[r, : full.size] = np.stack(
+                [np.interp(full, k, vals[:, j]) for j in range(d)], axis=1
+            )
         return out
 
     t0 = np.array([ts[a] for a, _ in kept])
-    jitter = max(float(np.max(np.abs(ts[a:b] - (ts[a] + h * np.arange(b - a))))) for a, b in kept)
+    jitter = max(
+        float(np.max(np.abs(ts[a:b] - (ts[a] + h * k))))
+        for (a, b), k in zip(kept, grid, strict=True)
+    )
     qs = padded(q)
     ps = None if p is None else padded(p)
     ratio = None
@@ -200,7 +232,7 @@ def from_samples(
         ratio = _velocity_ratio(qs, ps / m, lengths, h)
     report = SamplingReport(
         samples=n,
-        used=int(lengths.sum()),
+        used=int(observed.sum()),
         h=h,
         pieces=len(kept),
         cuts=cuts,
@@ -209,6 +241,7 @@ def from_samples(
         dropped_short=dropped_short,
         jitter=jitter / h,
         velocity_ratio=ratio,
+        filled=int(lengths.sum() - observed.sum()),
     )
     if ratio is not None and max(abs(v - 1) for v in ratio) > VELOCITY_MISMATCH:
         warnings.warn(
@@ -227,6 +260,7 @@ def from_samples(
         lengths=lengths,
         masses=masses,
         sampling=report,
+        observed=None if observed[_valid_mask(lengths, width)].all() else observed,
     )
 
 
@@ -272,6 +306,7 @@ def read_csv(
     delimiter: str | None = None,
     rtol: float = 0.01,
     min_points: int = 3,
+    max_gap: int = 2,
 ) -> Trajectories:
     """Measured samples from a delimited text file with a header row of column names.
 
@@ -292,8 +327,8 @@ def read_csv(
     masses : float or sequence of float, optional
     delimiter : str, optional
         Sniffed from the header (comma, semicolon, tab or spaces) by default.
-    rtol, min_points
-        As in :func:`from_samples`.
+    rtol, min_points, max_gap
+        As in :meth:`Trajectories.from_samples`.
 
     Returns
     -------
@@ -377,6 +412,7 @@ def read_csv(
             names=names,
             rtol=rtol,
             min_points=min_points,
+            max_gap=max_gap,
         )
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"{where}{exc}") from None

@@ -121,6 +121,11 @@ class Trajectories:
         accelerations by it. Unit masses when not given.
     sampling : SamplingReport, optional
         What :meth:`from_samples` split or dropped.
+    observed : array_like of bool, shape (R, N+1), optional
+        False at samples that were not measured but filled in (gaps bridged by
+        :meth:`from_samples`): integrals use the filled values, while pairs,
+        triples, noise estimates and likelihoods skip them. All measured by
+        default.
 
     Examples
     --------
@@ -139,6 +144,7 @@ class Trajectories:
     lengths: np.ndarray | None = None
     masses: np.ndarray | None = None
     sampling: object | None = None
+    observed: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         q0 = np.asarray(self.q)
@@ -202,6 +208,15 @@ class Trajectories:
             masses = np.broadcast_to(np.asarray(masses, dtype=float), (d,)).copy()
             if not (np.isfinite(masses).all() and (masses > 0).all()):
                 raise ValueError(f"masses must be finite and > 0; got {masses.tolist()}.")
+        observed = self.observed
+        if observed is not None:
+            observed = np.array(observed, dtype=bool)
+            if observed.shape != q.shape[:2]:
+                raise ValueError(
+                    f"observed must have shape (R, N+1) = {q.shape[:2]}; got {observed.shape}."
+                )
+            if observed.all():
+                observed = None
         for name, a in (
             ("q", q),
             ("p", p),
@@ -209,6 +224,7 @@ class Trajectories:
             ("t0", t0),
             ("lengths", lengths),
             ("masses", masses),
+            ("observed", observed),
         ):
             if isinstance(a, np.ndarray):
                 a = a.view()
@@ -274,14 +290,36 @@ class Trajectories:
         """
         return _valid(self.sizes - offset, self.N + 1 - offset)
 
+    def measured(self, offset: int = 0) -> np.ndarray:
+        """(R, N+1-offset) mask: samples j .. j+offset all inside their piece and measured.
+
+        ``measured(1)`` marks the pairs a pair loss may use, ``measured(2)`` the
+        triples of second differences; filled-in samples (gaps bridged by
+        :meth:`from_samples`) are never part of one.
+        """
+        v = self.valid(offset)
+        if self.observed is None:
+            return v
+        out = v.copy()
+        for k in range(offset + 1):
+            out &= self.observed[:, k : k + v.shape[1]]
+        return out
+
+    @property
+    def bridged(self) -> bool:
+        """True when some samples inside the pieces were filled in, not measured."""
+        return self.observed is not None
+
     @property
     def n_points(self) -> int:
-        """Total number of real points (without padding)."""
-        return int(self.sizes.sum())
+        """Total number of measured points (without padding or filled-in samples)."""
+        return int(self.measured().sum()) if self.bridged else int(self.sizes.sum())
 
     def positions(self) -> np.ndarray:
-        """Every real point q, shape (n_points, d) (no padding)."""
-        return self.q[self.valid()] if self.ragged else self.q.reshape(-1, self.dim)
+        """Every measured point q, shape (n_points, d) (no padding, no filled samples)."""
+        if self.ragged or self.bridged:
+            return self.q[self.measured()]
+        return self.q.reshape(-1, self.dim)
 
     @property
     def t(self) -> np.ndarray:
@@ -314,7 +352,9 @@ class Trajectories:
             )
         return self.p
 
-    def _replace(self, q, p, *, energy_error=None, t0=None, lengths=None) -> Trajectories:
+    def _replace(
+        self, q, p, *, energy_error=None, t0=None, lengths=None, observed=None
+    ) -> Trajectories:
         return Trajectories(
             q=q,
             p=p,
@@ -324,6 +364,7 @@ class Trajectories:
             t0=self.t0 if t0 is None else t0,
             lengths=lengths,
             masses=self.masses,
+            observed=observed,
         )
 
     # ------------------------------------------------------------------ physics
@@ -355,17 +396,14 @@ class Trajectories:
         err = None if self.energy_error is None else self.energy_error[idx]
         t0 = self.t0 if np.ndim(self.t0) == 0 else self.t0[idx]
         lengths = None if self.lengths is None else self.lengths[idx]
-        if lengths is not None:
-            n = int(lengths.max())
-            return self._replace(
-                self.q[idx, :n],
-                None if self.p is None else self.p[idx, :n],
-                energy_error=err,
-                t0=t0,
-                lengths=lengths,
-            )
+        n = self.N + 1 if lengths is None else int(lengths.max())
         return self._replace(
-            self.q[idx], None if self.p is None else self.p[idx], energy_error=err, t0=t0
+            self.q[idx, :n],
+            None if self.p is None else self.p[idx, :n],
+            energy_error=err,
+            t0=t0,
+            lengths=lengths,
+            observed=None if self.observed is None else self.observed[idx, :n],
         )
 
     __getitem__ = select
@@ -378,6 +416,7 @@ class Trajectories:
             None if self.p is None else self.p[r : r + 1, :n],
             energy_error=None if self.energy_error is None else self.energy_error[r : r + 1],
             t0=self.t0 if np.ndim(self.t0) == 0 else float(self.t0[r]),
+            observed=None if self.observed is None else self.observed[r : r + 1, :n],
         )
 
     def drop_energy_errors(self, tol: float) -> Trajectories:
@@ -411,12 +450,14 @@ class Trajectories:
                 f"[{start}, {stop}) of {self.N + 1} give {max(stop - start, 0)}."
             )
         t0 = self.t0 + start * self.h
+        obs = None if self.observed is None else self.observed[:, start:stop]
         if not self.ragged:
             return self._replace(
                 self.q[:, start:stop],
                 None if self.p is None else self.p[:, start:stop],
                 energy_error=self.energy_error,
                 t0=t0,
+                observed=obs,
             )
         lengths = np.clip(self.lengths - start, 0, stop - start)
         keep = lengths >= 2
@@ -431,6 +472,7 @@ class Trajectories:
             t0=t0 if np.ndim(t0) == 0 else t0[keep],
             lengths=lengths[keep],
             masses=self.masses,
+            observed=None if obs is None else obs[keep],
         )
 
     def windows(self, n: int, step: int | None = None) -> tuple[Trajectories, ...]:
@@ -490,12 +532,21 @@ class Trajectories:
             )
         )
         lengths = np.concatenate([self.sizes, other.sizes])
+        observed = None
+        if self.bridged or other.bridged:
+
+            def obs(tr):
+                o = np.ones(tr.q.shape[:2], bool) if tr.observed is None else tr.observed
+                return np.concatenate([o, np.ones((tr.R, n - o.shape[1]), bool)], axis=1)
+
+            observed = np.concatenate([obs(self), obs(other)])
         return self._replace(
             np.concatenate([pad(self.q), pad(other.q)]),
             None if self.p is None else np.concatenate([pad(self.p), pad(other.p)]),
             energy_error=errs,
             t0=t0,
             lengths=lengths,
+            observed=observed,
         )
 
     # ------------------------------------------------------------------ measured data
@@ -511,14 +562,19 @@ class Trajectories:
         names=None,
         rtol: float = 0.01,
         min_points: int = 3,
+        max_gap: int = 2,
     ) -> Trajectories:
         """Trajectories from measured samples with time stamps, split at gaps.
 
-        The samples are sorted by time within each trajectory id; the data are cut
-        wherever a step differs from the data's typical step h (the median) by more
-        than ``rtol`` (a gap, a jump of the clock or a change of rate), and where a
-        sample is not finite. Pieces shorter than ``min_points`` are dropped. What
-        was cut and dropped is in ``.sampling`` (a :class:`SamplingReport`).
+        The samples are sorted by time within each trajectory id. A step of m h
+        (h the data's typical step, the median; m = 2 .. ``max_gap`` + 1) is a gap
+        of m - 1 lost samples: it is bridged, the lost samples filled by linear
+        interpolation and marked in ``observed`` (integrals use them, pairs and
+        likelihoods do not). Any other step that differs from h by more than
+        ``rtol`` cuts the data (a long gap, a jump of the clock, a change of
+        rate); a sample that is not finite counts as lost. Pieces shorter than
+        ``min_points`` are dropped. What was cut, bridged and dropped is in
+        ``.sampling`` (a :class:`SamplingReport`).
 
         Parameters
         ----------
@@ -538,6 +594,8 @@ class Trajectories:
             Relative tolerance on the step.
         min_points : int
             Shortest piece kept (3: one second difference).
+        max_gap : int
+            Most consecutive lost samples bridged (0: cut at every gap).
 
         Returns
         -------
@@ -555,6 +613,7 @@ class Trajectories:
             names=names,
             rtol=rtol,
             min_points=min_points,
+            max_gap=max_gap,
         )
 
     # ------------------------------------------------------------------ files
@@ -573,6 +632,7 @@ class Trajectories:
             "energy_error": self.energy_error,
             "lengths": self.lengths,
             "masses": self.masses,
+            "observed": self.observed,
         }
         arrays.update({k: v for k, v in optional.items() if v is not None})
         write_npz(path, **arrays)
@@ -605,6 +665,7 @@ class Trajectories:
                 t0=t0,
                 lengths=lengths,
                 masses=extra.get("masses"),
+                observed=extra.get("observed"),
             )
         except (ValueError, TypeError) as exc:
             msg = str(exc)
@@ -663,7 +724,7 @@ def _read_members(data, where: str):
         t0 = float(t0_arr) if t0_arr.ndim == 0 else t0_arr
     if h.dtype.kind not in "fiu":
         raise ValueError(f"{where}h must be a number; got dtype {h.dtype}.")
-    extra = {k: data[k] for k in ("lengths", "masses") if k in keys}
+    extra = {k: data[k] for k in ("lengths", "masses", "observed") if k in keys}
     return q, p, h, names, err, t0, extra
 
 

@@ -54,14 +54,17 @@ def test_learn_writes_results_and_the_report(pendulum_csv, tmp_path, capsys):
         args.append("--no-report")
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "cut at" in printed and "noise:" in printed
+    assert "bridged" in printed and "noise:" in printed
     res = json.loads((out / "results.json").read_text())
     assert res["kind"] == "symhamil learn"
     for route in ("force_sindy", "strong_form", "network"):
         r = res["routes"][route]
         assert r["same_support"], route
         assert r["max_relative_error"] < 0.01, route  # 1% noise on ~580 samples
-        assert r["rollout"]["rms"] < 0.05  # radians over ~50 s: the noise is 0.014
+        # Over the first time scale the rollout stays at the noise (0.014 rad); over
+        # whole pieces of ~50 s a 0.3% error of the frequency adds phase.
+        assert r["rollout"]["rms_horizon"] < 0.04
+        assert r["rollout"]["rms"] < 0.2
     fit = sh.SparseFit.from_json(res["routes"]["force_sindy"]["fit"])
     lo, hi = fit.intervals[next(iter(fit.coefficients))]
     assert lo < -1 < hi

@@ -24,27 +24,55 @@ def _flat(traj, r=0):
 
 
 # ---------------------------------------------------------------- from_samples
-def test_gaps_and_irregular_steps_are_cut_exactly():
+def _gappy_sine():
     t = np.arange(100) * 0.1
     keep = np.ones(100, bool)
-    keep[[20, 21, 50]] = False  # two gaps
+    keep[[20, 21, 50]] = False  # a gap of two samples and one of one
     t2 = t[keep].copy()
     t2[70:] += 0.037  # a jump of the clock: one irregular step
     q2 = np.sin(t2)
-    q2[10] = np.nan  # a missing value: a third gap
-    tr = sh.Trajectories.from_samples(t2, q2, np.cos(t2))
+    q2[10] = np.nan  # a lost value: a third gap
+    return t2, q2
+
+
+def test_gaps_and_irregular_steps_are_cut_exactly():
+    t2, q2 = _gappy_sine()
+    tr = sh.Trajectories.from_samples(t2, q2, np.cos(t2), max_gap=0)
     rep = tr.sampling
     assert rep.h == pytest.approx(0.1)
     assert rep.dropped_nonfinite == 1 and rep.dropped_duplicates == 0
     # Pieces (original sample numbers): [0, 10), [11, 20), [22, 50), [51, 73), [73, 100).
     assert tr.sizes.tolist() == [10, 9, 28, 22, 27]
-    assert rep.pieces == 5 and rep.used == 96 and len(rep.cuts) == 4
-    assert tr.ragged and tr.N + 1 == 28
+    assert rep.pieces == 5 and rep.used == 96 and len(rep.cuts) == 4 and rep.filled == 0
+    assert tr.ragged and tr.N + 1 == 28 and not tr.bridged
     np.testing.assert_allclose(tr.t0, [0.0, 1.1, 2.2, 5.1, 7.337], atol=1e-12)
     for r in range(tr.R):
         piece = tr.piece(r)
         np.testing.assert_allclose(piece.q[0, :, 0], np.sin(_flat(piece)), atol=1e-12)
     assert "cut at 4 irregular step(s)" in str(rep)
+
+
+def test_short_gaps_are_bridged_and_never_used_as_measurements():
+    """By default gaps of up to two lost samples are bridged: the lost samples are
+    filled by linear interpolation (for the integrals of the weak form) and marked
+    unobserved, so no pair, triple or noise estimate uses them."""
+    t2, q2 = _gappy_sine()
+    tr = sh.Trajectories.from_samples(t2, q2, np.cos(t2))
+    assert tr.sizes.tolist() == [73, 27] and tr.bridged
+    assert tr.sampling.filled == 4 and len(tr.sampling.cuts) == 1
+    lost = np.flatnonzero(~tr.observed[0])
+    assert lost.tolist() == [10, 20, 21, 50]
+    np.testing.assert_allclose(tr.q[0, 10, 0], (np.sin(0.9) + np.sin(1.1)) / 2, rtol=1e-12)
+    pr = pairs(tr, "forward")
+    used = pr.index[pr.mask[0]]
+    assert not set(used) & {9, 10, 19, 20, 21, 49, 50}
+    assert pr.count == 72 - 7 + 26
+    verlet = pairs(sh.Trajectories.from_samples(t2, q2), "verlet")
+    centres = verlet.index[verlet.mask[0]]
+    assert not set(centres) & {9, 10, 11, 19, 20, 21, 22, 49, 50, 51}
+    assert tr.n_points == 96
+    with pytest.raises(ValueError, match="max_gap must be a whole number"):
+        sh.Trajectories.from_samples(t2, q2, max_gap=-1)
 
 
 def test_trajectory_ids_are_never_joined_and_unsorted_samples_are_sorted():
@@ -84,8 +112,9 @@ def test_momenta_that_disagree_with_the_positions_are_reported():
 
 
 # ---------------------------------------------------------------- ragged pieces
-def _ragged(traj, seed=0, fraction=0.1):
-    """``traj`` with ``fraction`` of its samples removed at random times."""
+def _ragged(traj, seed=0, fraction=0.1, max_gap=0):
+    """``traj`` with ``fraction`` of its samples removed at random times: cut at
+    every gap (ragged pieces), or with short gaps bridged (``max_gap``)."""
     rng = np.random.default_rng(seed)
     t = np.broadcast_to(traj.t, traj.q.shape[:2]).reshape(-1)
     ids = np.repeat(np.arange(traj.R), traj.N + 1)
@@ -95,6 +124,7 @@ def _ragged(traj, seed=0, fraction=0.1):
         traj.q.reshape(-1, traj.dim)[keep],
         None if traj.p is None else traj.p.reshape(-1, traj.dim)[keep],
         trajectory=ids[keep],
+        max_gap=max_gap,
     )
 
 
@@ -139,13 +169,17 @@ def test_ragged_trajectories_round_trip_and_slice(tmp_path, t1):
 def test_gaps_cost_no_accuracy(t1, momenta):
     """10% of T1's samples removed at random: the default force-SINDy keeps the
     support, and its error stays at the level without gaps (exact data: the
-    O(h^2) bias of the pair rules, ~2e-6)."""
+    O(h^2) bias of the pair rules, ~2e-6), cut into pieces or bridged."""
     data = t1 if momenta else sh.Trajectories(q=t1.q, p=None, h=t1.h)
     lib = sh.Library.polynomial((q,), 6)
     full = sh.compare(sh.force_sindy(data, lib).expression, DW, (q,))
-    gappy = sh.compare(sh.force_sindy(_ragged(data), lib).expression, DW, (q,))
-    assert full.same_support and gappy.same_support
-    assert gappy.max_relative_error < 1.1 * full.max_relative_error + 1e-7
+    for max_gap in (0, 2):
+        gappy = sh.compare(
+            sh.force_sindy(_ragged(data, max_gap=max_gap), lib).expression, DW, (q,)
+        )
+        assert gappy.same_support
+        assert gappy.max_relative_error < 1.1 * full.max_relative_error + 1e-7
+    assert full.same_support
 
 
 # ---------------------------------------------------------------- positions only
@@ -193,9 +227,10 @@ def test_read_csv_with_gaps_velocities_and_runs(tmp_path):
     path = _write(tmp_path / "pendulum.csv", "# measured\n" + "\n".join(rows) + "\n")
     tr = read_csv(path, t="time", q="angle", v="omega", trajectory="run", masses=2.0)
     assert tr.names == ("angle",)
-    assert tr.sizes.tolist() == [17, 32, 10]
-    np.testing.assert_allclose(tr.piece(2).p[0, :, 0], -2 * np.cos(t[:10]), rtol=1e-15)
-    assert tr.sampling.dropped_nonfinite == 1
+    assert tr.sizes.tolist() == [50, 10]  # the empty cell is a bridged gap
+    assert tr.observed[0].sum() == 49 and not tr.observed[0, 17]
+    np.testing.assert_allclose(tr.piece(1).p[0, :, 0], -2 * np.cos(t[:10]), rtol=1e-15)
+    assert tr.sampling.dropped_nonfinite == 1 and tr.sampling.filled == 1
 
 
 @pytest.mark.parametrize(
@@ -220,12 +255,15 @@ def test_a_missing_file_is_named(tmp_path):
 
 
 # ---------------------------------------------------------------- the network's losses
+@pytest.mark.parametrize("max_gap", [0, 2])
 @pytest.mark.parametrize(
     ("kind", "momenta", "window"),
     [("forward", True, None), ("midpoint", True, None), ("verlet", False, None),
      ("weak", True, 40), ("weak", False, 40)],
 )  # fmt: skip
-def test_the_network_loss_equals_the_numpy_loss_on_ragged_data(t1, kind, momenta, window):
+def test_the_network_loss_equals_the_numpy_loss_on_ragged_data(
+    t1, kind, momenta, window, max_gap
+):
     """TensorFlow's masked, convolved loss is the same number as losses.trajectory_loss."""
     import tensorflow as tf
 
@@ -233,8 +271,8 @@ def test_the_network_loss_equals_the_numpy_loss_on_ragged_data(t1, kind, momenta
     from symhamil.neural._data import TrainingData, loss_and_grads
 
     data = t1.head(400) if momenta else sh.Trajectories(q=t1.q[:, :400], p=None, h=t1.h)
-    tr = _ragged(data, seed=3)
-    assert tr.ragged
+    tr = _ragged(data, seed=3, max_gap=max_gap)
+    assert tr.ragged and tr.bridged == (max_gap > 0)
     model = NeuralPotential(dim=1, hidden=(8,), seed=1)
     td = TrainingData(tr, kind, 1, tf.float64, weak_window=window)
     tf_loss, _ = loss_and_grads(model, td.points, td.dp, td.mask, td.key)

@@ -51,7 +51,9 @@ def test_rollout_of_a_wrong_potential_drifts_and_works_on_ragged_positions_only(
     t = np.broadcast_to(data.t, data.q.shape[:2]).reshape(-1)
     keep = rng.random(t.size) > 0.05
     ids = np.repeat(np.arange(3), 1001)[keep]
-    gappy = sh.Trajectories.from_samples(t[keep], data.q.reshape(-1, 1)[keep], trajectory=ids)
+    gappy = sh.Trajectories.from_samples(
+        t[keep], data.q.reshape(-1, 1)[keep], trajectory=ids, max_gap=0
+    )
     ro = rollout(q**2 / 2, gappy)
     assert np.isnan(ro.error[~gappy.valid()]).all()
     # Momenta from a local cubic fit of q: the rollout is still close (< 1e-4).
