@@ -264,31 +264,47 @@ def from_samples(
     )
 
 
-#: Steps per window when comparing displacements with integrated velocities.
-_RATIO_WINDOW = 10
-
-
 def _velocity_ratio(q, v, lengths, h) -> tuple[float, ...] | None:
     """Least-squares c in int v dt = c (q(t + kh) - q(t)), per coordinate.
 
-    Integrals over windows of k steps average the noise of v, and the
-    displacements over k steps are large against the noise of q, so c is
-    nearly free of the attenuation a noisy derivative would bring.
+    Windows of k steps, a quarter of the time scale spread(q) / spread(v):
+    integrals over them average the noise of v, and displacements over them
+    stand well above the noise of q. The noise variance of the displacements
+    (2 sigma_q^2, sigma_q from sixth differences) is taken out of the
+    denominator, so noise in q does not pull c towards 0 (errors in variables).
     """
-    num = np.zeros(q.shape[2])
-    den = np.zeros(q.shape[2])
+    from .noise import _MAD_TO_STD, ORDER
+
+    d = q.shape[2]
+    inside = np.arange(q.shape[1])[None, :] < lengths[:, None]
+    s_q, s_v = q[inside].std(axis=0), v[inside].std(axis=0)
+    ok = (s_v > 0) & (s_q > 0)
+    tau = float(np.median(s_q[ok] / s_v[ok])) if ok.any() else 10 * h
+    k0 = max(1, round(0.25 * tau / h))
+    sixth = np.diff(q, n=ORDER, axis=1)[
+        np.arange(q.shape[1] - ORDER)[None, :] < (lengths - ORDER)[:, None]
+    ]
+    sigma = (
+        _MAD_TO_STD * np.median(np.abs(sixth - np.median(sixth, axis=0)), axis=0) / np.sqrt(924)
+        if sixth.size
+        else np.zeros(d)
+    )
+    num, den, count = np.zeros(d), np.zeros(d), 0
     for r, n in enumerate(lengths):
-        k = min(_RATIO_WINDOW, int(n) - 1)
+        n = int(n)
+        k = min(k0, n - 1)
         if k < 1:
             continue
-        s = np.arange(0, int(n) - k, k)
+        s = np.arange(0, n - k, k)
         trap = np.concatenate(
-            [np.zeros((1, q.shape[2])), np.cumsum(0.5 * h * (v[r, 1:n] + v[r, : n - 1]), axis=0)]
+            [np.zeros((1, d)), np.cumsum(0.5 * h * (v[r, 1:n] + v[r, : n - 1]), axis=0)]
         )
         dq = q[r, s + k] - q[r, s]
         iv = trap[s + k] - trap[s]
         num += np.sum(iv * dq, axis=0)
         den += np.sum(dq * dq, axis=0)
+        count += s.size
+    den = den - count * 2 * sigma**2
     if not (den > 0).all():
         return None
     return tuple(float(x) for x in num / den)
