@@ -27,6 +27,11 @@ class SamplingWarning(UserWarning):
     """Something in measured samples a user should look at (e.g. p far from m dq/dt)."""
 
 
+#: Gaps shorter than this share of the time scale are bridged by default ...
+GAP_FRACTION = 0.05
+#: ... and always gaps of up to this many lost samples.
+MIN_GAP = 2
+
 #: Measured momenta farther than this (relative) from m dq/dt are reported by a warning.
 VELOCITY_MISMATCH = 0.02
 
@@ -129,9 +134,27 @@ def from_samples(
     names=None,
     rtol: float = 0.01,
     min_points: int = 3,
-    max_gap: int = 2,
+    max_gap: int | None = None,
 ) -> Trajectories:
     """See :meth:`symhamil.Trajectories.from_samples`."""
+    if max_gap is None:
+        # Bridge gaps shorter than GAP_FRACTION of the motion's time scale (at
+        # least MIN_GAP samples): the time scale needs pieces first, so a first
+        # pass bridges MIN_GAP, and a second one as much as the data allow. Fewer
+        # cuts keep the shooting segments whole (T1, 10% of samples lost at
+        # random, 1% noise: cutting at gaps of 3 doubled the error; bridging
+        # them left it within 5%).
+        first = from_samples(
+            t, q, p, trajectory=trajectory, masses=masses, names=names, rtol=rtol,
+            min_points=min_points, max_gap=MIN_GAP,
+        )  # fmt: skip
+        from .noise import ORDER, noise_level, time_scale
+
+        noise = noise_level(first) if int(first.sizes.max()) > ORDER else None
+        wide = int(GAP_FRACTION * time_scale(first, noise) / first.h)
+        if wide <= MIN_GAP or first.sampling.cuts == ():
+            return first
+        max_gap = wide
     t = _column("t", t, None, allow_2d=False)
     n = t.shape[0]
     q = _column("q", q, n)
@@ -322,7 +345,7 @@ def read_csv(
     delimiter: str | None = None,
     rtol: float = 0.01,
     min_points: int = 3,
-    max_gap: int = 2,
+    max_gap: int | None = None,
 ) -> Trajectories:
     """Measured samples from a delimited text file with a header row of column names.
 

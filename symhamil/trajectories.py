@@ -562,13 +562,13 @@ class Trajectories:
         names=None,
         rtol: float = 0.01,
         min_points: int = 3,
-        max_gap: int = 2,
+        max_gap: int | None = None,
     ) -> Trajectories:
         """Trajectories from measured samples with time stamps, split at gaps.
 
         The samples are sorted by time within each trajectory id. A step of m h
         (h the data's typical step, the median; m = 2 .. ``max_gap`` + 1) is a gap
-        of m - 1 lost samples: it is bridged, the lost samples filled by linear
+        of m - 1 lost samples. It is bridged, the lost samples filled by linear
         interpolation and marked in ``observed`` (integrals use them, pairs and
         likelihoods do not). Any other step that differs from h by more than
         ``rtol`` cuts the data (a long gap, a jump of the clock, a change of
@@ -594,8 +594,10 @@ class Trajectories:
             Relative tolerance on the step.
         min_points : int
             Shortest piece kept (3: one second difference).
-        max_gap : int
-            Most consecutive lost samples bridged (0: cut at every gap).
+        max_gap : int, optional
+            Most consecutive lost samples bridged (0: cut at every gap). By
+            default gaps shorter than 5% of the motion's time scale
+            spread(q) / spread(dq/dt), and always gaps of up to 2 samples.
 
         Returns
         -------
