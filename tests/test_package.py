@@ -58,7 +58,18 @@ def test_readme_example_runs():
     assert cmp.same_support and cmp.max_relative_error < 1e-3
 
 
-@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "examples").glob("*.py")))
+#: Examples that rerun a whole quick reproduction (30-45 s each) are `slow`; the
+#: default suite reproduces sho and the double well in test_paper.py.
+SLOW_EXAMPLES = {"reproduce_central_force.py", "reproduce_coulomb.py"}
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param(name, marks=pytest.mark.slow) if name in SLOW_EXAMPLES else name
+        for name in sorted(p.name for p in (ROOT / "examples").glob("*.py"))
+    ],
+)
 def test_examples_run(script, tmp_path):
     args = {
         "declare_a_system.py": ["--out", str(tmp_path)],
