@@ -12,8 +12,8 @@ import symhamil
 import symhamil.export
 import symhamil.learn
 import symhamil.losses
-import symhamil.noise
 import symhamil.neural
+import symhamil.noise
 import symhamil.paper
 
 #: (title, module, names): the public face, module by module.
