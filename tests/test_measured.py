@@ -261,9 +261,7 @@ def test_a_missing_file_is_named(tmp_path):
     [("forward", True, None), ("midpoint", True, None), ("verlet", False, None),
      ("weak", True, 40), ("weak", False, 40)],
 )  # fmt: skip
-def test_the_network_loss_equals_the_numpy_loss_on_ragged_data(
-    t1, kind, momenta, window, max_gap
-):
+def test_the_network_loss_equals_the_numpy_loss_on_ragged_data(t1, kind, momenta, window, max_gap):
     """TensorFlow's masked, convolved loss is the same number as losses.trajectory_loss."""
     import tensorflow as tf
 
