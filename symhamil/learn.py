@@ -31,6 +31,7 @@ import sympy as sp
 from ._io import write_json, write_text
 from .noise import noise_level
 from .parsing import parse_formula
+from .potentials import as_potential
 from .rollout import rollout
 from .samples import read_csv
 from .sindy import Library, LibraryWarning, SparseFit, force_sindy, sindy
@@ -235,18 +236,15 @@ ROUTE_COLOURS = {"force_sindy": "C0", "strong_form": "C2", "network": "C3"}
 
 
 def _figures(results: dict, out: Path) -> dict[str, str]:
+    from .paper.figures import _save  # the report machinery's figure files
     from .plots import _pyplot, draw_path
 
     plt = _pyplot()
     folder = out / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
     names = {}
 
     def save(fig, name):
-        for ext in ("png", "pdf"):
-            fig.savefig(folder / f"{name}.{ext}", dpi=130, bbox_inches="tight")
-        plt.close(fig)
-        names[name] = name
+        names[name] = _save(fig, folder, name)
 
     data = results["data"]
     symbols = tuple(sp.Symbol(n) for n in data["coordinates"])
@@ -316,9 +314,9 @@ def _figures(results: dict, out: Path) -> dict[str, str]:
 
 
 def _values(expr, symbols, pts) -> np.ndarray:
-    f = sp.lambdify(symbols, expr, "numpy")
+    values = as_potential(expr, symbols).require_values()
     with np.errstate(all="ignore"):
-        return np.broadcast_to(np.asarray(f(*pts.T), dtype=float), pts.shape[:1]).copy()
+        return np.broadcast_to(np.asarray(values(pts), dtype=float), pts.shape[:1]).copy()
 
 
 def _coefficient_table(fit: SparseFit, tex_escape) -> str:

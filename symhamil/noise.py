@@ -72,7 +72,14 @@ def _sigma(x: np.ndarray, traj: Trajectories) -> np.ndarray:
             f"estimating noise needs more than {ORDER} samples per trajectory; the "
             f"longest has {int(traj.sizes.max())}."
         )
-    dx = _differences(x, traj, ORDER)
+    return sigma_from_differences(_differences(x, traj, ORDER))
+
+
+def sigma_from_differences(dx: np.ndarray) -> np.ndarray:
+    """White-noise standard deviation per component from ORDER-th differences (n, d):
+    a robust spread (median absolute deviation) over sqrt(C(2 ORDER, ORDER))."""
+    if dx.shape[0] == 0:
+        return np.zeros(dx.shape[1])
     mad = np.median(np.abs(dx - np.median(dx, axis=0)), axis=0)
     return _MAD_TO_STD * mad / np.sqrt(comb(2 * ORDER, ORDER))
 

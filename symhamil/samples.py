@@ -296,7 +296,7 @@ def _velocity_ratio(q, v, lengths, h) -> tuple[float, ...] | None:
     (2 sigma_q^2, sigma_q from sixth differences) is taken out of the
     denominator, so noise in q does not pull c towards 0 (errors in variables).
     """
-    from .noise import _MAD_TO_STD, ORDER
+    from .noise import ORDER, sigma_from_differences
 
     d = q.shape[2]
     inside = np.arange(q.shape[1])[None, :] < lengths[:, None]
@@ -307,11 +307,7 @@ def _velocity_ratio(q, v, lengths, h) -> tuple[float, ...] | None:
     sixth = np.diff(q, n=ORDER, axis=1)[
         np.arange(q.shape[1] - ORDER)[None, :] < (lengths - ORDER)[:, None]
     ]
-    sigma = (
-        _MAD_TO_STD * np.median(np.abs(sixth - np.median(sixth, axis=0)), axis=0) / np.sqrt(924)
-        if sixth.size
-        else np.zeros(d)
-    )
+    sigma = sigma_from_differences(sixth)
     num, den, count = np.zeros(d), np.zeros(d), 0
     for r, n in enumerate(lengths):
         n = int(n)
