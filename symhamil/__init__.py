@@ -23,7 +23,8 @@ from .reduce import ConservationWarning, effective_potential, radial_potential, 
 from .rollout import RefineResult, Rollout, refine, rollout
 from .samples import SamplingReport, SamplingWarning, read_csv
 from .simulate import METHODS, EnergyErrorWarning, simulate
-from .sindy import Library, LibraryWarning, SparseFit, force_sindy, sindy, stlsq
+from .pairs import PairSystem
+from .sindy import Library, LibraryWarning, SparseFit, force_sindy, pair_force_sindy, sindy, stlsq
 from .system import System
 from .training import TrainingSpec
 from .trajectories import Trajectories, load_radial
@@ -38,6 +39,7 @@ __all__ = [
     "Library",
     "LibraryWarning",
     "NoiseLevel",
+    "PairSystem",
     "Potential",
     "RefineResult",
     "Rollout",
@@ -57,6 +59,7 @@ __all__ = [
     "load_radial",
     "noise_level",
     "pade",
+    "pair_force_sindy",
     "plots",
     "radial_potential",
     "read_csv",

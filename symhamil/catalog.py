@@ -1,7 +1,14 @@
-"""Ready-made systems: the four of the paper and a few classics.
+"""Ready-made systems: the four of the paper, a few classics, and pair laws.
 
-Every function returns a fresh :class:`~symhamil.System`; numeric arguments are
-embedded exactly (integers and rationals stay exact, floats stay floats).
+Every function returns a fresh :class:`~symhamil.System` (pair laws: a
+:class:`~symhamil.pairs.PairSystem`); numeric arguments are embedded exactly
+(integers and rationals stay exact, floats stay floats).
+
+The pair laws are the conservative force laws of Cranmer et al. (2020,
+"Discovering Symbolic Models from Deep Learning with Inductive Biases": spring,
+1/r and 1/r^2 forces) and the two classics of molecular simulation
+(Lennard-Jones, Morse), each with one phi(r) for every pair, in the distance
+symbol :data:`R` (a plain ``Symbol("r")``).
 """
 
 from __future__ import annotations
@@ -9,10 +16,21 @@ from __future__ import annotations
 import sympy as sp
 
 from .parsing import as_expr
+from .pairs import PairSystem
 from .system import System
 
+#: The distance symbol of the catalog's pair potentials.
+R = sp.Symbol("r")
+
 __all__ = [
+    "R",
     "central_force",
+    "lennard_jones",
+    "morse",
+    "pair_gravity",
+    "pair_inverse_square",
+    "pair_log",
+    "pair_spring",
     "coulomb_pair",
     "double_well",
     "harmonic_oscillator",
@@ -114,3 +132,56 @@ def kepler(k=1, mass=1, dim=2) -> System:
     q = _vec("q", dim)
     k, mass = as_expr(k, what="k"), as_expr(mass, what="mass")
     return System(coords=q, V=-k / _norm(q), masses=(mass,) * dim, name="Kepler")
+
+
+def _pairs(phi, name, particles, dim, masses, box, cutoff) -> PairSystem:
+    return System.pairwise(
+        phi, R, particles=particles, dim=dim, masses=masses, box=box, cutoff=cutoff, name=name
+    )
+
+
+def pair_spring(k=1, r0=1, particles=4, dim=2, masses=1.0, box=None, cutoff=None) -> PairSystem:
+    """Springs between every pair: phi = k (r - r0)^2 (Cranmer et al.'s "spring")."""
+    k, r0 = as_expr(k, what="k"), as_expr(r0, what="r0")
+    return _pairs(k * (R - r0) ** 2, "springs", particles, dim, masses, box, cutoff)
+
+
+def pair_log(k=1, particles=4, dim=2, masses=1.0, box=None, cutoff=None) -> PairSystem:
+    """An attractive 1/r force: phi = k log r (Cranmer et al.'s "r1", unit masses)."""
+    k = as_expr(k, what="k")
+    return _pairs(k * sp.log(R), "1/r force", particles, dim, masses, box, cutoff)
+
+
+def pair_gravity(k=1, particles=4, dim=2, masses=1.0, box=None, cutoff=None) -> PairSystem:
+    """An attractive 1/r^2 force: phi = -k / r (Cranmer et al.'s "r2", gravity)."""
+    k = as_expr(k, what="k")
+    return _pairs(-k / R, "1/r^2 force", particles, dim, masses, box, cutoff)
+
+
+def pair_inverse_square(
+    k=1, particles=4, dim=2, masses=1.0, box=None, cutoff=None
+) -> PairSystem:
+    """A repulsive 1/r^2 potential (a 1/r^3 force): phi = k / r^2."""
+    k = as_expr(k, what="k")
+    return _pairs(k / R**2, "1/r^2 potential", particles, dim, masses, box, cutoff)
+
+
+def lennard_jones(
+    epsilon=1, sigma=1, particles=4, dim=2, masses=1.0, box=None, cutoff=None
+) -> PairSystem:
+    """Lennard-Jones: phi = 4 epsilon ((sigma/r)^12 - (sigma/r)^6).
+
+    Argon in ASE's units (eV, angstrom, amu): ``epsilon=0.0104, sigma=3.405,
+    masses=39.948, cutoff=3 * 3.405``.
+    """
+    eps, sig = as_expr(epsilon, what="epsilon"), as_expr(sigma, what="sigma")
+    phi = 4 * eps * (sig**12 / R**12 - sig**6 / R**6)
+    return _pairs(phi, "Lennard-Jones", particles, dim, masses, box, cutoff)
+
+
+def morse(D=1, a=1, r0=1, particles=4, dim=2, masses=1.0, box=None, cutoff=None) -> PairSystem:
+    """Morse: phi = D (1 - exp(-a (r - r0)))^2 - D, expanded as
+    D exp(-2 a (r - r0)) - 2 D exp(-a (r - r0)) (a well of depth D at r0)."""
+    D, a, r0 = as_expr(D, what="D"), as_expr(a, what="a"), as_expr(r0, what="r0")
+    phi = D * sp.exp(-2 * a * (R - r0)) - 2 * D * sp.exp(-a * (R - r0))
+    return _pairs(phi, "Morse", particles, dim, masses, box, cutoff)

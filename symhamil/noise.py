@@ -155,6 +155,7 @@ def smooth(traj: Trajectories, window: int, order: int = 3) -> Trajectories:
         masses=traj.masses,
         sampling=traj.sampling,
         observed=traj.observed,
+        box=traj.box,
     )
 
 

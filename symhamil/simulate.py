@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.integrate
@@ -26,6 +27,9 @@ import scipy.linalg
 import sympy as sp
 
 from .system import System
+
+if TYPE_CHECKING:
+    from .pairs import PairSystem
 from .trajectories import Trajectories, energy_error
 
 __all__ = ["METHODS", "EnergyErrorWarning", "simulate"]
@@ -214,7 +218,7 @@ def _linear_flow_matrix(system: System) -> np.ndarray:
 
 
 def simulate(
-    system: System,
+    system: System | PairSystem,
     q0,
     p0,
     h: float,
@@ -230,7 +234,10 @@ def simulate(
 
     Parameters
     ----------
-    system : System
+    system : System or PairSystem
+        A pair system (:meth:`System.pairwise`) has d = N s coordinates; its
+        forces cost time and memory linear in the pairs within the cutoff, so
+        ``"verlet"`` with ``substeps=1`` suits thousands of particles.
     q0, p0 : array_like, shape (R, d) or (d,)
         Initial conditions.
     h : float
@@ -264,10 +271,17 @@ def simulate(
     >>> tr.q.shape, bool(tr.energy_error[0] < 1e-5)
     ((1, 101, 1), True)
     """
-    if not isinstance(system, System):
+    from .pairs import PairSystem
+
+    if not isinstance(system, System | PairSystem):
         raise TypeError(f"system must be a symhamil.System; got {type(system).__name__}.")
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    if method == "exact" and isinstance(system, PairSystem):
+        raise ValueError(
+            "method='exact' needs a linear system; a pair system is not one. Use "
+            "method='verlet' (many particles) or 'rk'."
+        )
     h, steps, substeps = _check_counts(h, steps, substeps)
     q0, p0 = _initial_state(system, q0, p0)
     R, d = q0.shape
@@ -318,7 +332,12 @@ def simulate(
 
     names = tuple(c.name for c in system.coords)
     err = energy_error(system, q_out, p_out)
-    traj = Trajectories(q=q_out, p=p_out, h=h, names=names, energy_error=err)
+    # Many bodies carry their box and masses, as data from MD engines do.
+    box = getattr(system, "box", None)
+    masses = None if box is None and not hasattr(system, "particles") else system.mass_array
+    traj = Trajectories(
+        q=q_out, p=p_out, h=h, names=names, energy_error=err, box=box, masses=masses
+    )
     if drop_above is not None:
         keep = err <= drop_above
         if not keep.any():

@@ -337,6 +337,64 @@ class System:
             name=name,
         )
 
+    @classmethod
+    def pairwise(
+        cls,
+        phi,
+        r,
+        particles: int,
+        dim: int,
+        masses=1.0,
+        box=None,
+        cutoff=None,
+        external=None,
+        params: Mapping[sp.Symbol, float] | None = None,
+        name: str = "",
+    ):
+        """N particles interacting by one pair potential: V = sum_{i<j} phi(|q_i - q_j|).
+
+        Parameters
+        ----------
+        phi : sympy.Expr
+            The pair potential, an expression in ``r`` (and ``params``).
+        r : sympy.Symbol
+            The distance symbol.
+        particles : int
+            N >= 2.
+        dim : int
+            Spatial dimension s; the system has N s coordinates x1, y1, z1, x2, ...
+        masses : float or sequence of float, length N
+            One mass for all particles or one each.
+        box : float or sequence of float, length s, optional
+            A periodic orthorhombic box (minimum-image convention).
+        cutoff : float, optional
+            Pairs at r >= cutoff do not interact; the energy is shifted to vanish
+            there (as in ASE and LAMMPS). Half the box by default with a box.
+        external : sympy.Expr, optional
+            A potential every particle feels, in the symbols x, y, z of one particle.
+        params : mapping of sympy.Symbol to float, optional
+        name : str, optional
+
+        Returns
+        -------
+        symhamil.pairs.PairSystem
+            With ``.V`` as one SymPy expression for few particles (no box or cutoff)
+            and forces vectorised over pairs for any number.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> r = sp.Symbol("r", positive=True)
+        >>> springs = System.pairwise((r - 1) ** 2, r, particles=2, dim=2)
+        >>> springs.coords
+        (x1, y1, x2, y2)
+        >>> (springs.force([[0, 0, 3, 0]]) + 0.0).tolist()
+        [[4.0, 0.0, -4.0, 0.0]]
+        """
+        from .pairs import pairwise
+
+        return pairwise(phi, r, particles, dim, masses, box, cutoff, external, params, name)
+
     # ------------------------------------------------------------------ symbolic
     @property
     def dim(self) -> int:

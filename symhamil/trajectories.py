@@ -126,6 +126,10 @@ class Trajectories:
         :meth:`from_samples`): integrals use the filled values, while pairs,
         triples, noise estimates and likelihoods skip them. All measured by
         default.
+    box : array_like, shape (s,), optional
+        The side lengths of a periodic orthorhombic box, for many particles in s
+        dimensions (coordinates x1, y1, z1, x2, ...; d = N s); set by
+        :func:`~symhamil.read_ase`. The pair learners use it for minimum images.
 
     Examples
     --------
@@ -145,6 +149,7 @@ class Trajectories:
     masses: np.ndarray | None = None
     sampling: object | None = None
     observed: np.ndarray | None = None
+    box: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         q0 = np.asarray(self.q)
@@ -217,9 +222,19 @@ class Trajectories:
                 )
             if observed.all():
                 observed = None
+        box = self.box
+        if box is not None:
+            box = np.atleast_1d(np.asarray(box, dtype=float)).copy()
+            if box.ndim != 1 or d % box.size or not (np.isfinite(box).all() and (box > 0).all()):
+                raise ValueError(
+                    f"box must be the side lengths of a periodic box, finite and > 0, one per "
+                    f"spatial axis (d = {d} coordinates must split into particles of that "
+                    f"many axes); got {box.tolist()}."
+                )
         for name, a in (
             ("q", q),
             ("p", p),
+            ("box", box),
             ("energy_error", err),
             ("t0", t0),
             ("lengths", lengths),
@@ -365,6 +380,7 @@ class Trajectories:
             lengths=lengths,
             masses=self.masses,
             observed=observed,
+            box=self.box,
         )
 
     # ------------------------------------------------------------------ physics
@@ -473,6 +489,7 @@ class Trajectories:
             lengths=lengths[keep],
             masses=self.masses,
             observed=None if obs is None else obs[keep],
+            box=self.box,
         )
 
     def windows(self, n: int, step: int | None = None) -> tuple[Trajectories, ...]:
@@ -635,6 +652,7 @@ class Trajectories:
             "lengths": self.lengths,
             "masses": self.masses,
             "observed": self.observed,
+            "box": self.box,
         }
         arrays.update({k: v for k, v in optional.items() if v is not None})
         write_npz(path, **arrays)
@@ -668,6 +686,7 @@ class Trajectories:
                 lengths=lengths,
                 masses=extra.get("masses"),
                 observed=extra.get("observed"),
+                box=extra.get("box"),
             )
         except (ValueError, TypeError) as exc:
             msg = str(exc)
@@ -726,7 +745,7 @@ def _read_members(data, where: str):
         t0 = float(t0_arr) if t0_arr.ndim == 0 else t0_arr
     if h.dtype.kind not in "fiu":
         raise ValueError(f"{where}h must be a number; got dtype {h.dtype}.")
-    extra = {k: data[k] for k in ("lengths", "masses", "observed") if k in keys}
+    extra = {k: data[k] for k in ("lengths", "masses", "observed", "box") if k in keys}
     return q, p, h, names, err, t0, extra
 
 
