@@ -17,13 +17,14 @@ Examples
 from . import catalog, datasets, plots
 from .compare import Comparison, compare
 from .export import pade, taylor, to_sympy
+from .md import read_ase
 from .noise import NoiseLevel, noise_level
+from .pairs import PairSystem
 from .potentials import Potential, as_potential
 from .reduce import ConservationWarning, effective_potential, radial_potential, reduce_radial
 from .rollout import RefineResult, Rollout, refine, rollout
 from .samples import SamplingReport, SamplingWarning, read_csv
 from .simulate import METHODS, EnergyErrorWarning, simulate
-from .pairs import PairSystem
 from .sindy import Library, LibraryWarning, SparseFit, force_sindy, pair_force_sindy, sindy, stlsq
 from .system import System
 from .training import TrainingSpec
@@ -62,6 +63,7 @@ __all__ = [
     "pair_force_sindy",
     "plots",
     "radial_potential",
+    "read_ase",
     "read_csv",
     "reduce_radial",
     "refine",

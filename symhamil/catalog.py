@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .parsing import as_expr
 from .pairs import PairSystem
+from .parsing import as_expr
 from .system import System
 
 #: The distance symbol of the catalog's pair potentials.
@@ -25,17 +25,17 @@ R = sp.Symbol("r")
 __all__ = [
     "R",
     "central_force",
+    "coulomb_pair",
+    "double_well",
+    "harmonic_oscillator",
+    "henon_heiles",
+    "kepler",
     "lennard_jones",
     "morse",
     "pair_gravity",
     "pair_inverse_square",
     "pair_log",
     "pair_spring",
-    "coulomb_pair",
-    "double_well",
-    "harmonic_oscillator",
-    "henon_heiles",
-    "kepler",
     "pendulum",
 ]
 
@@ -158,9 +158,7 @@ def pair_gravity(k=1, particles=4, dim=2, masses=1.0, box=None, cutoff=None) -> 
     return _pairs(-k / R, "1/r^2 force", particles, dim, masses, box, cutoff)
 
 
-def pair_inverse_square(
-    k=1, particles=4, dim=2, masses=1.0, box=None, cutoff=None
-) -> PairSystem:
+def pair_inverse_square(k=1, particles=4, dim=2, masses=1.0, box=None, cutoff=None) -> PairSystem:
     """A repulsive 1/r^2 potential (a 1/r^3 force): phi = k / r^2."""
     k = as_expr(k, what="k")
     return _pairs(k / R**2, "1/r^2 potential", particles, dim, masses, box, cutoff)

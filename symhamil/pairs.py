@@ -147,7 +147,7 @@ def pair_list(X: np.ndarray, box=None, cutoff=None) -> tuple[np.ndarray, np.ndar
         configuration); every pair closer than ``cutoff`` (nearest image in a
         box), or all pairs when there is no cutoff.
     """
-    K, N, s = X.shape
+    K, N, _ = X.shape
     if cutoff is None:
         a, b = np.triu_indices(N, 1)
         base = (np.arange(K) * N)[:, None]
@@ -526,7 +526,7 @@ class PairSystem:
 
     def force(self, q) -> np.ndarray:
         """Force -grad V at positions ``q``, shape (..., N s) -> (..., N s)."""
-        q, lead = self._check(q)
+        q, _ = self._check(q)
         X = q.reshape(-1, self.dim)
         F = -self._library.gradient(X)[..., 0]
         if self.external is not None:

@@ -1032,7 +1032,9 @@ def pair_force_sindy(
     2.0*r**2 - 4.0*r
     """
     if not isinstance(traj, Trajectories):
-        raise TypeError(f"pair_force_sindy needs symhamil.Trajectories; got {type(traj).__name__}.")
+        raise TypeError(
+            f"pair_force_sindy needs symhamil.Trajectories; got {type(traj).__name__}."
+        )
     if not isinstance(library, Library) or len(library.symbols) != 1:
         raise ValueError(
             "the library of a pair potential must be a symhamil.Library in one symbol, the "
