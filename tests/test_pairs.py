@@ -279,3 +279,85 @@ def test_argon_from_ase_gives_sigma_and_epsilon(tmp_path, momenta):
     assert set(fit.coefficients) == {r**-12, r**-6}
     assert (c12 / -c6) ** (1 / 6) == pytest.approx(3.405, rel=ASE_TARGET)
     assert c6**2 / (4 * c12) == pytest.approx(0.0104, rel=ASE_TARGET)
+
+
+# ---------------------------------------------------------------------- neural
+class TestPairPotential:
+    """The network phi_theta(r) summed over pairs (TensorFlow)."""
+
+    @pytest.fixture(scope="class")
+    def springs(self):
+        s = C.pair_spring(particles=4, dim=2)
+        q0, p0 = lattice_starts(4, 2, 4, 1.1)
+        return s, sh.simulate(s, q0, p0, h=0.001, steps=1000, substeps=1)
+
+    @pytest.fixture(scope="class")
+    def trained(self, springs):
+        from symhamil.neural import PairPotential
+
+        return PairPotential(particles=4, dim=2).fit(springs[1], verbose=False)
+
+    def test_V_is_the_explicit_sum_of_phi_over_pairs(self):
+        from symhamil.neural import PairPotential
+
+        pm = PairPotential(particles=5, dim=3, box=4.0, cutoff=1.9, seed=3)
+        x = np.random.default_rng(1).uniform(0, 4, (3, 5, 3))
+        expect = np.zeros(3)
+        shift = pm.pair_potential([[1.9]])[0]
+        for k in range(3):
+            for i, j in itertools.combinations(range(5), 2):
+                d = x[k, i] - x[k, j]
+                d -= 4.0 * np.rint(d / 4.0)
+                dist = np.linalg.norm(d)
+                if dist < 1.9:
+                    expect[k] += pm.pair_potential([[dist]])[0] - shift
+        np.testing.assert_allclose(pm.potential(x.reshape(3, -1)), expect, rtol=1e-12)
+        # The training graph (union pair list, masked) gives the same V up to the shift.
+        tr = sh.Trajectories(q=x.reshape(1, 3, -1), p=None, h=0.1, box=[4.0] * 3)
+        pm._use_pairs(tr)
+        n_in = [
+            sum(np.linalg.norm((d := x[k, i] - x[k, j]) - 4 * np.rint(d / 4)) < 1.9
+                for i, j in itertools.combinations(range(5), 2))
+            for k in range(3)
+        ]  # fmt: skip
+        V = pm._V(tf_constant(x.reshape(3, -1))).numpy()
+        np.testing.assert_allclose(V - shift * np.array(n_in), expect, rtol=1e-12)
+
+    def test_permuting_particles_leaves_V_unchanged(self):
+        from symhamil.neural import PairPotential
+
+        pm = PairPotential(particles=6, dim=2, seed=1)
+        q, _ = lattice_starts(6, 2, 3, 1.2)
+        perm = np.random.default_rng(2).permutation(6)
+        qp = q.reshape(3, 6, 2)[:, perm].reshape(3, -1)
+        np.testing.assert_allclose(pm.potential(qp), pm.potential(q), rtol=1e-13)
+        g, gp = pm.gradient(q).reshape(3, 6, 2), pm.gradient(qp).reshape(3, 6, 2)
+        np.testing.assert_allclose(gp, g[:, perm], rtol=1e-11, atol=1e-13)
+
+    def test_neural_route_recovers_springs_within_the_target(self, springs, trained):
+        """Target 0.1% for the network route; phi is interpreted on the data's r."""
+        s, tr = springs
+        d = sh.pairs.pair_distances(tr, particles=4)
+        R = np.linspace(*np.percentile(d, [1, 99]), 400)[:, None]
+        lib = sh.Library.polynomial((r,), 4)
+        fit = sh.sindy(trained.pair_potential, lib, R)
+        cmp = sh.compare(fit, s.phi, (r,))
+        assert cmp.same_support and cmp.max_relative_error < 1e-3
+        expr = sh.to_sympy(trained, (r,))  # phi as an exact SymPy expression
+        f = sp.lambdify(r, expr)
+        np.testing.assert_allclose(f(R[:, 0]), trained.pair_potential(R), rtol=1e-10)
+
+    def test_save_and_load_keep_phi_and_geometry(self, trained, tmp_path):
+        from symhamil.neural import PairPotential
+
+        trained.save(tmp_path / "pm")
+        back = PairPotential.load(tmp_path / "pm")
+        assert (back.particles, back.space) == (4, 2)
+        R = np.linspace(0.5, 2, 7)[:, None]
+        np.testing.assert_array_equal(back.pair_potential(R), trained.pair_potential(R))
+
+
+def tf_constant(x):
+    import tensorflow as tf
+
+    return tf.constant(x, dtype=tf.float64)

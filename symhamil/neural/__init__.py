@@ -6,7 +6,7 @@
 Rooms: ``_network`` (the MLP and its files), ``_data`` (tensors and the loss),
 ``_optimizers`` (GD, Adam, distributed steps, L-BFGS-B), ``_checkpoint``,
 ``_run`` (one training run: stages, history, stopping rules), ``_potential``
-(the estimator).
+(the estimator), ``_pairs`` (its many-body form, one phi(r) for every pair).
 """
 
 import contextlib
@@ -66,7 +66,15 @@ if not os.environ.get("SYMHAMIL_TF_LOGS"):
 
 from ..training import OPTIMIZERS, TrainingSpec  # noqa: E402
 from ._checkpoint import FolderInUse  # noqa: E402
+from ._pairs import PairPotential  # noqa: E402
 from ._potential import NeuralPotential  # noqa: E402
 from ._run import TrainingError  # noqa: E402
 
-__all__ = ["OPTIMIZERS", "FolderInUse", "NeuralPotential", "TrainingError", "TrainingSpec"]
+__all__ = [
+    "OPTIMIZERS",
+    "FolderInUse",
+    "NeuralPotential",
+    "PairPotential",
+    "TrainingError",
+    "TrainingSpec",
+]
