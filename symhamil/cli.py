@@ -131,10 +131,15 @@ def _parser() -> argparse.ArgumentParser:
         "out from the measured states, and write results.json, figures and report.tex "
         "(report.pdf where LaTeX is installed) to --out.",
     )
-    lrn.add_argument("data", metavar="DATA", help="a CSV (or ;, tab or space separated) file")
+    lrn.add_argument(
+        "data",
+        metavar="DATA",
+        help="a CSV (or ;, tab or space separated) file, or a molecular-dynamics file ASE "
+        "reads (.traj, .extxyz, .xyz, LAMMPS dump): then one pair potential phi(r) is learned",
+    )
     lrn.add_argument(
         "--columns",
-        required=True,
+        default=None,
         help="which columns hold what, e.g. 't=time q=angle v=omega' or "
         "'t=t q=x,y p=px,py trajectory=run' (keys: t, q, p, v, trajectory; no p or v: "
         "positions only)",
@@ -156,6 +161,13 @@ def _parser() -> argparse.ArgumentParser:
         "--time-limit", type=float, default=600.0, help="seconds for the network (600)"
     )
     lrn.add_argument("--seed", type=int, default=0, help="seed (0)")
+    md = lrn.add_argument_group("molecular-dynamics files (pair potentials)")
+    md.add_argument("--cutoff", type=float, default=None,
+                    help="the cutoff of the interaction (default: half the box)")  # fmt: skip
+    md.add_argument("--h", type=float, default=None,
+                    help="time between frames in ASE units, if the file does not say")  # fmt: skip
+    md.add_argument("--frames", default=":", help="which frames, as ASE's index (':')")
+    md.add_argument("--positions-only", action="store_true", help="ignore stored momenta")
     lrn.add_argument("--out", "-o", default="symhamil-learned", help="output folder")
     lrn.add_argument("--no-report", action="store_true", help="skip report.tex and the PDF")
     ren = sub.add_parser(
@@ -252,18 +264,49 @@ EXPECTED = (
 def _is_learn_folder(out: str) -> bool:
     try:
         with open(os.path.join(out, "results.json")) as fh:
-            return '"kind": "symhamil learn"' in fh.read(200)
+            head = fh.read(200)
+        return '"kind": "symhamil learn' in head
+    except OSError:
+        return False
+
+
+def _is_pairs_folder(out: str) -> bool:
+    try:
+        with open(os.path.join(out, "results.json")) as fh:
+            return '"kind": "symhamil learn pairs"' in fh.read(200)
     except OSError:
         return False
 
 
 def _learn(args: argparse.Namespace) -> int:
     from .learn import LearnSettings, learn, parse_columns
+    from .learn_pairs import MD_SUFFIXES, PairSettings, learn_pairs
 
-    if args.bootstrap < 0:
-        raise ValueError(f"--bootstrap must be >= 0; got {args.bootstrap}.")
     if not args.time_limit > 0:
         raise ValueError(f"--time-limit must be > 0 seconds; got {args.time_limit}.")
+    if args.data.lower().endswith(MD_SUFFIXES):
+        settings = PairSettings(
+            data=args.data,
+            library=args.library,
+            cutoff=args.cutoff,
+            h=args.h,
+            frames=args.frames,
+            momenta=not args.positions_only,
+            truth=args.truth,
+            network=not args.no_network,
+            seed=args.seed,
+            time_limit=args.time_limit,
+        )
+        learn_pairs(settings, args.out, report=not args.no_report)
+        return 0
+    if args.columns is None:
+        raise ValueError(
+            f"{args.data}: say which columns hold what with --columns, e.g. "
+            "--columns 't=time q=angle v=omega' (molecular-dynamics files ending in "
+            f"{', '.join(MD_SUFFIXES)} need none)."
+        )
+    if args.bootstrap < 0:
+        raise ValueError(f"--bootstrap must be >= 0; got {args.bootstrap}.")
     settings = LearnSettings(
         data=args.data,
         columns=parse_columns(args.columns),
@@ -301,6 +344,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "reproduce":
             return _reproduce(args)
         if args.command == "report":
+            if _is_pairs_folder(args.out):
+                from .learn_pairs import render_pairs
+
+                print(render_pairs(args.out, compile=not args.no_pdf)[2])
+                return 0
             if _is_learn_folder(args.out):
                 from .learn import render_learn
 

@@ -12,7 +12,16 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["draw_loss", "draw_path", "draw_potential", "plot_loss", "plot_path", "plot_potential"]
+__all__ = [
+    "draw_loss",
+    "draw_pair_potential",
+    "draw_path",
+    "draw_potential",
+    "plot_loss",
+    "plot_pair_potential",
+    "plot_path",
+    "plot_potential",
+]
 
 
 def _pyplot():
@@ -177,3 +186,100 @@ def plot_path(fit, ax=None, label: str = "threshold path"):
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.4, 3.2))
     draw_path(ax, {label: (fit.path, fit.threshold, fit.residual, "tab:blue")})
     return fig
+
+
+def draw_pair_potential(ax, hist_ax, r, curves, distances, cutoff=None) -> None:
+    """Pair potentials phi(r) on ``ax`` and the histogram of pair distances on ``hist_ax``.
+
+    ``distances`` are the distances (P,) or a histogram (counts, edges).
+
+    ``curves`` holds (label, phi values on ``r``, matplotlib style); the range of
+    the distances seen is shaded, and each curve is shifted to match the first
+    (the truth) over it.
+    """
+    if isinstance(distances, tuple):
+        edges = distances[1]
+        lo, hi = float(edges[0]), float(edges[-1])
+    else:
+        lo, hi = float(np.min(distances)), float(np.max(distances))
+    inside = (r >= lo) & (r <= hi)
+    ref = None
+    for label, y, style in curves:
+        y = np.asarray(y, dtype=float)
+        if ref is None:
+            ref = y
+        else:
+            y = y - np.mean(y[inside] - ref[inside])
+        ax.plot(r, y, label=label, **style)
+    if ref is not None and inside.any():
+        span = ref[inside]
+        pad = 0.15 * (span.max() - span.min()) + 1e-12
+        ax.set_ylim(span.min() - pad, min(span.max(), span.min() + 6 * (np.median(span) -
+                    span.min()) + pad) + pad)  # fmt: skip
+    for a in (ax, hist_ax):
+        a.axvspan(lo, hi, color="0.93", zorder=0)
+        if cutoff is not None:
+            a.axvline(cutoff, ls=":", color="0.4")
+    ax.set_ylabel(r"$\phi(r)$ (shift removed)")
+    ax.legend(fontsize=7)
+    if isinstance(distances, tuple):  # (counts, edges), as results files keep them
+        hist_ax.stairs(*distances, fill=True, color="0.5")
+    else:
+        hist_ax.hist(distances, bins=80, color="0.5")
+    hist_ax.set_xlabel("pair distance $r$")
+    hist_ax.set_ylabel("pairs seen", fontsize=8)
+
+
+def plot_pair_potential(learned, truth, r, distances, cutoff=None, labels=None):
+    """Learned pair potential(s) against the truth, over a histogram of the data's
+    pair distances (:func:`symhamil.pairs.pair_distances`).
+
+    Parameters
+    ----------
+    learned : SymPy expression in r, callable of (K, 1) distances, or a sequence
+    truth : SymPy expression in r or callable, optional
+    r : array_like, shape (K,)
+        Where to draw.
+    distances : array_like, shape (P,)
+    cutoff : float, optional
+        Marked with a dotted line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from .potentials import as_potential
+
+    plt = _pyplot()
+    r = np.asarray(r, dtype=float)
+    items = learned if isinstance(learned, list | tuple) else [learned]
+    labels = labels or [f"learned {i + 1}" if len(items) > 1 else "learned"
+                        for i in range(len(items))]  # fmt: skip
+
+    def values(item):
+        sym = _symbol_of(item)
+        f = as_potential(item, (sym,)).require_values()
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(f(r[:, None]), dtype=float), r.shape)
+
+    curves = [] if truth is None else [("true", values(truth), {"color": "k", "lw": 1})]
+    for item, label in zip(items, labels, strict=True):
+        curves.append((label, values(item), {"ls": "--"}))
+    fig, (ax, hist_ax) = plt.subplots(
+        2, 1, figsize=(6.4, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 1.2]}
+    )
+    draw_pair_potential(ax, hist_ax, r, curves, np.asarray(distances), cutoff)
+    return fig
+
+
+def _symbol_of(item):
+    """The one free symbol of a SymPy expression (r), or a placeholder for callables."""
+    import sympy as sp
+
+    free = getattr(item, "free_symbols", None)
+    if free and len(free) == 1:
+        return next(iter(free))
+    expr = getattr(item, "expression", None)  # a SparseFit
+    if expr is not None and len(expr.free_symbols) == 1:
+        return next(iter(expr.free_symbols))
+    return sp.Symbol("r")

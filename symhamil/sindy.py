@@ -471,11 +471,17 @@ DEFAULT_THRESHOLDS = tuple(10.0 ** (-np.arange(0, 8 * 20 + 1) / 20))
 SELECTIONS = ("residual", "bic")
 
 
+#: Residuals below this share of the target's norm are rounding, not evidence:
+#: on exact data every model at that level fits equally, and the fewest terms win.
+BIC_FLOOR = 1e-12
+
+
 def _bic(theta, y, beta) -> float:
     """n log(RSS/n) + k log n: the Bayesian information criterion of a least-squares model."""
     n, k = len(y), int(np.count_nonzero(beta))
     rss = float(np.sum((y - theta @ beta) ** 2))
-    return n * np.log(max(rss, np.finfo(float).tiny) / n) + k * np.log(n)
+    floor = (BIC_FLOOR**2) * float(np.sum(y**2))
+    return n * np.log(max(rss, floor, np.finfo(float).tiny) / n) + k * np.log(n)
 
 
 def _select_bic(theta, y, library: Library, keep, thresholds):
@@ -599,7 +605,10 @@ def sindy(
         The trajectories a network was trained on: the support is then chosen
         among the path's models by the BIC of a force regression on them, not by
         the residual rule (see ``_select_by_data``). For networks trained on
-        measured, noisy data.
+        measured, noisy data, and for pair potentials: with a library in one
+        symbol r and many-body data, the forces are pair sums (the geometry of
+        the :class:`~symhamil.neural.PairPotential` whose ``pair_potential`` is
+        the target, or of the data).
 
     Returns
     -------
@@ -623,12 +632,12 @@ def sindy(
     library.check(theta)
     keep = [j for j, t in enumerate(library.terms) if t == 1]
     if data is not None and threshold is None:
-        return _select_by_data(theta, y, library, keep, thresholds, data)
+        return _select_by_data(theta, y, library, keep, thresholds, data, target)
     beta, lam, res, path = _fit_path(theta, y, library, keep, threshold, rtol, ratio, thresholds)
     return _result(beta, lam, res, path, library)
 
 
-def _select_by_data(theta, y, library, keep, thresholds, data) -> SparseFit:
+def _select_by_data(theta, y, library, keep, thresholds, data, target=None) -> SparseFit:
     """The network proposes, the data decide: every distinct support on the
     threshold path of the network's values is scored by the BIC of a force
     regression on the trajectories ``data`` restricted to it (with force-SINDy's
@@ -646,8 +655,16 @@ def _select_by_data(theta, y, library, keep, thresholds, data) -> SparseFit:
     how = plan(data)
     varying = [j for j, t in enumerate(library.terms) if t.free_symbols]
     vlib = Library(tuple(library.terms[j] for j in varying), library.symbols)
-    th_d, y_d, _ = force_equations(how.prepare(data), vlib, how.kind, 1, how.window)
-    thresholds = DEFAULT_THRESHOLDS if thresholds is None else thresholds
+    th_d, y_d, _ = force_equations(
+        how.prepare(data), vlib, how.kind, 1, how.window, _pair_forces(target, data, vlib)
+    )
+    if thresholds is None:
+        # The data judge, so the path may start above 1: in units where terms
+        # carry large coefficients (argon in eV and angstrom: 1e5 r^-12), the
+        # spurious ones are larger than 1 too.
+        top = float(np.max(np.abs(_lstsq(theta, y)), initial=1.0))
+        k0 = int(np.ceil(20 * np.log10(top))) if top > 1 else 0
+        thresholds = tuple(10.0 ** (np.arange(k0, -8 * 20 - 1, -1) / 20))
     path, seen, best = [], set(), None
     for lam_k in thresholds:
         b = stlsq(theta, y, lam_k, keep)
@@ -672,6 +689,26 @@ def _select_by_data(theta, y, library, keep, thresholds, data) -> SparseFit:
     _, beta, step = best
     fit = _result(beta, step.threshold, step.residual, tuple(path), library)
     return fit.replace(method=f"support by the BIC of {how.kind} force regression on the data")
+
+
+def _pair_forces(target, data: Trajectories, library: Library):
+    """For a pair potential phi(r) learned from many bodies (one library symbol,
+    data of more coordinates): the pair sums of the terms, with the geometry of
+    the network that ``target`` belongs to (``model.pair_potential``) or of the
+    data. None for a single system."""
+    if len(library.symbols) != 1 or data.dim == 1:
+        return None
+    from .pairs import PairLibrary, _geometry_of
+
+    owner = getattr(target, "__self__", target)
+    particles, dim, box, cutoff = _geometry_of(
+        data,
+        getattr(owner, "particles", None),
+        getattr(owner, "space", None),
+        getattr(owner, "box", None),
+        getattr(owner, "cutoff", None),
+    )
+    return PairLibrary(library.terms, library.symbols[0], particles, dim, box, cutoff)
 
 
 def _check_threshold(threshold) -> None:
