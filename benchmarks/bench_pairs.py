@@ -158,14 +158,16 @@ def main() -> None:
     if len(rows) > 1:
         a, b = rows[-2], rows[-1]
         k = b["pairs"] / a["pairs"]
-        print(f"pairs x{k:.0f} from N={a['N']} to {b['N']}: SINDy time "
-              f"x{b['sindy_s'] / a['sindy_s']:.0f}, ms/step x{b['ms_per_step'] / a['ms_per_step']:.0f}")  # fmt: skip
+        ks, kt = b["sindy_s"] / a["sindy_s"], b["ms_per_step"] / a["ms_per_step"]
+        print(f"pairs x{k:.0f} from N={a['N']} to {b['N']}: SINDy time x{ks:.0f}, "
+              f"ms/step x{kt:.0f}")  # fmt: skip
     out = subprocess.run([sys.executable, __file__, "--mirrored"],
                          capture_output=True, text=True, check=True)  # fmt: skip
     m = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"MirroredStrategy over {m['replicas']} logical CPUs, N = 64, 30 Adam steps: loss "
           f"{m['first_loss']:.4g} -> {m['last_loss'][0]:.6g} (one device) / "
-          f"{m['last_loss'][1]:.6g} (mirrored), max relative difference {m['max_rel_diff']:.1e}")  # fmt: skip
+          f"{m['last_loss'][1]:.6g} (mirrored), max relative difference "
+          f"{m['max_rel_diff']:.1e}")  # fmt: skip
 
 
 if __name__ == "__main__":
