@@ -1063,10 +1063,11 @@ def pair_force_sindy(
     >>> import numpy as np, symhamil as sh
     >>> springs = sh.catalog.pair_spring(k=2, particles=3, dim=2)
     >>> rng = np.random.default_rng(0)
-    >>> tr = sh.simulate(springs, rng.uniform(0, 2, 6), rng.normal(0, 0.3, 6), h=0.01, steps=200)
-    >>> lib = sh.Library.polynomial((sh.catalog.R,), 3)
-    >>> sh.pair_force_sindy(tr, lib, particles=3).expression
-    2.0*r**2 - 4.0*r
+    >>> q0, p0 = rng.uniform(0, 2, 6), rng.normal(0, 0.3, 6)
+    >>> tr = sh.simulate(springs, q0, p0, h=0.01, steps=200, substeps=1)  # velocity Verlet
+    >>> fit = sh.pair_force_sindy(tr, sh.Library.polynomial((sh.catalog.R,), 3), particles=3)
+    >>> {str(t): round(c, 9) for t, c in fit.coefficients.items()}
+    {'r': -4.0, 'r**2': 2.0}
     """
     if not isinstance(traj, Trajectories):
         raise TypeError(

@@ -76,6 +76,9 @@ def test_examples_run(script, tmp_path):
         "central_force_reduction.py": ["--steps", "2000"],
         # The network route is tested in test_learn.py.
         "learn_pendulum.py": ["--no-network", "--out", str(tmp_path / "out")],
+        # The network routes are tested in test_pairs.py.
+        "pair_laws.py": ["--no-network", "--laws", "LJ"],
+        "argon_from_ase.py": ["--no-network", "--atoms", "108", "--out", str(tmp_path / "out")],
     }.get(script, [])
     if script.startswith("reproduce_"):  # one per experiment, at the quick budget
         args = ["--budget", "quick", "--out", str(tmp_path / "out")]

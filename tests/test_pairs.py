@@ -361,3 +361,89 @@ def tf_constant(x):
     import tensorflow as tf
 
     return tf.constant(x, dtype=tf.float64)
+
+
+# ---------------------------------------------------------------------- symhamil learn on MD files
+def test_learn_on_an_ase_file_writes_phi_and_the_report(tmp_path):
+    """The CLI on ASE's argon (108 atoms, rc = 2.5 sigma): pair force-SINDy gives
+    sigma and epsilon, results.json keeps the histogram, report.tex the figure."""
+    import json
+
+    from symhamil.cli import main
+
+    rc = 2.5 * 3.405
+    argon(3, steps=30, rc=rc, path=tmp_path / "ar.traj")
+    truth = "4*0.0104*((3.405/r)**12 - (3.405/r)**6)"
+    code = main(["learn", str(tmp_path / "ar.traj"), "--cutoff", str(rc), "--truth", truth,
+                 "--no-network", "--out", str(tmp_path / "out"), "--no-report"])  # fmt: skip
+    assert code == 0
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    lj = res["routes"]["pair_force_sindy"]["lennard_jones"]
+    assert lj["sigma"] == pytest.approx(3.405, rel=ASE_TARGET)
+    assert lj["epsilon"] == pytest.approx(0.0104, rel=ASE_TARGET)
+    assert res["routes"]["pair_force_sindy"]["same_support"]
+    assert sum(res["data"]["histogram"]["counts"]) > 0 and res["data"]["r_range"][1] < rc
+    assert main(["report", str(tmp_path / "out"), "--no-pdf"]) == 0
+    tex = (tmp_path / "out" / "report.tex").read_text()
+    assert "pair_potential.pdf" in tex and r"\sigma" in tex
+    assert (tmp_path / "out" / "figures" / "pair_potential.pdf").exists()
+
+
+def test_learn_on_a_csv_without_columns_says_what_to_do(tmp_path, capsys):
+    from symhamil.cli import main
+
+    (tmp_path / "d.csv").write_text("t,x\n0,1\n1,2\n")
+    assert main(["learn", str(tmp_path / "d.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert "--columns" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_neural_pair_route_on_ase_argon(tmp_path):
+    """The network on ASE's argon (108 atoms, rc = 2.5 sigma), its phi read by
+    SINDy with the data choosing the terms: sigma and epsilon within 0.5%."""
+    import json
+
+    from symhamil.cli import main
+
+    rc = 2.5 * 3.405
+    argon(3, steps=80, rc=rc, path=tmp_path / "ar.traj")
+    assert main(["learn", str(tmp_path / "ar.traj"), "--cutoff", str(rc), "--time-limit", "240",
+                 "--out", str(tmp_path / "out"), "--no-report"]) == 0  # fmt: skip
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    lj = res["routes"]["network"]["lennard_jones"]
+    assert lj["sigma"] == pytest.approx(3.405, rel=ASE_TARGET)
+    assert lj["epsilon"] == pytest.approx(0.0104, rel=ASE_TARGET)
+
+
+PAIR_STRATEGY_SCRIPT = """
+import os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import numpy as np
+import symhamil as sh
+from symhamil.neural import PairPotential
+s = sh.catalog.morse(particles=8, dim=3, box=6.0, cutoff=3.0)
+rng = np.random.default_rng(0)
+g = np.stack(np.meshgrid(*[np.arange(2)] * 3, indexing="ij"), -1).reshape(-1, 3) * 3.0
+q0 = np.stack([(g + rng.uniform(-0.3, 0.3, g.shape)).ravel() for _ in range(2)])
+traj = sh.simulate(s, q0, rng.normal(0, 0.3, q0.shape), h=0.01, steps=50, substeps=1)
+kw = dict(steps=30, optimizer="adam", verbose=False)
+one = PairPotential(8, 3, box=6.0, cutoff=3.0).fit(traj, **kw)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+two = PairPotential(8, 3, box=6.0, cutoff=3.0).fit(traj, strategy=strategy, **kw)
+print(np.abs(one.history_ - two.history_).max() / one.history_.max())
+"""
+
+
+def test_pair_potential_on_a_mirrored_strategy_gives_the_same_loss_curve():
+    """Two logical CPU devices, one trajectory each: the same curve to rounding
+    (float64 sums in another order, amplified by 30 Adam steps)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", PAIR_STRATEGY_SCRIPT], check=True, capture_output=True, text=True
+    ).stdout
+    assert float(out.strip().splitlines()[-1]) < 1e-10
