@@ -11,9 +11,11 @@ from pathlib import Path
 import symhamil
 import symhamil.export
 import symhamil.learn
+import symhamil.learn_pairs
 import symhamil.losses
 import symhamil.neural
 import symhamil.noise
+import symhamil.pairs
 import symhamil.paper
 
 #: (title, module, names): the public face, module by module.
@@ -27,7 +29,17 @@ SECTIONS = [
         ["plan", "Plan", "choose_window", "choose_smoothing", "time_scale", "smooth"],
     ),
     ("symhamil.losses", symhamil.losses, ["pairs", "Pairs", "trajectory_loss", "bump"]),
+    (
+        "symhamil.pairs (many bodies)",
+        symhamil.pairs,
+        ["PairSystem", "PairLibrary", "pair_list", "pair_distances", "check_geometry"],
+    ),
     ("symhamil.learn (the `symhamil learn` application)", symhamil.learn, symhamil.learn.__all__),
+    (
+        "symhamil.learn_pairs (`symhamil learn` on molecular-dynamics files)",
+        symhamil.learn_pairs,
+        ["PairSettings", "learn_pairs", "render_pairs"],
+    ),
     ("symhamil.paper (the paper application)", symhamil.paper, symhamil.paper.__all__),
 ]
 
