@@ -129,6 +129,11 @@ FEATURES = MappingProxyType(
         f.name: f
         for f in (
             FeatureMap("identity", lambda d: d, list, lambda tf, x: x),
+            # 1/x: for pair potentials phi(r), whose steep short-range wall would
+            # otherwise occupy a sliver of the input range.
+            FeatureMap(
+                "inverse", lambda d: d, lambda xs: [1 / x for x in xs], lambda tf, x: 1.0 / x
+            ),
             FeatureMap("difference", lambda d: d // 2, _difference, _tf_difference, pairs=True),
             FeatureMap(
                 "distance",

@@ -639,7 +639,8 @@ def sindy(
 
 def _select_by_data(theta, y, library, keep, thresholds, data, target=None) -> SparseFit:
     """The network proposes, the data decide: every distinct support on the
-    threshold path of the network's values is scored by the BIC of a force
+    threshold path of the network's values (for pair potentials, and on the
+    data's own path) is scored by the BIC of a force
     regression on the trajectories ``data`` restricted to it (with force-SINDy's
     plan for them), and the least wins. Its coefficients are fitted to the
     network's values as usual.
@@ -655,9 +656,8 @@ def _select_by_data(theta, y, library, keep, thresholds, data, target=None) -> S
     how = plan(data)
     varying = [j for j, t in enumerate(library.terms) if t.free_symbols]
     vlib = Library(tuple(library.terms[j] for j in varying), library.symbols)
-    th_d, y_d, _ = force_equations(
-        how.prepare(data), vlib, how.kind, 1, how.window, _pair_forces(target, data, vlib)
-    )
+    pair = _pair_forces(target, data, vlib)
+    th_d, y_d, _ = force_equations(how.prepare(data), vlib, how.kind, 1, how.window, pair)
     if thresholds is None:
         # The data judge, so the path may start above 1: in units where terms
         # carry large coefficients (argon in eV and angstrom: 1e5 r^-12), the
@@ -665,9 +665,21 @@ def _select_by_data(theta, y, library, keep, thresholds, data, target=None) -> S
         top = float(np.max(np.abs(_lstsq(theta, y)), initial=1.0))
         k0 = int(np.ceil(20 * np.log10(top))) if top > 1 else 0
         thresholds = tuple(10.0 ** (np.arange(k0, -8 * 20 - 1, -1) / 20))
+    proposals = [(lam_k, stlsq(theta, y, lam_k, keep)) for lam_k in thresholds]
+    if pair is not None:
+        # Many bodies: the pair force regression has a row per particle, axis and
+        # sample and is exact on MD data, while a network's phi over a short range
+        # of r cannot tell nearly collinear inverse powers apart. Its own path
+        # proposes supports too; their coefficients still come from the network.
+        for lam_k in thresholds:
+            s = np.flatnonzero(stlsq(th_d, y_d, lam_k))
+            if s.size:
+                cols = sorted({varying[j] for j in s} | set(keep))
+                b = np.zeros(len(library.terms))
+                b[cols] = _lstsq(theta[:, cols], y)
+                proposals.append((lam_k, b))
     path, seen, best = [], set(), None
-    for lam_k in thresholds:
-        b = stlsq(theta, y, lam_k, keep)
+    for lam_k, b in proposals:
         support = tuple(np.flatnonzero(b != 0))
         if support in seen:
             continue

@@ -46,6 +46,10 @@ class PairPotential(NeuralPotential):
         Pairs at r >= cutoff do not interact (half the box by default in a box).
     dtype : {"float64", "float32"}
     seed : int
+    features : {"inverse", "identity"}
+        The network's input: 1/r (the default; the steep short-range wall of
+        Lennard-Jones or a close encounter then spans most of the input range)
+        or r itself. Either way phi is one exact function of r.
 
     Attributes
     ----------
@@ -68,9 +72,14 @@ class PairPotential(NeuralPotential):
         cutoff: float | None = None,
         dtype: str = "float64",
         seed: int = 0,
+        features: str = "inverse",
     ) -> None:
         particles, space, box, cutoff = check_geometry(particles, dim, box, cutoff)
-        super().__init__(1, hidden, activation, "identity", "linear", dtype, seed)
+        if features not in ("inverse", "identity"):
+            raise ValueError(
+                f"features must be 'inverse' (1/r) or 'identity' (r); got {features!r}."
+            )
+        super().__init__(1, hidden, activation, features, "linear", dtype, seed)
         self.particles, self.space, self.box, self.cutoff = particles, space, box, cutoff
         # The data's dimension; the network itself takes one input (arch_.dim = 1).
         self.dim = particles * space
@@ -119,14 +128,15 @@ class PairPotential(NeuralPotential):
                 opt._compiled = {}
 
     def _scale_input(self, traj: Trajectories) -> None:
-        """Before the first step: map the data's range of r onto [-1, 1] in the
-        first layer (Glorot weights assume inputs of order one; LJ argon has r
+        """Before the first step: map the data's range of the input (1/r or r)
+        onto [-1, 1] in the first layer (Glorot weights assume inputs of order one; LJ argon has r
         of 3 to 10 angstrom). The network stays one exact function of r."""
         from ..pairs import pair_distances
 
         stride = max(1, traj.n_points // 200)
         r = pair_distances(traj, self.particles, self.space, self.box, self.cutoff, stride)
-        lo, hi = float(np.min(r)), float(np.max(r))
+        x = 1.0 / r if self.features == "inverse" else r
+        lo, hi = float(np.min(x)), float(np.max(x))
         a = 2.0 / max(hi - lo, 1e-12)
         W, b = self.variables_[0], self.variables_[1]
         b.assign(b - a * (lo + hi) / 2 * W[0])
@@ -245,6 +255,7 @@ class PairPotential(NeuralPotential):
             geo["cutoff"],
             single.dtype,
             single.seed,
+            single.features,
         )
         model.set_weights(single.get_weights())
         model.history_, model.n_steps_, model.n_lbfgs_ = (
@@ -260,5 +271,5 @@ class PairPotential(NeuralPotential):
         cut = "" if self.cutoff is None else f", cutoff={self.cutoff:g}"
         return (
             f"PairPotential(particles={self.particles}, dim={self.space}, hidden={self.hidden}, "
-            f"activation={self.activation!r}{where}{cut})"
+            f"activation={self.activation!r}, features={self.features!r}{where}{cut})"
         )
