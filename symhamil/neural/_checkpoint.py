@@ -40,12 +40,17 @@ class Saved:
 
 
 def signature(model, key: dict, traj) -> dict:
-    """What a checkpoint must match: architecture, training settings, data shape."""
-    return {
+    """What a checkpoint must match: architecture, training settings, data shape
+    (and for a pair potential its particles, box and cutoff)."""
+    sig = {
         "architecture": model.arch_.to_json(),
         "training": key,
         "data": {"R": traj.R, "N": traj.N, "d": traj.dim, "h": traj.h},
     }
+    geometry = getattr(model, "_geometry", None)
+    if geometry is not None:
+        sig["pairs"] = geometry()
+    return sig
 
 
 def write(folder: Path, sig: dict, weights, optimizer: dict, run_state: dict) -> Path:
