@@ -1076,7 +1076,7 @@ def pair_force_sindy(
     >>> springs = sh.catalog.pair_spring(k=2, particles=3, dim=2)
     >>> rng = np.random.default_rng(0)
     >>> q0, p0 = rng.uniform(0, 2, 6), rng.normal(0, 0.3, 6)
-    >>> tr = sh.simulate(springs, q0, p0, h=0.01, steps=200, substeps=1)  # velocity Verlet
+    >>> tr = sh.simulate(springs, q0, p0, h=0.005, steps=400, substeps=1)  # velocity Verlet
     >>> fit = sh.pair_force_sindy(tr, sh.Library.polynomial((sh.catalog.R,), 3), particles=3)
     >>> {str(t): round(c, 9) for t, c in fit.coefficients.items()}
     {'r': -4.0, 'r**2': 2.0}

@@ -295,7 +295,8 @@ class TestPairPotential:
     def trained(self, springs):
         from symhamil.neural import PairPotential
 
-        return PairPotential(particles=4, dim=2).fit(springs[1], verbose=False)
+        # 300 steps are plenty for one function of r, and keep the suite short.
+        return PairPotential(particles=4, dim=2).fit(springs[1].head(301), verbose=False)
 
     def test_V_is_the_explicit_sum_of_phi_over_pairs(self):
         from symhamil.neural import PairPotential
