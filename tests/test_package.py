@@ -88,3 +88,15 @@ def test_examples_run(script, tmp_path):
         cwd=tmp_path,
         capture_output=True,
     )
+
+
+def test_api_reference_is_up_to_date():
+    """docs/api.md is written from the public names and their docstrings; a
+    change to either must come with `python docs/make_api.py`."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "make_api.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
