@@ -8,7 +8,8 @@ force-SINDy and by a neural pair potential, and writes the report with phi(r)
 over the histogram of pair distances. Needs the [md] extra (ASE).
 
 Run: python examples/argon_from_ase.py [--atoms 256] [--no-network] [--out argon]
-(256 atoms, cutoff 3 sigma: about 4 minutes with the network, 15 s without.)
+(256 atoms, cutoff 3 sigma: about 8 minutes with the network, 15 s without,
+on 2 cores.)
 """
 
 import argparse
