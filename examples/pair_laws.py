@@ -50,21 +50,10 @@ LIBRARY = sh.Library(
 )
 
 
-def starts(N, dim, R=4, spacing=1.1, seed=0, speed=0.3):
-    """R starts of N particles on a jittered lattice, zero total momentum."""
-    rng = np.random.default_rng(seed)
-    n = int(np.ceil(N ** (1 / dim)))
-    grid = np.stack(np.meshgrid(*[np.arange(n)] * dim, indexing="ij"), -1).reshape(-1, dim)[:N]
-    q = spacing * (grid[None] + rng.uniform(-0.2, 0.2, (R, N, dim)))
-    p = rng.normal(0, speed, (R, N, dim))
-    p -= p.mean(1, keepdims=True)
-    return q.reshape(R, -1), p.reshape(R, -1)
-
-
 def case(law: str, N: int, dim: int, network: bool) -> dict:
     system = LAWS[law](particles=N, dim=dim)
     truth = sp.expand(system.phi)
-    q0, p0 = starts(N, dim)
+    q0, p0 = sh.pairs.lattice_starts(N, dim, runs=4, spacing=1.1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # close encounters; a nearly collinear library
         traj = sh.simulate(system, q0, p0, h=0.001, steps=1000, substeps=1)

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.spatial
 import sympy as sp
 
-from .parsing import as_expr, check_name
+from .parsing import as_expr
 from .system import _as_symbols, _check_params, _exact, default_momentum
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "PairLibrary",
     "PairSystem",
     "check_geometry",
+    "lattice_starts",
     "pair_distances",
     "pair_list",
 ]
@@ -61,6 +62,37 @@ def particle_coords(particles: int, dim: int) -> tuple[sp.Symbol, ...]:
     """Coordinates named per particle and axis: x1, y1, z1, x2, ... (particle-major)."""
     axes = [a.name for a in axis_symbols(dim)]
     return tuple(sp.Symbol(f"{a}{k}") for k in range(1, particles + 1) for a in axes)
+
+
+def lattice_starts(particles, dim, runs=1, spacing=1.0, jitter=0.2, speed=0.3, seed=0):
+    """Initial conditions for many bodies: a jittered square or cubic lattice
+    (no pair starts closer than (1 - 2 jitter) spacing) and Gaussian momenta
+    with zero total.
+
+    Parameters
+    ----------
+    particles, dim : int
+    runs : int
+        Independent starts R.
+    spacing : float
+        Lattice constant.
+    jitter : float
+        Uniform displacement of each coordinate, in lattice constants.
+    speed : float
+        Standard deviation of each momentum component.
+    seed : int
+
+    Returns
+    -------
+    q0, p0 : ndarray, shape (R, particles * dim)
+    """
+    rng = np.random.default_rng(seed)
+    n = int(np.ceil(particles ** (1 / dim)))
+    grid = np.stack(np.meshgrid(*[np.arange(n)] * dim, indexing="ij"), -1).reshape(-1, dim)
+    q = spacing * (grid[None, :particles] + rng.uniform(-jitter, jitter, (runs, particles, dim)))
+    p = rng.normal(0, speed, (runs, particles, dim))
+    p -= p.mean(1, keepdims=True)
+    return q.reshape(runs, -1), p.reshape(runs, -1)
 
 
 def check_geometry(particles, dim, box=None, cutoff=None, *, total=None):
@@ -332,7 +364,7 @@ class PairSystem:
     particles : int
     space : int
         Spatial dimension s (the ``dim=`` of :meth:`~symhamil.System.pairwise`).
-    particle_masses : tuple of float, length N
+    particle_masses : float or tuple of float, length N
     box : tuple of float, length s, optional
     cutoff : float, optional
     external : sympy.Expr, optional
@@ -345,7 +377,7 @@ class PairSystem:
     r: sp.Symbol
     particles: int
     space: int
-    particle_masses: tuple = ()
+    particle_masses: float | tuple = 1.0
     box: tuple | None = None
     cutoff: float | None = None
     external: sp.Expr | None = None
@@ -368,10 +400,16 @@ class PairSystem:
         particles, space, box, cutoff = check_geometry(
             self.particles, self.space, self.box, self.cutoff
         )
-        masses = np.broadcast_to(
-            np.asarray(self.particle_masses if len(self.particle_masses) else 1.0, float),
-            (particles,),
-        )
+        try:
+            masses = np.asarray(self.particle_masses, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"masses must be numbers; got {self.particle_masses!r}.") from None
+        if masses.ndim > 1 or (masses.ndim == 1 and masses.size not in (1, particles)):
+            raise ValueError(
+                f"masses must be one number or one per particle ({particles}); got shape "
+                f"{masses.shape}."
+            )
+        masses = np.broadcast_to(masses.reshape(-1) if masses.ndim else masses, (particles,))
         if not (np.isfinite(masses).all() and (masses > 0).all()):
             raise ValueError(f"masses must be finite and > 0; got {masses.tolist()[:8]}.")
         external = self.external
@@ -564,40 +602,3 @@ class PairSystem:
 
     def _repr_latex_(self) -> str:
         return f"$\\phi({sp.latex(self.r)}) = {sp.latex(self.phi)}$"
-
-
-def pairwise(
-    phi,
-    r,
-    particles: int,
-    dim: int,
-    masses=1.0,
-    box=None,
-    cutoff=None,
-    external=None,
-    params=None,
-    name: str = "",
-) -> PairSystem:
-    """The body of :meth:`symhamil.System.pairwise` (see there)."""
-    if isinstance(r, str):
-        r = sp.Symbol(check_name(r, "the distance symbol r"))
-    m = np.asarray(masses, dtype=float) if not isinstance(masses, sp.Basic) else float(masses)
-    if np.ndim(m) > 1 or (np.ndim(m) == 1 and np.size(m) not in (1, particles)):
-        raise ValueError(
-            f"masses must be one number or one per particle ({particles}); got shape "
-            f"{np.shape(m)}."
-        )
-    return PairSystem(
-        phi=phi,
-        r=r,
-        particles=particles,
-        space=dim,
-        particle_masses=tuple(np.broadcast_to(m, (int(particles),)).tolist())
-        if isinstance(particles, int | np.integer) and particles >= 1
-        else (),
-        box=box,
-        cutoff=cutoff,
-        external=external,
-        params=params or {},
-        name=name,
-    )

@@ -955,16 +955,7 @@ def force_sindy(
     -------
     SparseFit
     """
-    if not isinstance(traj, Trajectories):
-        raise TypeError(
-            f"force_sindy needs symhamil.Trajectories; got {type(traj).__name__}. Build them "
-            "with symhamil.Trajectories(q=..., p=..., h=...)."
-        )
-    if kind is not None:
-        check_loss(kind)
-    if select is not None and select not in SELECTIONS:
-        raise ValueError(f"unknown select {select!r}; choose one of {', '.join(SELECTIONS)}.")
-    _check_threshold(threshold)
+    _check_request("force_sindy", traj, kind, select, threshold, bootstrap)
     if traj.dim != len(library.symbols):
         raise ValueError(
             f"the trajectories have d = {traj.dim} but the library has "
@@ -976,6 +967,22 @@ def force_sindy(
         select=select, window=window, smooth=smooth, refine=refine, bootstrap=bootstrap,
         seed=seed,
     )  # fmt: skip
+
+
+def _check_request(what, traj, kind, select, threshold, bootstrap) -> None:
+    """The checks both force-SINDy entry points make before any work."""
+    if not isinstance(traj, Trajectories):
+        raise TypeError(
+            f"{what} needs symhamil.Trajectories; got {type(traj).__name__}. Build them "
+            "with symhamil.Trajectories(q=..., p=..., h=...)."
+        )
+    if kind is not None:
+        check_loss(kind)
+    if select is not None and select not in SELECTIONS:
+        raise ValueError(f"unknown select {select!r}; choose one of {', '.join(SELECTIONS)}.")
+    _check_threshold(threshold)
+    if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0:
+        raise ValueError(f"bootstrap must be a whole number of resamples >= 0; got {bootstrap!r}.")
 
 
 def _force_fit(
@@ -990,8 +997,6 @@ def _force_fit(
     rtol, ratio, thresholds = rule
     how = plan(traj, kind=kind, select=select, window=window, smooth=smooth)
     data = how.prepare(traj)
-    if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0:
-        raise ValueError(f"bootstrap must be a whole number of resamples >= 0; got {bootstrap!r}.")
     theta, y, where = force_equations(data, varying, how.kind, stride, how.window, forces)
     varying.check(theta)
     beta, lam, res, path = _fit_path(
@@ -1081,20 +1086,12 @@ def pair_force_sindy(
     >>> {str(t): round(c, 9) for t, c in fit.coefficients.items()}
     {'r': -4.0, 'r**2': 2.0}
     """
-    if not isinstance(traj, Trajectories):
-        raise TypeError(
-            f"pair_force_sindy needs symhamil.Trajectories; got {type(traj).__name__}."
-        )
+    _check_request("pair_force_sindy", traj, kind, select, threshold, bootstrap)
     if not isinstance(library, Library) or len(library.symbols) != 1:
         raise ValueError(
             "the library of a pair potential must be a symhamil.Library in one symbol, the "
             f"distance r; got {library!r}."
         )
-    if kind is not None:
-        check_loss(kind)
-    if select is not None and select not in SELECTIONS:
-        raise ValueError(f"unknown select {select!r}; choose one of {', '.join(SELECTIONS)}.")
-    _check_threshold(threshold)
     from .pairs import PairLibrary, _geometry_of
 
     particles, dim, box, cutoff = _geometry_of(traj, particles, dim, box, cutoff)

@@ -391,9 +391,11 @@ class System:
         >>> (springs.force([[0, 0, 3, 0]]) + 0.0).tolist()
         [[4.0, 0.0, -4.0, 0.0]]
         """
-        from .pairs import pairwise
+        from .pairs import PairSystem
 
-        return pairwise(phi, r, particles, dim, masses, box, cutoff, external, params, name)
+        return PairSystem(
+            phi, r, particles, dim, masses, box, cutoff, external, params or {}, name
+        )
 
     # ------------------------------------------------------------------ symbolic
     @property

@@ -27,16 +27,8 @@ SHARED = sh.Library(
 )
 
 
-def lattice_starts(N, dim, R, spacing, seed=0, speed=0.3):
-    """R starts of N particles on a jittered lattice (no pair starts too close),
-    with zero total momentum."""
-    rng = np.random.default_rng(seed)
-    n = int(np.ceil(N ** (1 / dim)))
-    grid = np.stack(np.meshgrid(*[np.arange(n)] * dim, indexing="ij"), -1).reshape(-1, dim)[:N]
-    q = spacing * (grid[None] + rng.uniform(-0.2, 0.2, (R, N, dim)))
-    p = rng.normal(0, speed, (R, N, dim))
-    p -= p.mean(1, keepdims=True)
-    return q.reshape(R, -1), p.reshape(R, -1)
+def lattice_starts(N, dim, R, spacing, seed=0):
+    return sh.pairs.lattice_starts(N, dim, R, spacing, seed=seed)
 
 
 # ---------------------------------------------------------------------- declaring

@@ -106,19 +106,15 @@ class PairPotential(NeuralPotential):
     def _use_pairs(self, traj: Trajectories) -> None:
         """The union of interacting pairs over the data's samples; compiled losses
         hold the old list, so they are dropped when it changes."""
-        X = traj.positions().reshape(-1, self.particles, self.space)
-        seen = set()
-        for chunk in _chunks(X, self.particles, self.cutoff):
-            if self.cutoff is None:
-                break
-            i, j = pair_list(chunk, self.box, self.cutoff)
-            N = self.particles
-            seen.update(zip((i % N).tolist(), (j % N).tolist(), strict=True))
+        N = self.particles
         if self.cutoff is None:
-            a, b = np.triu_indices(self.particles, 1)
+            a, b = np.triu_indices(N, 1)
         else:
-            pairs = np.array(sorted(seen), dtype=np.int64).reshape(-1, 2)
-            a, b = pairs[:, 0], pairs[:, 1]
+            X = traj.positions().reshape(-1, N, self.space)
+            keys = [np.unique((i % N) * N + j % N)
+                    for i, j in (pair_list(c, self.box, self.cutoff)
+                                 for c in _chunks(X, N, self.cutoff))]  # fmt: skip
+            a, b = np.divmod(np.unique(np.concatenate(keys)), N)
         new = (a.astype(np.int32), b.astype(np.int32))
         old = self._pair_index
         if old is None or not (np.array_equal(old[0], new[0]) and np.array_equal(old[1], new[1])):
