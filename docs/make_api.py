@@ -32,7 +32,14 @@ SECTIONS = [
     (
         "symhamil.pairs (many bodies)",
         symhamil.pairs,
-        ["PairSystem", "PairLibrary", "pair_list", "pair_distances", "check_geometry"],
+        [
+            "PairSystem",
+            "PairLibrary",
+            "pair_list",
+            "pair_distances",
+            "check_geometry",
+            "lattice_starts",
+        ],
     ),
     ("symhamil.learn (the `symhamil learn` application)", symhamil.learn, symhamil.learn.__all__),
     (
