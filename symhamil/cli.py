@@ -169,6 +169,11 @@ def _parser() -> argparse.ArgumentParser:
     md.add_argument("--frames", default=":", help="which frames, as ASE's index (':')")
     md.add_argument("--positions-only", action="store_true", help="ignore stored momenta")
     lrn.add_argument("--out", "-o", default="symhamil-learned", help="output folder")
+    lrn.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into --out even if it holds files symhamil learn did not write",
+    )
     lrn.add_argument("--no-report", action="store_true", help="skip report.tex and the PDF")
     ren = sub.add_parser(
         "report",
@@ -261,29 +266,18 @@ EXPECTED = (
 )
 
 
-def _is_learn_folder(out: str) -> bool:
-    try:
-        with open(os.path.join(out, "results.json")) as fh:
-            head = fh.read(200)
-        return '"kind": "symhamil learn' in head
-    except OSError:
-        return False
+def _folder_kind(out: str) -> str | None:
+    """The ``kind`` of ``out/results.json`` (None for a reproduction, which has none)."""
+    from ._schema import read_document
 
-
-def _is_pairs_folder(out: str) -> bool:
-    try:
-        with open(os.path.join(out, "results.json")) as fh:
-            return '"kind": "symhamil learn pairs"' in fh.read(200)
-    except OSError:
-        return False
+    return read_document(os.path.join(out, "results.json"), {}).get("kind")
 
 
 def _learn(args: argparse.Namespace) -> int:
     from .learn import LearnSettings, learn, parse_columns
     from .learn_pairs import MD_SUFFIXES, PairSettings, learn_pairs
 
-    if not args.time_limit > 0:
-        raise ValueError(f"--time-limit must be > 0 seconds; got {args.time_limit}.")
+    # Every option is checked by the settings (before any work, nothing written).
     if args.data.lower().endswith(MD_SUFFIXES):
         settings = PairSettings(
             data=args.data,
@@ -296,6 +290,7 @@ def _learn(args: argparse.Namespace) -> int:
             network=not args.no_network,
             seed=args.seed,
             time_limit=args.time_limit,
+            overwrite=args.overwrite,
         )
         learn_pairs(settings, args.out, report=not args.no_report)
         return 0
@@ -305,8 +300,6 @@ def _learn(args: argparse.Namespace) -> int:
             "--columns 't=time q=angle v=omega' (molecular-dynamics files ending in "
             f"{', '.join(MD_SUFFIXES)} need none)."
         )
-    if args.bootstrap < 0:
-        raise ValueError(f"--bootstrap must be >= 0; got {args.bootstrap}.")
     settings = LearnSettings(
         data=args.data,
         columns=parse_columns(args.columns),
@@ -318,9 +311,14 @@ def _learn(args: argparse.Namespace) -> int:
         truth=args.truth,
         seed=args.seed,
         time_limit=args.time_limit,
+        overwrite=args.overwrite,
     )
     learn(settings, args.out, report=not args.no_report)
     return 0
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"symhamil: warning: {message}", file=sys.stderr if file is None else file)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -335,6 +333,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not os.environ.get("SYMHAMIL_TF_LOGS"):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
+    # A warning is a message to the user, one line each, not a source location.
+    shown, warnings.showwarning = warnings.showwarning, _show_warning
+    try:
+        return _run_command(args)
+    finally:
+        warnings.showwarning = shown
+
+
+def _run_command(args: argparse.Namespace) -> int:
     try:
         if args.command == "catalog":
             for name, (build, _) in SYSTEMS.items():
@@ -344,16 +351,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "reproduce":
             return _reproduce(args)
         if args.command == "report":
-            if _is_pairs_folder(args.out):
+            kind = _folder_kind(args.out)
+            if kind == "symhamil learn pairs":
                 from .learn_pairs import render_pairs
 
                 print(render_pairs(args.out, compile=not args.no_pdf)[2])
                 return 0
-            if _is_learn_folder(args.out):
+            if kind == "symhamil learn":
                 from .learn import render_learn
 
                 print(render_learn(args.out, compile=not args.no_pdf)[2])
                 return 0
+            if kind is not None:
+                raise ValueError(
+                    f"{os.path.join(args.out, 'results.json')}: results of an unknown kind "
+                    f"{str(kind)[:60]!r}; symhamil renders 'symhamil learn', 'symhamil learn "
+                    "pairs' and reproductions."
+                )
             from .paper import render
 
             print(render(args.out, compile=not args.no_pdf)[2])

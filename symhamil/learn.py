@@ -19,7 +19,6 @@ installed) to the output folder. Every input is checked before any work.
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,13 +27,22 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from ._io import write_json, write_text
+from ._io import LOAD_ERRORS, real_folder, write_json, write_text
+from ._schema import Mapping, Number, Optional, Text, read_document
 from .noise import noise_level
-from .parsing import parse_formula
+from .parsing import MAX_FORMULA, is_plain_name, parse_formula
 from .potentials import as_potential
 from .rollout import rollout
 from .samples import read_csv
-from .sindy import Library, LibraryWarning, SparseFit, force_sindy, sindy
+from .sindy import (
+    MAX_BOOTSTRAP,
+    Library,
+    LibraryWarning,
+    SparseFit,
+    check_seed,
+    force_sindy,
+    sindy,
+)
 
 __all__ = ["LearnSettings", "learn", "parse_columns", "parse_library"]
 
@@ -102,6 +110,80 @@ class LearnSettings:
     truth: str | None = None
     seed: int = 0
     time_limit: float | None = 600.0
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        check_request(self)
+
+
+#: The largest polynomial degree of the default library.
+MAX_DEGREE = 12
+
+#: What a ``symhamil learn`` folder holds; a folder with other things in it is
+#: someone's own, and is refused unless ``overwrite`` is asked for.
+LEARN_FILES = frozenset(
+    {"results.json", "data.npz", "report.tex", "report.pdf", "report.log", "figures", "network",
+     "model"}
+)  # fmt: skip
+
+
+def check_request(settings) -> None:
+    """The checks every setting of a learn run gets before any work (API and CLI alike)."""
+    check_seed(settings.seed, "the seed")
+    limit = settings.time_limit
+    if limit is not None and (
+        isinstance(limit, bool)
+        or not isinstance(limit, int | float)
+        or not (np.isfinite(limit) and limit > 0)
+    ):
+        raise ValueError(f"the time limit must be a finite number of seconds > 0; got {limit!r}.")
+    for name in ("library", "truth"):
+        text = getattr(settings, name)
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"{name} must be text; got {type(text).__name__}.")
+    degree = getattr(settings, "degree", 1)
+    if isinstance(degree, bool) or not isinstance(degree, int) or not 1 <= degree <= MAX_DEGREE:
+        raise ValueError(
+            f"the degree must be a whole number from 1 to {MAX_DEGREE}; got {degree!r}."
+        )
+    boot = getattr(settings, "bootstrap", 0)
+    if isinstance(boot, bool) or not isinstance(boot, int) or not 0 <= boot <= MAX_BOOTSTRAP:
+        raise ValueError(
+            f"the bootstrap takes a whole number of resamples from 0 to {MAX_BOOTSTRAP:,}; got "
+            f"{boot!r}."
+        )
+
+
+def claim_folder(out: Path, kind: str, overwrite: bool = False) -> None:
+    """Refuse to write into a folder that is not a symhamil ``kind`` folder.
+
+    A folder is ours when it is empty or missing, when its results.json says
+    ``kind``, or when it holds only a training checkpoint (a run interrupted
+    before its results). Anything else is someone's own files, which a run would
+    overwrite: refused unless ``overwrite``. Checked before any work.
+    """
+    if overwrite or not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder; choose a folder.")
+    entries = {e.name for e in out.iterdir()}
+    if not entries:
+        return
+    results = out / "results.json"
+    if "results.json" in entries:
+        try:
+            found = read_document(results, {}, None).get("kind")
+        except (OSError, ValueError):
+            found = None
+        if found == kind and entries <= LEARN_FILES:
+            return
+    elif entries <= {"network"}:
+        return
+    raise ValueError(
+        f"{out} holds files that {kind!r} did not write ({', '.join(sorted(entries)[:5])}"
+        f"{' ...' if len(entries) > 5 else ''}); they would be overwritten. Choose an empty "
+        "or new --out, or pass --overwrite."
+    )
 
 
 def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=print) -> dict:
@@ -110,6 +192,7 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
     cols = settings.columns
     t0 = time.perf_counter()
     # ---- everything that can be wrong with the input fails here, before any work
+    claim_folder(out, "symhamil learn", settings.overwrite)
     traj = read_csv(
         settings.data,
         t=cols.get("t", "t"),
@@ -126,9 +209,14 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
     if int(traj.sizes.max()) < 8:
         raise ValueError("the longest regular piece has fewer than 8 samples; nothing to learn.")
     say(f"read {settings.data}: {traj.sampling}".replace("\n", "\n  "))
+    renamed = [f"{c!r} as {n}" for c, n in zip(cols["q"], traj.names, strict=True) if c != n]
+    if renamed:
+        say(f"columns named in formulas: {', '.join(renamed)}")
     noise = noise_level(traj)
     say(f"noise: {noise}")
-    out.mkdir(parents=True, exist_ok=True)
+    real_folder(out)
+    if settings.network:  # both inside --out, neither a link
+        real_folder(out, "network"), real_folder(out, "model")
 
     routes: dict[str, dict] = {}
     fits: dict[str, SparseFit] = {}
@@ -152,7 +240,8 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
         model = NeuralPotential(dim=traj.dim, seed=settings.seed).fit(
             traj, time_limit=settings.time_limit, checkpoint_dir=out / "network", verbose=False
         )
-        model.save(out / "network")
+        # Not into the checkpoint folder: its config.json is what a rerun resumes by.
+        model.save(out / "model")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LibraryWarning)
             fits["network"] = sindy(model, lib, traj, data=traj)
@@ -236,8 +325,8 @@ ROUTE_COLOURS = {"force_sindy": "C0", "strong_form": "C2", "network": "C3"}
 
 
 def _figures(results: dict, out: Path) -> dict[str, str]:
-    from .paper.figures import _save  # the report machinery's figure files
     from .plots import _pyplot, draw_path
+    from .plots import save_figure as _save
 
     plt = _pyplot()
     folder = out / "figures"
@@ -343,16 +432,95 @@ def _coefficient_table(fit: SparseFit, tex_escape) -> str:
     )
 
 
+#: A fit as results.json stores it (read back by SparseFit.from_json).
+FIT_SCHEMA = {
+    "symbols": [Text(64)],
+    "library": [Text(MAX_FORMULA)],
+    "coefficients": Mapping(float),
+    "threshold": Number(nan=True, inf=True),
+    "residual": Number(nan=True, inf=True),
+    "path": [dict],
+    "method": Text(2_000),
+}
+ROLLOUT_SCHEMA = {
+    "rms": Number(nan=True, inf=True),
+    "rms_horizon": Number(nan=True, inf=True),
+    "horizon": Number(lo=0),
+    "t": [float],
+    "error": [[Number(nan=True, inf=True)]],
+}
+
+#: What render_learn reads from results.json.
+LEARN_SCHEMA = {
+    "kind": Text(40),
+    "settings": {"data": Text(4_096)},
+    "data": {
+        "coordinates": [Text(64)],
+        "momenta": bool,
+        "sampling": Text(20_000),
+        "noise_q": [Number(lo=0)],
+        "noise_q_fraction": [Number(lo=0)],
+        "noise_p_fraction": Optional([Number(lo=0)]),
+        "q_range": [[float]],
+    },
+    "library": [Text(MAX_FORMULA)],
+    "truth?": Optional(Text(MAX_FORMULA)),
+    "notes?": [Text(2_000)],
+    "routes": Mapping(
+        {
+            "fit": FIT_SCHEMA,
+            "seconds": Number(lo=0),
+            "training?": Text(2_000),
+            "rollout": ROLLOUT_SCHEMA,
+            "network_rollout?": ROLLOUT_SCHEMA,
+            "same_support?": bool,
+            "max_relative_error?": Number(nan=True, inf=True),
+        },
+        keys=frozenset(ROUTE_TITLES),
+    ),
+}
+
+
+def read_learn_results(out: str | Path) -> dict:
+    """``out/results.json`` of a learn run, checked field by field (see LEARN_SCHEMA)."""
+    path = Path(out) / "results.json"
+    results = read_document(path, LEARN_SCHEMA, "symhamil learn")
+    data = results["data"]
+    d = len(data["coordinates"])
+    lo_hi = data["q_range"]
+    if d == 0 or len(lo_hi) != 2 or any(len(x) != d for x in lo_hi):
+        raise ValueError(f"{path}: data.q_range must be two lists of {d} number(s) (min, max).")
+    if len(data["noise_q"]) != d:
+        raise ValueError(f"{path}: data.noise_q must hold {d} number(s).")
+    for name in data["coordinates"]:
+        if not is_plain_name(name):
+            raise ValueError(f"{path}: the coordinate name {name[:64]!r} is not a plain name.")
+    return results
+
+
 def render_learn(out: str | Path, compile: bool = True) -> tuple[Path, Path | None, str]:
-    """Figures and report.tex (and the PDF) from ``out/results.json`` alone."""
-    from .paper.report import build_pdf, tex_escape
+    """Figures and report.tex (and the PDF) from ``out/results.json`` alone.
+
+    The results may come from someone else: they are checked field by field
+    first, and any fault is a ValueError naming the file; their text reaches
+    LaTeX only escaped, and the PDF is built by :func:`symhamil.latex.build_pdf`.
+    """
+    from .latex import build_pdf, tex_escape
 
     out = Path(out)
+    results = read_learn_results(out)
     try:
-        results = json.loads((out / "results.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{out / 'results.json'}: cannot be read ({exc}).") from None
-    figs = _figures(results, out)
+        figs = _figures(results, out)
+        tex = _learn_tex(results, figs, tex_escape)
+    except LOAD_ERRORS as exc:
+        raise ValueError(f"{out / 'results.json'}: {str(exc)[:300]}") from None
+    tex = write_text(out / "report.tex", tex)
+    if not compile:
+        return tex, None, f"wrote {tex}"
+    return (tex, *build_pdf(tex))
+
+
+def _learn_tex(results: dict, figs: dict, tex_escape) -> str:
     data = results["data"]
     esc = tex_escape
     body = [
@@ -365,7 +533,11 @@ def render_learn(out: str | Path, compile: bool = True) -> tuple[Path, Path | No
         r"\begin{document}",
         r"\maketitle",
         r"\section*{Data}",
-        r"\begin{verbatim}" + "\n" + data["sampling"] + "\n" + r"\end{verbatim}",
+        # Plain text from results.json, which may come from someone else: escaped,
+        # never inside verbatim (where "\end{verbatim}" in the text would end it).
+        r"\noindent{\small\ttfamily "
+        + " \\\\\n".join(esc(line) for line in str(data["sampling"]).splitlines())
+        + r"}\par\medskip",
         "Coordinates: " + esc(", ".join(data["coordinates"]))
         + ("; momenta measured." if data["momenta"] else
            "; positions only: V is learned per unit mass unless masses were given.")
@@ -419,7 +591,4 @@ def render_learn(out: str | Path, compile: bool = True) -> tuple[Path, Path | No
             + r"}\end{figure}"
         )
     body.append(r"\end{document}")
-    tex = write_text(out / "report.tex", "\n\n".join(body))
-    if not compile:
-        return tex, None, f"wrote {tex}"
-    return (tex, *build_pdf(tex))
+    return "\n\n".join(body)

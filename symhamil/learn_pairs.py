@@ -10,7 +10,6 @@ and report.tex/PDF. ``symhamil report OUT`` re-renders it from results.json.
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -19,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from ._io import write_json, write_text
+from ._io import LOAD_ERRORS, real_folder, write_json, write_text
+from ._schema import Mapping, Number, Optional, Text, read_document
 from .compare import compare
-from .learn import parse_library
+from .learn import check_request, claim_folder, parse_library
 from .md import read_ase
 from .pairs import pair_distances
 from .parsing import parse_formula
@@ -58,12 +58,28 @@ class PairSettings:
     network: bool = True
     seed: int = 0
     time_limit: float | None = 600.0
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        check_request(self)
+        for name in ("cutoff", "h"):
+            v = getattr(self, name)
+            if v is not None and (
+                isinstance(v, bool)
+                or not isinstance(v, int | float)
+                or not np.isfinite(v)
+                or v <= 0
+            ):
+                raise ValueError(f"{name} must be a finite number > 0 (or None); got {v!r}.")
+        if not isinstance(self.frames, str):
+            raise TypeError(f"frames must be text such as ':' or '::10'; got {self.frames!r}.")
 
 
 def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=print) -> dict:
     """Run the whole job; returns the results as written to ``out/results.json``."""
     out = Path(out)
     # Everything that can be wrong with the request fails here, before any work.
+    claim_folder(out, "symhamil learn pairs", settings.overwrite)
     library = parse_library(settings.library or DEFAULT_LIBRARY, (R,))
     truth = None if settings.truth is None else parse_formula(settings.truth, (R,), "truth")
     traj = read_ase(settings.data, index=settings.frames, h=settings.h, momenta=settings.momenta)
@@ -109,9 +125,11 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
         # learns as much from PAIRS_USED pairs of frames spread over the run, at a
         # fraction of the cost (each frame holds every pair of atoms).
         stride = max(1, traj.N // PAIRS_USED)
+        real_folder(out, "network"), real_folder(out, "model")  # inside --out, not links
         model.fit(traj, checkpoint_dir=out / "network", time_limit=settings.time_limit,
                   verbose=False, stride=stride)  # fmt: skip
-        model.save(out / "network")
+        # Not into the checkpoint folder: its config.json is what a rerun resumes by.
+        model.save(out / "model")
         grid = np.linspace(dist.min(), dist.max(), 400)[:, None]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LibraryWarning)
@@ -157,17 +175,57 @@ def _lennard_jones(fit: SparseFit) -> dict | None:
 
 
 def render_pairs(out: str | Path, compile: bool = True) -> tuple[Path, Path | None, str]:
-    """The figure and report.tex (and the PDF) from ``out/results.json`` alone."""
-    from .paper.figures import _save
-    from .paper.report import build_pdf, tex_escape
-    from .plots import _pyplot, draw_pair_potential
+    """The figure and report.tex (and the PDF) from ``out/results.json`` alone.
 
+    The results may come from someone else: they are checked field by field
+    first, and any fault is a ValueError naming the file.
+    """
     out = Path(out)
+    results = read_document(out / "results.json", PAIRS_SCHEMA, "symhamil learn pairs")
     try:
-        results = json.loads((out / "results.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{out / 'results.json'}: cannot be read ({exc}).") from None
+        return _render_pairs(results, out, compile)
+    except LOAD_ERRORS as exc:
+        raise ValueError(f"{out / 'results.json'}: {str(exc)[:300]}") from None
+
+
+#: What render_pairs reads from results.json.
+PAIRS_SCHEMA = {
+    "kind": Text(40),
+    "settings": {"data": Text(4_096)},
+    "data": {
+        "frames": Number(lo=2, whole=True),
+        "particles": Number(lo=2, whole=True),
+        "h": Number(lo=0),
+        "box": Optional([Number(lo=0)]),
+        "cutoff": Optional(Number(lo=0)),
+        "momenta": bool,
+        "r_range": [Number(lo=0)],
+        "histogram": {"counts": [Number(lo=0)], "edges": [float]},
+    },
+    "library": [Text(10_000)],
+    "truth?": Optional(Text(10_000)),
+    "routes": Mapping(
+        {
+            "fit": dict,
+            "seconds": Number(lo=0),
+            "training?": Text(2_000),
+            "lennard_jones?": {"sigma": float, "epsilon": float},
+            "same_support?": bool,
+            "max_relative_error?": Number(nan=True, inf=True),
+        },
+        keys=frozenset(ROUTES),
+    ),
+}
+
+
+def _render_pairs(results: dict, out: Path, compile: bool):
+    from .latex import build_pdf, tex_escape
+    from .plots import _pyplot, draw_pair_potential
+    from .plots import save_figure as _save
+
     data, esc = results["data"], tex_escape
+    if len(data["r_range"]) != 2 or data["r_range"][0] > data["r_range"][1]:
+        raise ValueError("data.r_range must be [smallest, largest] pair distance")
     fits = {k: SparseFit.from_json(v["fit"]) for k, v in results["routes"].items()}
     lo, hi = data["r_range"]
     r = np.linspace(lo - 0.05 * (hi - lo), hi + 0.1 * (hi - lo), 500)

@@ -34,6 +34,19 @@ def _ase():
     return ase.io
 
 
+#: ASE's format for each file ending symhamil reads: given explicitly, so that ASE
+#: neither guesses from the bytes nor takes a name such as postgres_run.traj for
+#: a database address.
+FORMATS = {
+    ".traj": "traj",
+    ".extxyz": "extxyz",
+    ".xyz": "extxyz",
+    ".lammpstrj": "lammps-dump-text",
+    ".dump": "lammps-dump-text",
+    ".nc": "netcdftrajectory",
+}
+
+
 def _frames(source, index) -> list:
     """ASE Atoms of one run: a path, or a sequence of Atoms."""
     if isinstance(source, str | os.PathLike):
@@ -41,8 +54,11 @@ def _frames(source, index) -> list:
         path = os.fspath(source)
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path}: no such file.")
+        fmt = FORMATS.get(os.path.splitext(path)[1].lower())
         try:
-            frames = io.read(path, index=index)
+            # An absolute path: ASE reads names that start with a database
+            # scheme (postgres..., mysql...) as addresses when it guesses.
+            frames = io.read(os.path.abspath(path), index=index, format=fmt)
         except Exception as exc:  # ASE raises many kinds for unreadable files
             kind = type(exc).__name__
             raise ValueError(f"{path}: ASE cannot read it ({kind}: {exc}).") from None
@@ -60,17 +76,23 @@ def _label(source) -> str:
     return os.fspath(source) if isinstance(source, str | os.PathLike) else "the frames"
 
 
-def _time_step(source, frames, h) -> float:
-    """h from the argument, the .traj file's MD description, or frames' info['time']."""
+def _time_step(source, frames, h, stride: int) -> float:
+    """The time between the frames read.
+
+    From the argument (already between the frames read), the .traj file's MD
+    description (one MD step times the logging interval, times the ``stride``
+    of the frames read), or the frames' own ``info['time']`` (already ``stride``
+    logged frames apart: the stride must not be applied again).
+    """
     if h is not None:
         return float(h)
     if isinstance(source, str | os.PathLike) and os.fspath(source).endswith(".traj"):
         from ase.io.trajectory import Trajectory
 
-        with Trajectory(os.fspath(source)) as tr:
+        with Trajectory(os.path.abspath(os.fspath(source))) as tr:
             desc = getattr(tr, "description", {}) or {}
         if "timestep" in desc:
-            return float(desc["timestep"]) * float(desc.get("interval", 1))
+            return float(desc["timestep"]) * float(desc.get("interval", 1)) * stride
     times = [f.info.get("time") for f in frames]
     if all(t is not None for t in times):
         dt = np.diff(np.asarray(times, dtype=float))
@@ -102,6 +124,13 @@ def _box(source, frames) -> np.ndarray | None:
             f"{_label(source)}: the cell is not orthorhombic ({cell.round(4).tolist()}); "
             "symhamil's minimum images need a box with right angles."
         )
+    sides = np.diag(cell)
+    if not (np.isfinite(sides).all() and (sides > 0).all()):
+        raise ValueError(
+            f"{_label(source)}: the periodic cell has sides {sides.tolist()}; a periodic box "
+            "needs three sides > 0 (a cell of zero size marks a file without a box: set "
+            "pbc=False there)."
+        )
     for k, f in enumerate(frames):
         if not np.allclose(f.cell[:], cell):
             raise ValueError(
@@ -122,7 +151,7 @@ def _unwrap(x: np.ndarray, box: np.ndarray | None) -> np.ndarray:
     return np.concatenate([x[:1], x[:1] + np.cumsum(d, axis=0)])
 
 
-def _run(source, index, h):
+def _run(source, index, h, stride):
     frames = _frames(source, index)
     n = len(frames[0])
     for k, f in enumerate(frames):
@@ -131,7 +160,7 @@ def _run(source, index, h):
                 f"{_label(source)}: frame {k} has {len(f)} atoms, the first {n}; symhamil "
                 "needs a fixed set of particles."
             )
-    h = _time_step(source, frames, h)
+    h = _time_step(source, frames, h, stride)
     if not (np.isfinite(h) and h > 0):
         raise ValueError(f"{_label(source)}: the time step must be > 0; got {h}.")
     box = _box(source, frames)
@@ -192,11 +221,18 @@ def read_ase(
         else [source]
     )
     step = 1
-    if isinstance(index, str) and index.count(":") == 2 and index.split(":")[2]:
-        step = int(index.split(":")[2])
-    elif isinstance(index, slice) and index.step:
-        step = int(index.step)
-    runs = [_run(s, index, h) for s in paths]
+    try:
+        if isinstance(index, str) and index.count(":") == 2 and index.split(":")[2].strip():
+            step = int(index.split(":")[2])
+        elif isinstance(index, slice) and index.step:
+            step = int(index.step)
+    except ValueError:
+        raise ValueError(
+            f"index {index!r} is not a slice of frames such as ':' or '::10'."
+        ) from None
+    if step < 1:
+        raise ValueError(f"index {index!r} reads the frames backwards; read them forwards.")
+    runs = [_run(s, index, h, step) for s in paths]
     x0, _, m0, box0, h0 = runs[0]
     for (x, _, m, box, hr), s in zip(runs[1:], paths[1:], strict=True):
         if x.shape[1:] != x0.shape[1:] or not np.allclose(m, m0) or hr != h0:
@@ -216,11 +252,10 @@ def read_ase(
         return out
 
     use_p = momenta and all(r[1] is not None for r in runs)
-    h_frames = h0 if h is not None else h0 * step
     return Trajectories(
         q=stack(0),
         p=stack(1) if use_p else None,
-        h=h_frames,
+        h=h0,
         names=tuple(c.name for c in particle_coords(N, s)),
         lengths=lengths if (lengths != T).any() else None,
         masses=np.repeat(m0, s),

@@ -30,7 +30,7 @@ import scipy.spatial
 import sympy as sp
 
 from .parsing import as_expr
-from .system import _as_symbols, _check_params, _exact, default_momentum
+from .system import _as_symbols, _check_params, _exact, default_momentum, smooth_derivative
 
 __all__ = [
     "MAX_SYMBOLIC_PAIRS",
@@ -220,7 +220,29 @@ def pair_distances(traj, particles=None, dim=None, box=None, cutoff=None, stride
         i, j = pair_list(X_c, box, cutoff)
         d = _displacements(X_c.reshape(-1, dim), i, j, box)
         out.append(np.sqrt(np.einsum("pa,pa->p", d, d)))
-    return np.concatenate(out)
+    dist = np.concatenate(out)
+    if dist.size == 0:
+        raise ValueError(
+            f"no pair of particles comes within the cutoff {cutoff:g} in any sample; the "
+            "interaction cannot be seen. Raise the cutoff."
+        )
+    _check_apart(dist, None, None, particles)
+    return dist
+
+
+def _check_apart(r: np.ndarray, i, j, particles: int) -> None:
+    """Refuse coincident particles (r = 0): no pair potential is defined there."""
+    zero = np.flatnonzero(~(r > 0))
+    if zero.size == 0:
+        return
+    which = ""
+    if i is not None:
+        a, b = int(i[zero[0]]), int(j[zero[0]])
+        which = f" (particles {a % particles + 1} and {b % particles + 1})"
+    raise ValueError(
+        f"{zero.size} pair(s) of particles coincide{which}: at distance 0 (or NaN) no pair "
+        "potential is defined. Drop the frames where atoms overlap, or check the positions."
+    )
 
 
 def _geometry_of(traj, particles, dim, box, cutoff):
@@ -258,6 +280,7 @@ def _pair_sum_gradient(X, dfns, box, cutoff) -> np.ndarray:
     i, j = pair_list(X, box, cutoff)
     d = _displacements(flat, i, j, box)
     r = np.sqrt(np.einsum("pa,pa->p", d, d))
+    _check_apart(r, i, j, N)
     out = np.zeros((K * N, s, len(dfns)))
     with np.errstate(divide="ignore", invalid="ignore"):
         for k, f in enumerate(dfns):
@@ -274,6 +297,7 @@ def _pair_sum_value(X, fns, box, cutoff, shift) -> np.ndarray:
     i, j = pair_list(X, box, cutoff)
     d = _displacements(X.reshape(-1, s), i, j, box)
     r = np.sqrt(np.einsum("pa,pa->p", d, d))
+    _check_apart(r, i, j, N)
     conf = i // N
     out = np.zeros((K, len(fns)))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -423,9 +447,7 @@ class PairSystem:
                     f"particle and the parameters; it has {sorted(map(str, stray))}."
                 )
         vals = {k: _exact(v) for k, v in params.items()}
-        dphi = sp.diff(phi, r)
-        if dphi.has(sp.Derivative):
-            raise ValueError(f"the pair potential {phi} has no closed-form derivative in {r}.")
+        smooth_derivative(phi, r, f"the pair potential {phi}")
         probe = sp.lambdify(r, phi.subs(vals), "numpy")
         with np.errstate(all="ignore"):
             values = np.asarray(probe(np.linspace(0.5, 3.0, 11)), dtype=complex)

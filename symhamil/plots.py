@@ -21,6 +21,7 @@ __all__ = [
     "plot_pair_potential",
     "plot_path",
     "plot_potential",
+    "save_figure",
 ]
 
 
@@ -37,6 +38,28 @@ def _interactive() -> bool:
     import sys
 
     return "ipykernel" in sys.modules or hasattr(sys, "ps1")
+
+
+def save_figure(fig, folder, name: str, formats=("png", "pdf"), dpi: int = 130) -> str:
+    """Write ``fig`` as ``folder/name.png`` and ``.pdf`` atomically, then close it.
+
+    matplotlib's ``savefig`` to a path would follow a link planted there; the
+    figure is drawn into memory and written by the one link-safe writer, and
+    ``folder`` (made inside its parent) may not be a link. Returns ``name``.
+    """
+    import io
+    from pathlib import Path
+
+    from ._io import real_folder, write_bytes
+
+    folder = Path(folder)
+    folder = real_folder(folder.parent, folder.name)
+    for ext in formats:
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext, dpi=dpi, bbox_inches="tight")
+        write_bytes(folder / f"{name}.{ext}", buf.getvalue())
+    _pyplot().close(fig)
+    return name
 
 
 def broken(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -51,7 +51,22 @@ class Potential:
         return self.gradient
 
 
+def _real(values, source: str) -> np.ndarray:
+    """``values`` as float64; complex values are refused, not silently cut to their real part."""
+    v = np.asarray(values)
+    if np.iscomplexobj(v):
+        if np.any(v.imag != 0):
+            raise ValueError(
+                f"the {source} gives complex values; a potential is real. Give its real "
+                "part explicitly if that is what is meant."
+            )
+        v = v.real
+    return np.asarray(v, dtype=float)
+
+
 def _lambdified(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> Potential:
+    if expr.has(sp.I, sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise ValueError(f"the potential {expr} is not real and finite (it holds I, nan or oo).")
     extra = expr.free_symbols - set(symbols)
     if extra:
         raise ValueError(
@@ -63,13 +78,14 @@ def _lambdified(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> Potential:
 
     def values(x):
         x = np.asarray(x, dtype=float)
-        return np.broadcast_to(np.asarray(f(*np.moveaxis(x, -1, 0)), dtype=float), x.shape[:-1])
+        v = _real(f(*np.moveaxis(x, -1, 0)), "SymPy potential")
+        return np.broadcast_to(v, x.shape[:-1])
 
     def gradient(x):
         x = np.asarray(x, dtype=float)
         comps = np.moveaxis(x, -1, 0)
         return np.stack(
-            [np.broadcast_to(np.asarray(g(*comps), dtype=float), x.shape[:-1]) for g in grads],
+            [np.broadcast_to(_real(g(*comps), "SymPy potential"), x.shape[:-1]) for g in grads],
             axis=-1,
         )
 
@@ -105,7 +121,7 @@ def as_potential(target, symbols: Sequence[sp.Symbol] | None = None) -> Potentia
             raise ValueError("a SymPy potential needs its symbols, in the order of the axes.")
         return _lambdified(sp.sympify(target), tuple(symbols))
     if callable(target):
-        return Potential(target, None, "function")
+        return Potential(lambda x: _real(target(x), "function"), None, "function")
     raise TypeError(
         f"a potential must be a System, a model, a SymPy expression or a callable; got "
         f"{type(target).__name__}."

@@ -77,10 +77,20 @@ def integrate(
     return q_out, p_out
 
 
+#: The most RK4 steps per sample interval a rollout takes.
+MAX_SUBSTEPS = 10_000
+
+
 def _substeps(traj: Trajectories, substeps: int | None) -> int:
     if substeps is not None:
-        if isinstance(substeps, bool) or int(substeps) != substeps or substeps < 1:
-            raise ValueError(f"substeps must be a whole number >= 1; got {substeps!r}.")
+        try:
+            whole = not isinstance(substeps, bool) and int(substeps) == substeps
+        except (TypeError, ValueError, OverflowError):
+            whole = False
+        if not whole or not 1 <= substeps <= MAX_SUBSTEPS:
+            raise ValueError(
+                f"substeps must be a whole number from 1 to {MAX_SUBSTEPS:,}; got {substeps!r}."
+            )
         return int(substeps)
     from .noise import time_scale
 
@@ -189,6 +199,14 @@ def rollout(
     """
     from .noise import time_scale
 
+    if horizon is not None:
+        try:
+            ok = not isinstance(horizon, bool) and np.isfinite(float(horizon)) and horizon > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"horizon must be a finite time > 0 (or None); got {horizon!r}.")
+    _substeps(traj, substeps)  # checked before any work
     grad = _gradient(target, traj)
     masses = _masses(traj)
     if hasattr(target, "masses") and hasattr(target, "coords") and not traj.masses:

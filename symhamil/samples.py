@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import stat
 import warnings
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +49,8 @@ class SamplingReport:
     used : int
         Samples in the pieces kept.
     h : float
-        The step: the median of the steps between consecutive samples.
+        The step: the median of the smallest frequent step between consecutive
+        samples (see :func:`step_of`), so that regular gaps do not inflate it.
     pieces : int
         Pieces kept.
     cuts : tuple of (float, float)
@@ -109,6 +112,11 @@ class SamplingReport:
 
 def _column(name: str, a, n: int | None, *, allow_2d: bool = True) -> np.ndarray:
     """``a`` as float64 of shape (n,) or (n, d); errors name the argument."""
+    if np.iscomplexobj(a):
+        raise TypeError(
+            f"{name} holds complex numbers; measured samples are real (give the real part, "
+            "or the modulus, explicitly)."
+        )
     try:
         a = np.asarray(a, dtype=float)
     except (TypeError, ValueError):
@@ -122,6 +130,86 @@ def _column(name: str, a, n: int | None, *, allow_2d: bool = True) -> np.ndarray
     if n is not None and a.shape[0] != n:
         raise ValueError(f"{name} has {a.shape[0]} samples but t has {n}.")
     return a
+
+
+def check_masses(masses, d: int):
+    """``masses`` as None or a tuple of d finite positive floats (one number for all)."""
+    if masses is None:
+        return None
+    if np.iscomplexobj(masses):
+        raise TypeError(f"masses must be real numbers; got {masses!r}.")
+    try:
+        m = np.asarray(masses, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"masses must be numbers; got {masses!r}.") from None
+    if m.size not in (1, d):
+        raise ValueError(
+            f"{m.size} masses for {d} coordinate(s); give one mass, or one per coordinate."
+        )
+    if not (np.isfinite(m).all() and (m > 0).all()):
+        raise ValueError(f"masses must be finite and > 0; got {m.tolist()}.")
+    return tuple(float(x) for x in np.broadcast_to(m, (d,)))
+
+
+def step_of(steps: np.ndarray, rtol: float) -> float:
+    """The sampling step of a series with gaps: the median of the smallest
+    frequent step, not the median of all steps.
+
+    Steps are grouped within ``rtol``; the smallest group holding at least a
+    fifth of the steps gives h. Data missing every third sample (steps h, 2h,
+    h, 2h, ...) then have h, not 1.5h; regular data with a few gaps have the
+    median of their regular steps.
+    """
+    s = np.sort(steps[steps > 0])
+    if s.size == 0:
+        return float(np.median(steps))
+    hi = np.searchsorted(s, s * (1 + 2 * rtol), side="right")
+    counts = hi - np.arange(s.size)
+    frequent = np.flatnonzero(counts >= max(1, 0.2 * s.size))
+    if frequent.size == 0:
+        return float(np.median(s))
+    i = int(frequent[0])
+    return float(np.median(s[i : hi[i]]))
+
+
+def _restarts(t: np.ndarray, ids: np.ndarray, min_points: int, stacklevel: int) -> np.ndarray:
+    """Ids that split runs written one after another where time goes back.
+
+    Two runs concatenated without a run column restart their clocks: sorted by
+    time they would interleave. Where every stretch between the steps back is a
+    usable piece, each stretch becomes a run of its own; otherwise the rows are
+    only out of order and are sorted. Either way a SamplingWarning says so.
+    """
+    by_id = np.argsort(ids, kind="stable")  # file order within each id
+    back = np.zeros(t.size, dtype=bool)
+    same = ids[by_id][1:] == ids[by_id][:-1]
+    back[by_id[1:]] = same & (np.diff(t[by_id]) < 0)
+    n_back = int(back.sum())
+    if n_back == 0:
+        return ids
+    first = int(np.flatnonzero(back)[0])
+    seg = np.zeros(t.size, dtype=np.int64)
+    seg[by_id] = np.cumsum(back[by_id])  # the stretch a sample is in (unique with its id)
+    combined = ids * (n_back + 1) + seg
+    _, start, new = np.unique(combined, return_index=True, return_inverse=True)
+    sizes = np.bincount(new)
+    if sizes.min() >= min_points:
+        warnings.warn(
+            f"time goes back at {n_back} place(s) (first at sample {first}: t = {t[first]:.10g}); "
+            f"read as {sizes.size} runs one after another. Give a trajectory column to say "
+            "which samples belong together.",
+            SamplingWarning,
+            stacklevel=stacklevel,
+        )
+        return np.argsort(np.argsort(start))[new]
+    warnings.warn(
+        f"the samples are not in time order (time goes back at {n_back} place(s), first at "
+        f"sample {first}); they were sorted by time. If the file holds several runs, give a "
+        "trajectory column.",
+        SamplingWarning,
+        stacklevel=stacklevel,
+    )
+    return ids
 
 
 def from_samples(
@@ -154,7 +242,12 @@ def from_samples(
         wide = int(GAP_FRACTION * time_scale(first, noise) / first.h)
         if wide <= MIN_GAP or first.sampling.cuts == ():
             return first
-        max_gap = wide
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SamplingWarning)  # the first pass said it
+            return from_samples(
+                t, q, p, trajectory=trajectory, masses=masses, names=names, rtol=rtol,
+                min_points=min_points, max_gap=wide,
+            )  # fmt: skip
     t = _column("t", t, None, allow_2d=False)
     n = t.shape[0]
     q = _column("q", q, n)
@@ -163,6 +256,7 @@ def from_samples(
         p = _column("p", p, n)
         if p.shape[1] != d:
             raise ValueError(f"p has {p.shape[1]} components per sample but q has {d}.")
+    masses = check_masses(masses, d)
     if not (isinstance(rtol, int | float) and 0 < rtol < 0.5):
         raise ValueError(f"rtol must be a number in (0, 0.5); got {rtol!r}.")
     if isinstance(min_points, bool) or int(min_points) != min_points or min_points < 2:
@@ -182,6 +276,8 @@ def from_samples(
     finite = np.isfinite(t) & np.isfinite(q).all(axis=1)
     if p is not None:
         finite &= np.isfinite(p).all(axis=1)
+    if finite.any():
+        ids[finite] = _restarts(t[finite], ids[finite], min_points, stacklevel=4)
     dropped_nonfinite = int(n - finite.sum())
     # Non-finite samples are gaps: the sample is removed, and the step across it,
     # now about 2h, cuts the piece there.
@@ -190,6 +286,20 @@ def from_samples(
     dup = np.zeros(order.size, dtype=bool)
     dup[1:] = (ids[order][1:] == ids[order][:-1]) & (t[order][1:] == t[order][:-1])
     dropped_duplicates = int(dup.sum())
+    if dropped_duplicates:
+        # The first sample of a time stamp, in file order, is kept (lexsort is stable).
+        kept_of = np.maximum.accumulate(np.where(dup, 0, np.arange(order.size)))
+        values = q if p is None else np.concatenate([q, p], axis=1)
+        differ = dup & (values[order] != values[order[kept_of]]).any(axis=1)
+        if differ.any():
+            i = int(order[np.flatnonzero(differ)[0]])
+            warnings.warn(
+                f"{int(differ.sum())} repeated time stamp(s) carry other values than the "
+                f"first sample at that time (first at sample {i}, t = {t[i]:.10g}); the first "
+                "one in file order was kept. Several runs? Give a trajectory column.",
+                SamplingWarning,
+                stacklevel=3,
+            )
     order = order[~dup]
     if order.size < 2:
         raise ValueError(
@@ -201,7 +311,7 @@ def from_samples(
     same = gid[1:] == gid[:-1]
     if not same.any():
         raise ValueError("every trajectory id has a single sample; nothing to difference.")
-    h = float(np.median(steps[same]))
+    h = step_of(steps[same], rtol)
     # A step of m h (m = 2 .. max_gap + 1, within rtol) is a gap of m - 1 missing
     # samples: it is bridged, the missing samples filled and flagged; any other
     # irregular step cuts the data.
@@ -251,7 +361,7 @@ def from_samples(
     ps = None if p is None else padded(p)
     ratio = None
     if ps is not None:
-        m = np.ones(d) if masses is None else np.broadcast_to(np.asarray(masses, float), (d,))
+        m = np.ones(d) if masses is None else np.asarray(masses, dtype=float)
         ratio = _velocity_ratio(qs, ps / m, lengths, h)
     report = SamplingReport(
         samples=n,
@@ -378,65 +488,33 @@ def read_csv(
         raise ValueError(
             f"{len(pcols)} momentum/velocity column(s) for {len(qcols)} position column(s)."
         )
+    masses = check_masses(masses, len(qcols))
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            lines = [ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
+        kind = os.stat(path).st_mode
     except FileNotFoundError:
         raise FileNotFoundError(f"{where}no such file.") from None
+    if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind)):
+        raise ValueError(f"{where}not a file of samples (a folder or a device).")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            header, columns, ids, line = _read_columns(fh, where, t, qcols, pcols, trajectory,
+                                                       delimiter)  # fmt: skip
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{where}cannot be read as text ({exc}).") from None
-    if len(lines) < 2:
-        raise ValueError(f"{where}needs a header row and at least one row of samples.")
-    if delimiter is None:
-        head = lines[0]
-        delimiter = next((c for c in (",", ";", "\t") if c in head), None)
-    rows = (
-        list(csv.reader(lines, delimiter=delimiter))
-        if delimiter is not None
-        else [ln.split() for ln in lines]
-    )
-    header = [c.strip() for c in rows[0]]
-    wanted = [t, *qcols, *(pcols or []), *([trajectory] if trajectory else [])]
-    missing = [c for c in wanted if c not in header]
-    if missing:
-        raise ValueError(
-            f"{where}no column(s) {', '.join(map(repr, missing))}; the header has "
-            f"{', '.join(map(repr, header[:20]))}{' ...' if len(header) > 20 else ''}."
-        )
-    col = {c: header.index(c) for c in wanted}
-
-    def numbers(name):
-        out = np.empty(len(rows) - 1)
-        j = col[name]
-        for i, row in enumerate(rows[1:]):
-            cell = row[j].strip() if j < len(row) else ""
-            try:
-                out[i] = float(cell) if cell else np.nan
-            except ValueError:
-                # Row numbers as in the file (the header is row 1) help find it.
-                raise ValueError(
-                    f"{where}column {name!r}, row {i + 2}: {cell[:40]!r} is not a number."
-                ) from None
-        return out
-
-    tt = numbers(t)
+    tt = columns[t]
     bad_t = np.flatnonzero(~np.isfinite(tt))
     if bad_t.size:
         raise ValueError(
             f"{where}column {t!r} has {bad_t.size} missing or non-finite time stamp(s), "
-            f"the first in row {bad_t[0] + 2}; every sample needs its time."
+            f"the first in row {line[bad_t[0]]}; every sample needs its time."
         )
-    qq = np.stack([numbers(c) for c in qcols], axis=1)
+    qq = np.stack([columns[c] for c in qcols], axis=1)
     pp = None
     if pcols is not None:
-        pp = np.stack([numbers(c) for c in pcols], axis=1)
-        if v is not None:
-            pp = pp * (1.0 if masses is None else np.asarray(masses, dtype=float))
-    ids = None
-    if trajectory:
-        j = col[trajectory]
-        ids = np.array([(row[j].strip() if j < len(row) else "") for row in rows[1:]])
-    names = [c if c.isidentifier() else f"q{i}" for i, c in enumerate(qcols)]
+        pp = np.stack([columns[c] for c in pcols], axis=1)
+        if v is not None and masses is not None:
+            pp = pp * np.asarray(masses)
+    names = coordinate_names(qcols, header)
     try:
         return from_samples(
             tt,
@@ -451,6 +529,113 @@ def read_csv(
         )
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"{where}{exc}") from None
+
+
+#: The longest line read from a text file of samples (characters).
+MAX_LINE = 1 << 20
+
+
+def _read_columns(fh, where, t, qcols, pcols, trajectory, delimiter):
+    """Stream the file once, keeping only the wanted columns as float64.
+
+    Memory stays at 8 bytes per wanted value (plus an int per row for the
+    trajectory id and the line number), whatever the width of the file.
+    Returns (header, {column: values}, trajectory ids or None, line numbers).
+    """
+    state = {"line": 0}
+
+    def lines():
+        while True:
+            line = fh.readline(MAX_LINE + 1)
+            if not line:
+                return
+            state["line"] += 1
+            if len(line) > MAX_LINE:
+                raise ValueError(
+                    f"{where}line {state['line']} is longer than {MAX_LINE:,} characters; this "
+                    "is not a table of samples."
+                )
+            if line.strip() and not line.lstrip().startswith("#"):
+                yield line
+
+    body = lines()
+    head = next(body, None)
+    if head is None:
+        raise ValueError(f"{where}needs a header row and at least one row of samples.")
+    if delimiter is None:
+        delimiter = next((c for c in (",", ";", "\t") if c in head), None)
+
+    def split(row_lines):
+        if delimiter is None:
+            return (ln.split() for ln in row_lines)
+        return csv.reader(row_lines, delimiter=delimiter)
+
+    rows = split(itertools.chain([head], body))
+    try:
+        header = [c.strip() for c in next(rows)]
+        wanted = [t, *qcols, *(pcols or []), *([trajectory] if trajectory else [])]
+        missing = [c for c in wanted if c not in header]
+        if missing:
+            raise ValueError(
+                f"{where}no column(s) {', '.join(map(repr, missing))}; the header has "
+                f"{', '.join(map(repr, header[:20]))}{' ...' if len(header) > 20 else ''}."
+            )
+        numeric = list(dict.fromkeys([t, *qcols, *(pcols or [])]))
+        index = {c: header.index(c) for c in wanted}
+        values = {c: array("d") for c in numeric}
+        codes: dict[str, int] = {}
+        ids = array("q")
+        line_of = array("q")
+        for row in rows:
+            line_of.append(state["line"])
+            for c in numeric:
+                j = index[c]
+                cell = row[j].strip() if j < len(row) else ""
+                try:
+                    values[c].append(float(cell) if cell else np.nan)
+                except ValueError:
+                    raise ValueError(
+                        f"{where}column {c!r}, row {state['line']}: {cell[:40]!r} is not a number."
+                    ) from None
+            if trajectory:
+                j = index[trajectory]
+                key = row[j].strip() if j < len(row) else ""
+                ids.append(codes.setdefault(key, len(codes)))
+    except csv.Error as exc:
+        raise ValueError(f"{where}row {state['line']}: {exc}.") from None
+    if not line_of:
+        raise ValueError(f"{where}needs a header row and at least one row of samples.")
+    columns = {c: np.frombuffer(a, dtype=float) for c, a in values.items()}
+    return (
+        header,
+        columns,
+        np.frombuffer(ids, dtype=np.int64) if trajectory else None,
+        np.frombuffer(line_of, dtype=np.int64),
+    )
+
+
+def coordinate_names(columns, taken=()) -> list[str]:
+    """Symbol names for columns: the column's own name where it is a plain name
+    (:func:`~symhamil.parsing.is_plain_name`), else ``q{i}``, never one taken
+    by another column or coordinate.
+
+    >>> coordinate_names(["x", "my angle", "lambda", "q1"])
+    ['x', 'q2', 'q3', 'q1']
+    """
+    from .parsing import is_plain_name
+
+    keep = [c if is_plain_name(c) else None for c in columns]
+    used = {c for c in keep if c} | {c for c in taken if c not in columns}
+    out = []
+    for i, c in enumerate(keep):
+        if c is None:
+            k = i
+            while f"q{k}" in used or f"q{k}" in keep:
+                k += 1
+            c = f"q{k}"
+            used.add(c)
+        out.append(c)
+    return out
 
 
 def _names(cols, what: str) -> tuple[str, ...]:

@@ -28,6 +28,10 @@ from .trajectories import Trajectories
 __all__ = ["Library", "LibraryWarning", "stlsq"]
 
 
+#: The most terms a library may hold.
+MAX_TERMS = 2_000
+
+
 class LibraryWarning(UserWarning):
     """The library matrix is rank deficient or badly conditioned at the sample points."""
 
@@ -74,6 +78,11 @@ class Library:
                 )
         if not terms:
             raise ValueError("the library is empty; give at least one term.")
+        if len(terms) > MAX_TERMS:
+            raise ValueError(
+                f"the library has {len(terms):,} terms; at most {MAX_TERMS:,} are fitted (a "
+                "regression on more columns than that is not a sparse model of anything)."
+            )
         extra = set().union(*(t.free_symbols for t in terms)) - set(symbols)
         if extra:
             raise ValueError(
@@ -82,6 +91,34 @@ class Library:
             )
         object.__setattr__(self, "terms", terms)
         object.__setattr__(self, "symbols", symbols)
+        self._derivatives  # noqa: B018 - refuses terms without a closed-form gradient, now
+
+    @cached_property
+    def _derivatives(self) -> tuple[tuple[sp.Expr, ...], ...]:
+        """d xi_j / d x_k as SymPy expressions, [k][j], taken for real x.
+
+        For real x, Abs(x) has the derivative sign(x) (a subgradient, 0 at 0), so
+        Coulomb-like terms such as |p| are allowed; terms whose derivative SymPy
+        cannot write in closed form (floor, ceiling, re) or that is a
+        distribution (sign, Heaviside: DiracDelta) are refused.
+        """
+        real = {s: sp.Dummy(s.name, real=True) for s in self.symbols}
+        back = {v: k for k, v in real.items()}
+        out = []
+        for s in self.symbols:
+            row = []
+            for t in self.terms:
+                g = sp.diff(t.xreplace(real), real[s]).xreplace(back)
+                if g.has(sp.Derivative, sp.DiracDelta, sp.Subs):
+                    raise ValueError(
+                        f"library term {t} has no closed-form derivative in {s} (e.g. floor, "
+                        "ceiling, sign, Heaviside or re); force-SINDy fits gradients, so "
+                        "write it with differentiable functions (Abs is allowed: its "
+                        "derivative is sign)."
+                    )
+                row.append(g)
+            out.append(tuple(row))
+        return tuple(out)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -139,10 +176,7 @@ class Library:
 
     @cached_property
     def _grad_fns(self):
-        return [
-            [sp.lambdify(self.symbols, sp.diff(t, s), "numpy") for t in self.terms]
-            for s in self.symbols
-        ]
+        return [[sp.lambdify(self.symbols, g, "numpy") for g in row] for row in self._derivatives]
 
     def _points(self, points) -> np.ndarray:
         if isinstance(points, Trajectories):  # their positions, without padding
@@ -416,6 +450,12 @@ class SparseFit:
 
         library = Library(tuple(term(t) for t in d["library"]), symbols)
         coeffs = {term(t): float(c) for t, c in d["coefficients"].items()}
+        outside = [t for t in coeffs if t not in library.terms]
+        if outside:
+            raise ValueError(f"the term {outside[0]} is not in the fit's library")
+        bad = [t for t, c in coeffs.items() if not np.isfinite(c)]
+        if bad:
+            raise ValueError(f"the coefficient of {bad[0]} is {coeffs[bad[0]]}, not finite")
         expr = sp.Add(*(sp.Float(c, 17) * t for t, c in coeffs.items()))
         path = tuple(
             PathStep(
@@ -429,7 +469,17 @@ class SparseFit:
 
         def terms_of(key, value=float):
             got = d.get(key)
-            return None if got is None else {term(t): value(v) for t, v in got.items()}
+            if got is None:
+                return None
+            out = {term(t): value(v) for t, v in got.items()}
+            if any(t not in library.terms for t in out):
+                raise ValueError(f"its {key} name terms that are not in the fit's library")
+            return out
+
+        def interval(v):
+            if len(v) != 2:
+                raise ValueError(f"an interval is a pair of numbers; got {v!r}")
+            return float(v[0]), float(v[1])
 
         return cls(
             coeffs,
@@ -440,7 +490,7 @@ class SparseFit:
             library,
             stderr=terms_of("stderr"),
             inclusion=terms_of("inclusion"),
-            intervals=terms_of("intervals", lambda v: (float(v[0]), float(v[1]))),
+            intervals=terms_of("intervals", interval),
             method=str(d.get("method", "")),
         )
 
@@ -955,7 +1005,7 @@ def force_sindy(
     -------
     SparseFit
     """
-    _check_request("force_sindy", traj, kind, select, threshold, bootstrap)
+    _check_request("force_sindy", traj, kind, select, threshold, bootstrap, seed)
     if traj.dim != len(library.symbols):
         raise ValueError(
             f"the trajectories have d = {traj.dim} but the library has "
@@ -969,7 +1019,19 @@ def force_sindy(
     )  # fmt: skip
 
 
-def _check_request(what, traj, kind, select, threshold, bootstrap) -> None:
+#: The most bootstrap resamples a fit takes (more add nothing to a 95% interval).
+MAX_BOOTSTRAP = 100_000
+
+
+def check_seed(seed, what: str = "seed") -> None:
+    """A seed is None or a whole number >= 0 (NumPy's rule), checked before any work."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"{what} must be a whole number >= 0 (or None); got {seed!r}.")
+
+
+def _check_request(what, traj, kind, select, threshold, bootstrap, seed=None) -> None:
     """The checks both force-SINDy entry points make before any work."""
     if not isinstance(traj, Trajectories):
         raise TypeError(
@@ -981,8 +1043,16 @@ def _check_request(what, traj, kind, select, threshold, bootstrap) -> None:
     if select is not None and select not in SELECTIONS:
         raise ValueError(f"unknown select {select!r}; choose one of {', '.join(SELECTIONS)}.")
     _check_threshold(threshold)
-    if isinstance(bootstrap, bool) or int(bootstrap) != bootstrap or bootstrap < 0:
-        raise ValueError(f"bootstrap must be a whole number of resamples >= 0; got {bootstrap!r}.")
+    try:
+        whole = not isinstance(bootstrap, bool) and int(bootstrap) == bootstrap
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or not 0 <= bootstrap <= MAX_BOOTSTRAP:
+        raise ValueError(
+            f"bootstrap must be a whole number of resamples from 0 to {MAX_BOOTSTRAP:,}; got "
+            f"{bootstrap!r}."
+        )
+    check_seed(seed)
 
 
 def _force_fit(
@@ -1086,7 +1156,7 @@ def pair_force_sindy(
     >>> {str(t): round(c, 9) for t, c in fit.coefficients.items()}
     {'r': -4.0, 'r**2': 2.0}
     """
-    _check_request("pair_force_sindy", traj, kind, select, threshold, bootstrap)
+    _check_request("pair_force_sindy", traj, kind, select, threshold, bootstrap, seed)
     if not isinstance(library, Library) or len(library.symbols) != 1:
         raise ValueError(
             "the library of a pair potential must be a symhamil.Library in one symbol, the "

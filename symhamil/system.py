@@ -74,6 +74,30 @@ def _check_params(raw: Mapping) -> dict[sp.Symbol, float]:
     return params
 
 
+def smooth_derivative(expr: sp.Expr, symbol: sp.Symbol, what: str) -> sp.Expr:
+    """d expr / d symbol, refused unless it is a closed-form, continuous function.
+
+    Simulation integrates the force -grad V: SymPy leaves the derivative of
+    Abs, floor or re of a general symbol unevaluated, and that of sign or
+    Heaviside (or of Abs of a real symbol) is a jump or a DiracDelta.
+    """
+    g = sp.diff(expr, symbol)
+    if g.has(sp.Derivative, sp.Subs):
+        raise ValueError(
+            f"{what} has no closed-form derivative in {symbol} (SymPy leaves "
+            f"{next(iter(g.atoms(sp.Derivative, sp.Subs)))} unevaluated, e.g. for Abs, sign, "
+            "floor, re); write it with differentiable functions, e.g. sqrt(q**2 + eps**2) "
+            "for Abs(q)."
+        )
+    if g.has(sp.DiracDelta, sp.sign, sp.Heaviside):
+        raise ValueError(
+            f"{what} has a force that jumps (its derivative in {symbol} holds sign, Heaviside "
+            "or DiracDelta); simulation needs a continuous force: smooth it, e.g. "
+            "sqrt(q**2 + eps**2) for Abs(q)."
+        )
+    return g
+
+
 def _check_potential(V: sp.Expr, coords, params: dict) -> None:
     """A potential symhamil can simulate and learn: real, finite, differentiable."""
     undefined = V.atoms(AppliedUndef)
@@ -87,14 +111,7 @@ def _check_potential(V: sp.Expr, coords, params: dict) -> None:
     if V.has(sp.I):
         raise ValueError(f"the potential {V} is complex (it contains I); V must be real.")
     for c in coords:
-        g = sp.diff(V, c)
-        if g.has(sp.Derivative):
-            raise ValueError(
-                f"the potential {V} has no closed-form derivative in {c} (SymPy leaves "
-                f"{next(iter(g.atoms(sp.Derivative)))} unevaluated, e.g. for Abs, sign, floor, "
-                "re); write it with differentiable functions, e.g. sqrt(q**2) for Abs(q) "
-                "with a real symbol."
-            )
+        smooth_derivative(V, c, f"the potential {V}")
     # Complex everywhere on the real line (e.g. log(-q**2 - 1)): refuse; complex
     # only somewhere (sqrt(q) for q < 0) is a domain the data must respect.
     f = sp.lambdify(coords, V.subs(params), "numpy")

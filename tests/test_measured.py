@@ -80,7 +80,8 @@ def test_trajectory_ids_are_never_joined_and_unsorted_samples_are_sorted():
     ids = np.repeat(["run a", "run b"], 20)
     q = np.where(ids == "run a", 1.0, -1.0) * t
     order = np.random.default_rng(0).permutation(40)
-    tr = sh.Trajectories.from_samples(t[order], q[order], trajectory=ids[order])
+    with pytest.warns(sh.SamplingWarning, match="not in time order"):
+        tr = sh.Trajectories.from_samples(t[order], q[order], trajectory=ids[order])
     assert tr.R == 2 and not tr.ragged and not tr.has_momenta
     np.testing.assert_allclose(tr.q[0, :, 0], t[:20])
     np.testing.assert_allclose(tr.q[1, :, 0], -t[:20])

@@ -73,8 +73,12 @@ def _differences(saved: dict, now: dict) -> str:
     return ", ".join(f"{k}: saved {saved.get(k)!r}, now {now[k]!r}" for k in keys)
 
 
-def read(folder: Path, sig: dict, n_weights: int) -> Saved | None:
-    """The checkpoint in ``folder`` if there is one; refused when it does not match ``sig``."""
+def read(folder: Path, sig: dict, shapes: list[tuple[int, ...]]) -> Saved | None:
+    """The checkpoint in ``folder`` if there is one; refused when it does not match ``sig``.
+
+    ``shapes`` are the shapes of the model's variables: the saved weights and
+    optimizer moments must have them.
+    """
     ck = folder / CHECKPOINT
     if not ck.exists():
         return None
@@ -101,29 +105,58 @@ def read(folder: Path, sig: dict, n_weights: int) -> Saved | None:
                 "use another checkpoint_dir, or resume=False to start afresh."
             )
     try:
-        return _read_arrays(ck, n_weights)
-    except (OSError, EOFError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+        return _read_arrays(ck, shapes)
+    except (
+        OSError, EOFError, KeyError, ValueError, TypeError, OverflowError, zipfile.BadZipFile
+    ) as exc:  # fmt: skip
         raise ValueError(
             f"the checkpoint {ck} is damaged ({exc}); use another checkpoint_dir, or "
             "resume=False to start afresh."
         ) from None
 
 
-def _read_arrays(ck: Path, n_weights: int) -> Saved:
+def _read_arrays(ck: Path, shapes: list[tuple[int, ...]]) -> Saved:
     with np.load(ck, allow_pickle=False) as d:
-        weights = [d[f"w{i}"] for i in range(n_weights)]
+        weights = [_real(d[f"w{i}"], f"w{i}") for i in range(len(shapes))]
+        got = [w.shape for w in weights]
+        if got != [tuple(s) for s in shapes]:
+            raise ValueError(f"its weights have shapes {got}, this model's are {shapes}")
         if not all(np.isfinite(w).all() for w in weights):
             raise ValueError("its weights hold non-finite values")
+        optimizer = {k: d[k] for k in d.files if (k[0] in "mv" and k[1:].isdigit()) or k == "t"}
+        for k, v in optimizer.items():
+            want = (
+                () if k == "t" else tuple(shapes[int(k[1:])]) if int(k[1:]) < len(shapes) else None
+            )
+            if _real(v, k).shape != want or not np.isfinite(v).all():
+                raise ValueError(f"its optimizer state {k} has shape {v.shape}, not {want}, "
+                                 "or holds non-finite values")  # fmt: skip
+        history = _real(d["history"], "history").astype(float)
+        n_steps, n_lbfgs = int(d["n_steps"]), int(d["n_lbfgs"])
+        stage = str(d["stage"])
+        if stage not in STAGES:
+            raise ValueError(f"its stage {stage!r} is none of {', '.join(STAGES)}")
+        if history.ndim != 1 or not 0 <= n_steps <= history.size or n_lbfgs < 0:
+            raise ValueError(
+                f"its step counts (n_steps {n_steps}, n_lbfgs {n_lbfgs}) do not fit its "
+                f"history of {history.size} losses"
+            )
         return Saved(
             weights=weights,
-            optimizer={k: d[k] for k in d.files if (k[0] in "mv" and k[1:].isdigit()) or k == "t"},
-            history=d["history"].astype(float),
-            n_steps=int(d["n_steps"]),
-            n_lbfgs=int(d["n_lbfgs"]),
-            stage=str(d["stage"]),
+            optimizer=optimizer,
+            history=history,
+            n_steps=n_steps,
+            n_lbfgs=n_lbfgs,
+            stage=stage,
             windows=d["windows"].tolist(),
             totals=json.loads(str(d["totals"])),
         )
+
+
+def _real(a: np.ndarray, name: str) -> np.ndarray:
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+        raise ValueError(f"its array {name} holds {a.dtype} values, not real numbers")
+    return a
 
 
 LOCK = "lock"

@@ -149,7 +149,11 @@ def read_weights(path: Path) -> list[np.ndarray]:
     try:
         with np.load(file, allow_pickle=False) as data:
             n = len([k for k in data.files if k[:1] == "w" and k[1:].isdigit()])
-            weights = [np.asarray(data[f"w{i}"], dtype=float) for i in range(n)]
+            raw = [data[f"w{i}"] for i in range(n)]
+            bad = [i for i, w in enumerate(raw) if w.dtype.kind not in "fiu"]
+            if bad:
+                raise ValueError(f"array w{bad[0]} holds {raw[bad[0]].dtype} values, not reals")
+            weights = [np.asarray(w, dtype=float) for w in raw]
     except FileNotFoundError:
         raise FileNotFoundError(f"{file}: no such file; the model folder is incomplete.") from None
     except (OSError, EOFError, KeyError, ValueError, AttributeError, zipfile.BadZipFile) as exc:

@@ -242,17 +242,20 @@ class PairPotential(NeuralPotential):
         if not isinstance(geo, dict):
             raise ValueError(f"{path}: not a saved PairPotential (no pair geometry).")
         single = NeuralPotential.load(path)
-        model = cls(
-            geo["particles"],
-            geo["dim"],
-            single.hidden,
-            single.activation,
-            geo["box"],
-            geo["cutoff"],
-            single.dtype,
-            single.seed,
-            single.features,
-        )
+        try:
+            model = cls(
+                geo["particles"],
+                geo["dim"],
+                single.hidden,
+                single.activation,
+                geo["box"],
+                geo["cutoff"],
+                single.dtype,
+                single.seed,
+                single.features,
+            )
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            raise ValueError(f"{path}: not a readable saved PairPotential ({exc}).") from None
         model.set_weights(single.get_weights())
         model.history_, model.n_steps_, model.n_lbfgs_ = (
             single.history_,

@@ -269,16 +269,17 @@ class NeuralPotential:
                 "features": feats,
                 "output": a["output"],
                 "dtype": a["dtype"],
-                "seed": a["seed"],
+                "seed": a["seed"] if a["seed"] is None else _whole(a["seed"], "seed"),
             }
             net.check_architecture(
                 kw["dim"], kw["hidden"], kw["activation"], feats, kw["output"], kw["dtype"]
             )
             history = np.asarray(cfg.get("history", []), dtype=float).reshape(-1)
-            n_steps, n_lbfgs = int(cfg.get("n_steps", 0)), int(cfg.get("n_lbfgs", 0))
+            n_steps = _whole(cfg.get("n_steps", 0), "n_steps")
+            n_lbfgs = _whole(cfg.get("n_lbfgs", 0), "n_lbfgs")
         except FileNotFoundError:
             raise
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
             msg = str(exc)
             raise ValueError(
                 msg if msg.startswith(str(path)) else f"{path}: not a readable saved model ({msg})"
@@ -430,3 +431,12 @@ class NeuralPotential:
         finally:
             self.fit_time_ = time.perf_counter() - t_start
         return self
+
+
+def _whole(value, name: str) -> int:
+    """A whole number >= 0 from a saved configuration."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ValueError(f"{name} must be a whole number, not {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, not {value}")
+    return int(value)

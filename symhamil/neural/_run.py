@@ -153,7 +153,7 @@ class TrainingRun:
                 m.history_, m.n_steps_, m.windows_visited_ = np.zeros(0), 0, []
             self.history = [m.history_]
             return False
-        saved = ckpt.read(self.folder, self.signature, len(m.variables_))
+        saved = ckpt.read(self.folder, self.signature, [tuple(v.shape) for v in m.variables_])
         if saved is None:
             m.history_, m.n_steps_, m.windows_visited_ = np.zeros(0), 0, []
             self.history = [m.history_]

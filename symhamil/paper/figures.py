@@ -10,18 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..plots import _pyplot, draw_loss, draw_path, draw_potential
+from ..plots import save_figure as _save
 from .results import CaseResult
 from .routes import ROUTES
 
 __all__ = ["case_figures"]
-
-
-def _save(fig, folder: Path, name: str) -> str:
-    folder.mkdir(parents=True, exist_ok=True)
-    for ext in ("png", "pdf"):
-        fig.savefig(folder / f"{name}.{ext}", dpi=130, bbox_inches="tight")
-    _pyplot().close(fig)
-    return name
 
 
 def _truth(result: CaseResult):

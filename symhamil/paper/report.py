@@ -10,10 +10,6 @@ TensorFlow. The report needs only stock TeX Live (``texlive-latex-base`` and
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import subprocess
 import textwrap
 from pathlib import Path
 
@@ -22,6 +18,7 @@ import sympy as sp
 
 from .._io import write_text
 from ..compare import format_relative_error
+from ..latex import build_pdf, tex_escape
 from .figures import case_figures
 from .results import CaseResult, RunResult
 from .routes import ROUTES
@@ -31,35 +28,6 @@ __all__ = ["build_pdf", "tex_escape", "write_report"]
 
 #: How much of an exported network the report prints (the rest is in results.json).
 EXPORT_CHARS = 400
-
-_TEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\^{}",
-}
-
-
-_TEX_SPECIAL |= {"<": r"$<$", ">": r"$>$", "|": r"$|$"}  # OT1 text fonts lack these
-_POWER = re.compile(r"(?<=\w)\^(\d+)")
-
-
-def tex_escape(text: str) -> str:
-    """Plain text made safe for LaTeX; ``l^2`` prints as a superscript."""
-    parts = _POWER.split(str(text))  # [text, power, text, power, ...]
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            out.append(f"\\textsuperscript{{{part}}}")
-        else:
-            out.append("".join(_TEX_SPECIAL.get(c, c) for c in part))
-    return "".join(out)
 
 
 def _pct(x) -> str:
@@ -327,37 +295,3 @@ def write_report(
     if not compile:
         return tex, None, f"wrote {tex}"
     return (tex, *build_pdf(tex))
-
-
-def build_pdf(tex: Path) -> tuple[Path | None, str]:
-    """Compile ``tex`` with latexmk (or pdflatex twice). Returns (pdf or None, message)."""
-    tex = Path(tex)
-    how = f"cd {tex.parent} && latexmk -pdf {tex.name}"
-    opts = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape"]
-    if shutil.which("latexmk"):
-        # -pdflatex= passes the options on to every pdflatex run latexmk starts.
-        engine = "pdflatex " + " ".join(opts) + " %O %S"
-        cmd = [["latexmk", "-pdf", "-no-shell-escape", f"-pdflatex={engine}", tex.name]]
-    elif shutil.which("pdflatex"):
-        cmd = [["pdflatex", *opts, tex.name]] * 2
-    else:
-        return None, (
-            f"wrote {tex}; no LaTeX engine found, so no PDF. Install TeX Live "
-            f"(Debian: apt-get install texlive-latex-base latexmk), then run: {how}"
-        )
-    # No shell escape, and TeX may read and write only inside the report folder
-    # ("p": paranoid, no absolute paths, no "..", no dot files): a crafted
-    # results file cannot read /etc/... into the PDF or run a program.
-    env = os.environ | {"openin_any": "p", "openout_any": "p", "shell_escape": "f"}
-    for c in cmd:
-        proc = subprocess.run(
-            c, cwd=tex.parent, capture_output=True, text=True, timeout=600, env=env
-        )
-        if proc.returncode != 0:
-            tail = "\n".join(proc.stdout.splitlines()[-15:])
-            return None, f"wrote {tex}; LaTeX failed ({' '.join(c)}):\n{tail}"
-    pdf = tex.with_suffix(".pdf")
-    # LaTeX's auxiliary files are of no use to a reader of the folder.
-    for ext in (".aux", ".log", ".fls", ".fdb_latexmk", ".out"):
-        tex.with_suffix(ext).unlink(missing_ok=True)
-    return pdf, f"wrote {tex} and {pdf}"

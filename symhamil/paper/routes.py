@@ -27,6 +27,7 @@ from types import MappingProxyType
 import numpy as np
 import sympy as sp
 
+from .._io import real_folder
 from ..compare import compare, decompose
 from ..export import pade, to_sympy
 from ..sindy import SparseFit, force_sindy, sindy
@@ -134,7 +135,7 @@ class NetworkRoute(Route):
     def learn(self, case, out, seed, say):
         recipe = case.recipes[self.name]
         say(f"[{case.key}] training {self.title}: {recipe.describe()}")
-        folder = out / "models" / case.key / self.name
+        folder = real_folder(out, "models", case.key, self.name)  # no link on the way
         trained = train(
             case.train,
             recipe,

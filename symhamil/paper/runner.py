@@ -29,7 +29,8 @@ import numpy as np
 import sympy as sp
 
 from .. import __version__
-from .._io import write_json
+from .._io import LOAD_ERRORS, real_folder, write_json
+from .._schema import Mapping, Number, Text, read_document
 from .experiments import EXPERIMENTS, Case, check_budget, experiment, paper_results, paper_term
 from .report import write_report
 from .results import CaseResult, Curve, RunResult
@@ -58,6 +59,7 @@ def run_case(
     chosen = [route(n) for n in routes]  # unknown names fail here, before any work
     out = Path(out)
     t0 = time.perf_counter()
+    real_folder(out, "data")  # inside out, not a link
     case.train.save(out / "data" / f"{case.key}-train.npz")
     if case.test is not None:
         case.test.save(out / "data" / f"{case.key}-test.npz")
@@ -197,6 +199,20 @@ def reproduce(
     return run
 
 
+#: The outline of a reproduction's results.json, checked before it is read.
+RUN_SCHEMA = {
+    "symhamil_version": Text(100),
+    "budget": Text(20),
+    "seed": Number(lo=0, whole=True),
+    "command": Text(2_000),
+    "machine": Text(2_000),
+    "wall_time": Number(lo=0),
+    "cases": Mapping(
+        {"key": Text(64), "title": Text(200), "routes": Mapping(dict, limit=20)}, limit=100
+    ),
+}
+
+
 def _previous_cases(out: Path) -> list[CaseResult]:
     if not (out / "results.json").is_file():
         return []
@@ -213,10 +229,11 @@ def load_results(out: str | Path) -> RunResult:
         raise FileNotFoundError(
             f"{path}: no results.json; run `symhamil reproduce --out {out}` first."
         )
+    doc = read_document(path, RUN_SCHEMA)
     try:
-        return RunResult.from_json(json.loads(path.read_text()))
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path} is not a readable results file ({exc!r}).") from exc
+        return RunResult.from_json(doc)
+    except LOAD_ERRORS as exc:
+        raise ValueError(f"{path} is not a readable results file ({str(exc)[:300]}).") from None
 
 
 def render(out: str | Path, compile: bool = True) -> tuple[Path, Path | None, str]:
