@@ -10,6 +10,7 @@ from pathlib import Path
 
 import symhamil
 import symhamil.export
+import symhamil.latex
 import symhamil.learn
 import symhamil.learn_pairs
 import symhamil.losses
@@ -17,6 +18,7 @@ import symhamil.neural
 import symhamil.noise
 import symhamil.pairs
 import symhamil.paper
+import symhamil.parsing
 
 #: (title, module, names): the public face, module by module.
 SECTIONS = [
@@ -41,6 +43,12 @@ SECTIONS = [
             "lattice_starts",
         ],
     ),
+    (
+        "symhamil.parsing (formulas and names from text)",
+        symhamil.parsing,
+        ["parse_formula", "check_name", "is_plain_name", "as_expr"],
+    ),
+    ("symhamil.latex (LaTeX and the safe PDF builder)", symhamil.latex, symhamil.latex.__all__),
     ("symhamil.learn (the `symhamil learn` application)", symhamil.learn, symhamil.learn.__all__),
     (
         "symhamil.learn_pairs (`symhamil learn` on molecular-dynamics files)",

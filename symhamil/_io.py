@@ -26,6 +26,7 @@ import numpy as np
 __all__ = [
     "LOAD_ERRORS",
     "atomic_write",
+    "describe",
     "read_json_as",
     "read_regular",
     "real_folder",
@@ -154,6 +155,15 @@ def read_json_as(path: str | os.PathLike, from_json, what: str):
         raise ValueError(f"{path}: not a saved {what} ({_short(exc)}).") from None
 
 
-def _short(exc: BaseException, limit: int = 300) -> str:
-    text = str(exc) if isinstance(exc, ValueError) else repr(exc)
+def describe(exc: BaseException, limit: int = 300) -> str:
+    """One short line for a fault found while reading a file."""
+    if isinstance(exc, KeyError):
+        text = f"missing field {str(exc)[:80]}"
+    elif isinstance(exc, ValueError | TypeError):
+        text = str(exc)
+    else:
+        text = repr(exc)
     return text if len(text) <= limit else text[:limit] + " ..."
+
+
+_short = describe

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from ._io import LOAD_ERRORS, real_folder, write_json, write_text
+from ._io import LOAD_ERRORS, describe, real_folder, write_json, write_text
 from ._schema import Mapping, Number, Optional, Text, read_document
 from .noise import noise_level
 from .parsing import MAX_FORMULA, is_plain_name, parse_formula
@@ -44,7 +44,15 @@ from .sindy import (
     sindy,
 )
 
-__all__ = ["LearnSettings", "learn", "parse_columns", "parse_library"]
+__all__ = [
+    "LearnSettings",
+    "claim_folder",
+    "learn",
+    "parse_columns",
+    "parse_library",
+    "read_learn_results",
+    "render_learn",
+]
 
 #: Keys of ``--columns``.
 COLUMN_KEYS = ("t", "q", "p", "v", "trajectory")
@@ -513,7 +521,7 @@ def render_learn(out: str | Path, compile: bool = True) -> tuple[Path, Path | No
         figs = _figures(results, out)
         tex = _learn_tex(results, figs, tex_escape)
     except LOAD_ERRORS as exc:
-        raise ValueError(f"{out / 'results.json'}: {str(exc)[:300]}") from None
+        raise ValueError(f"{out / 'results.json'}: {describe(exc)}") from None
     tex = write_text(out / "report.tex", tex)
     if not compile:
         return tex, None, f"wrote {tex}"

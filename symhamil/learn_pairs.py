@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from ._io import LOAD_ERRORS, real_folder, write_json, write_text
+from ._io import LOAD_ERRORS, describe, real_folder, write_json, write_text
 from ._schema import Mapping, Number, Optional, Text, read_document
 from .compare import compare
 from .learn import check_request, claim_folder, parse_library
@@ -185,7 +185,7 @@ def render_pairs(out: str | Path, compile: bool = True) -> tuple[Path, Path | No
     try:
         return _render_pairs(results, out, compile)
     except LOAD_ERRORS as exc:
-        raise ValueError(f"{out / 'results.json'}: {str(exc)[:300]}") from None
+        raise ValueError(f"{out / 'results.json'}: {describe(exc)}") from None
 
 
 #: What render_pairs reads from results.json.

@@ -135,7 +135,7 @@ def test_load_radial(tmp_path):
         sh.load_radial(path)
 
 
-# The author's files conserve energy to about 4e-9 (DESIGN.md); 1e-8 allows for
+# The author's files conserve energy to about 4e-9 (docs/data.md); 1e-8 allows for
 # rounding, and fails at once if the catalog's double well differed from theirs.
 AUTHOR_ENERGY_RTOL = 1e-8
 

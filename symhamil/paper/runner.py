@@ -29,7 +29,7 @@ import numpy as np
 import sympy as sp
 
 from .. import __version__
-from .._io import LOAD_ERRORS, real_folder, write_json
+from .._io import LOAD_ERRORS, describe, real_folder, write_json
 from .._schema import Mapping, Number, Text, read_document
 from .experiments import EXPERIMENTS, Case, check_budget, experiment, paper_results, paper_term
 from .report import write_report
@@ -233,7 +233,7 @@ def load_results(out: str | Path) -> RunResult:
     try:
         return RunResult.from_json(doc)
     except LOAD_ERRORS as exc:
-        raise ValueError(f"{path} is not a readable results file ({str(exc)[:300]}).") from None
+        raise ValueError(f"{path} is not a readable results file ({describe(exc)}).") from None
 
 
 def render(out: str | Path, compile: bool = True) -> tuple[Path, Path | None, str]:
