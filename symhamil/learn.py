@@ -70,7 +70,13 @@ def parse_columns(text: str) -> dict:
             )
         if key not in COLUMN_KEYS:
             raise ValueError(f"--columns: unknown key {key!r}; known: {', '.join(COLUMN_KEYS)}.")
+        if key in out:
+            raise ValueError(
+                f"--columns: {key}= is given twice; list the columns once: {key}=a,b."
+            )
         cols = [c for c in value.split(",") if c]
+        if key not in ("q", "p", "v") and len(cols) != 1:
+            raise ValueError(f"--columns: {key}= takes one column; got {', '.join(cols)}.")
         out[key] = cols if key in ("q", "p", "v") else cols[0]
     if "q" not in out:
         raise ValueError("--columns must name the positions, e.g. q=x or q=x,y.")

@@ -84,6 +84,8 @@ def test_learn_writes_results_and_the_report(pendulum_csv, tmp_path, capsys):
         ("time q=angle", None, "is not KEY=COLUMN"),
         ("t=time x=angle", None, "unknown key 'x'"),
         ("t=time q=angle p=omega v=omega", None, "not both"),
+        ("t=time,run q=angle", None, "t= takes one column"),
+        ("t=time q=angle q=omega", None, "q= is given twice"),
         ("t=time q=angle trajectory=run", "cos(angle), foo(angle)", "foo"),
         ("t=time q=angle trajectory=run", "cos(theta)", "theta"),
     ],

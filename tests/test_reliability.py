@@ -260,7 +260,7 @@ def test_D15_cli_failures_are_one_line(tmp_path, capsys):
 def test_D15_a_damaged_results_folder_is_one_line(tmp_path, capsys):
     (tmp_path / "results.json").write_text("{")
     assert main(["report", str(tmp_path)]) == 2
-    assert "results.json is not a readable results file" in capsys.readouterr().err
+    assert "results.json: not readable JSON" in capsys.readouterr().err
     (tmp_path / "run.json").write_text("{}")
     assert main(["reproduce", "sho", "--budget", "quick", "--out", str(tmp_path)]) == 2
     assert "holds a run with budget None" in capsys.readouterr().err

@@ -145,7 +145,7 @@ def _one_line_error(capsys) -> str:
 
 def test_D26_a_finished_learn_runs_again_into_its_own_out(pendulum_csv, tmp_path):
     out = tmp_path / "out"
-    settings = _settings(pendulum_csv, network=True, time_limit=3.0)
+    settings = _settings(pendulum_csv, network=True, time_limit=1.0)
     first = learn(settings, out, report=False, say=lambda s: None)
     again = learn(settings, out, report=False, say=lambda s: None)  # used to fail
     assert (out / "network" / "checkpoint.npz").is_file()
@@ -246,8 +246,10 @@ def test_D30_two_runs_written_one_after_another_are_kept_apart():
 
 def test_D30_repeated_times_with_other_values_are_reported():
     t = np.arange(100) * 0.1
-    with pytest.warns(sh.SamplingWarning, match="repeated time stamp"):
+    with pytest.warns(sh.SamplingWarning) as caught:
         sh.Trajectories.from_samples(np.r_[t, t[50]], np.r_[np.cos(t), 5.0])
+    messages = " ".join(str(w.message) for w in caught)
+    assert "repeated time stamp" in messages and "not in time order" in messages
 
 
 def test_D31_data_missing_every_third_sample_keep_their_step():
@@ -354,7 +356,7 @@ def test_D37_an_overlong_cell_is_one_error_naming_file_and_row(tmp_path):
 def test_D38_read_csv_keeps_only_the_wanted_columns(tmp_path):
     import tracemalloc
 
-    n = 200_000
+    n = 100_000
     t = np.arange(n) * 0.01
     cols = np.column_stack([t, np.cos(t)] + [np.sin(k * t) for k in range(1, 9)])
     path = tmp_path / "big.csv"
