@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from ._checks import whole_number
 from ._io import LOAD_ERRORS, describe, real_folder, write_json, write_text
 from ._schema import Mapping, Number, Optional, Text, read_document
 from .noise import noise_level
@@ -155,17 +156,8 @@ def check_request(settings) -> None:
         text = getattr(settings, name)
         if text is not None and not isinstance(text, str):
             raise TypeError(f"{name} must be text; got {type(text).__name__}.")
-    degree = getattr(settings, "degree", 1)
-    if isinstance(degree, bool) or not isinstance(degree, int) or not 1 <= degree <= MAX_DEGREE:
-        raise ValueError(
-            f"the degree must be a whole number from 1 to {MAX_DEGREE}; got {degree!r}."
-        )
-    boot = getattr(settings, "bootstrap", 0)
-    if isinstance(boot, bool) or not isinstance(boot, int) or not 0 <= boot <= MAX_BOOTSTRAP:
-        raise ValueError(
-            f"the bootstrap takes a whole number of resamples from 0 to {MAX_BOOTSTRAP:,}; got "
-            f"{boot!r}."
-        )
+    whole_number(getattr(settings, "degree", 1), "the degree", 1, MAX_DEGREE)
+    whole_number(getattr(settings, "bootstrap", 0), "bootstrap (resamples)", 0, MAX_BOOTSTRAP)
 
 
 def claim_folder(out: Path, kind: str, overwrite: bool = False) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 from scipy.signal import savgol_filter
 
+from ._checks import whole_number
 from .potentials import as_potential
 from .trajectories import Trajectories
 
@@ -83,15 +84,7 @@ MAX_SUBSTEPS = 10_000
 
 def _substeps(traj: Trajectories, substeps: int | None) -> int:
     if substeps is not None:
-        try:
-            whole = not isinstance(substeps, bool) and int(substeps) == substeps
-        except (TypeError, ValueError, OverflowError):
-            whole = False
-        if not whole or not 1 <= substeps <= MAX_SUBSTEPS:
-            raise ValueError(
-                f"substeps must be a whole number from 1 to {MAX_SUBSTEPS:,}; got {substeps!r}."
-            )
-        return int(substeps)
+        return whole_number(substeps, "substeps", 1, MAX_SUBSTEPS)
     from .noise import time_scale
 
     return max(1, math.ceil(STEPS_PER_TAU * traj.h / time_scale(traj)))

@@ -19,6 +19,7 @@ import scipy.linalg
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from ._checks import whole_number
 from ._io import read_json_as, write_json
 from .losses import check_loss, pairs
 from .parsing import as_expr, check_name, parse_formula
@@ -1043,15 +1044,7 @@ def _check_request(what, traj, kind, select, threshold, bootstrap, seed=None) ->
     if select is not None and select not in SELECTIONS:
         raise ValueError(f"unknown select {select!r}; choose one of {', '.join(SELECTIONS)}.")
     _check_threshold(threshold)
-    try:
-        whole = not isinstance(bootstrap, bool) and int(bootstrap) == bootstrap
-    except (TypeError, ValueError, OverflowError):
-        whole = False
-    if not whole or not 0 <= bootstrap <= MAX_BOOTSTRAP:
-        raise ValueError(
-            f"bootstrap must be a whole number of resamples from 0 to {MAX_BOOTSTRAP:,}; got "
-            f"{bootstrap!r}."
-        )
+    whole_number(bootstrap, "bootstrap (resamples)", 0, MAX_BOOTSTRAP)
     check_seed(seed)
 
 

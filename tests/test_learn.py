@@ -3,9 +3,9 @@
 import json
 import shutil
 
-import numpy as np
 import pytest
 import sympy as sp
+from conftest import write_pendulum_csv
 
 import symhamil as sh
 from symhamil.cli import main
@@ -18,20 +18,7 @@ LIBRARY = "1, cos(angle), sin(angle), angle, angle**2, angle**3, angle**4"
 def pendulum_csv(tmp_path_factory):
     """A pendulum (V = 1 - cos q) filmed at 6 frames per second: angle and angular
     velocity with ~1% noise, 3% of the frames missing, two runs."""
-    pend = sh.catalog.pendulum()
-    tr = sh.simulate(pend, [[1.5], [1.0]], [[0.0], [0.3]], h=1 / 6, steps=300, substeps=100)
-    rng = np.random.default_rng(0)
-    rows = ["time,angle,omega,run"]
-    for r in range(tr.R):
-        for k, t in enumerate(tr.t):
-            if rng.random() < 0.03:
-                continue
-            a = tr.q[r, k, 0] + 0.014 * rng.standard_normal()
-            w = tr.p[r, k, 0] + 0.01 * rng.standard_normal()
-            rows.append(f"{t:.4f},{a:.6f},{w:.6f},{'AB'[r]}")
-    path = tmp_path_factory.mktemp("data") / "pendulum.csv"
-    path.write_text("\n".join(rows) + "\n")
-    return path
+    return write_pendulum_csv(tmp_path_factory.mktemp("data") / "pendulum.csv", drop=0.03)
 
 
 def test_learn_writes_results_and_the_report(pendulum_csv, tmp_path, capsys):

@@ -14,6 +14,7 @@ import subprocess
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import write_pendulum_csv
 
 import symhamil as sh
 from symhamil.cli import main
@@ -32,18 +33,8 @@ def _pdf_text(pdf) -> str:
 @pytest.fixture(scope="module")
 def pendulum_csv(tmp_path_factory):
     """A pendulum sampled at 6 per second, two runs, 1% noise."""
-    tr = sh.simulate(sh.catalog.pendulum(), [[1.5], [1.0]], [[0.0], [0.3]], h=1 / 6, steps=150,
-                     substeps=50)  # fmt: skip
-    rng = np.random.default_rng(0)
-    rows = ["time,angle,omega,run"]
-    for r in range(tr.R):
-        for k, t in enumerate(tr.t):
-            a = tr.q[r, k, 0] + 0.014 * rng.standard_normal()
-            w = tr.p[r, k, 0] + 0.01 * rng.standard_normal()
-            rows.append(f"{t:.4f},{a:.6f},{w:.6f},{'AB'[r]}")
     path = tmp_path_factory.mktemp("data") / "pendulum.csv"
-    path.write_text("\n".join(rows) + "\n")
-    return path
+    return write_pendulum_csv(path, steps=150, substeps=50)
 
 
 def _settings(csv, **kw) -> LearnSettings:
