@@ -108,7 +108,7 @@ def test_bootstrap_gives_inclusion_and_intervals(t1):
         assert fit.inclusion[t] == 1.0
     assert fit.inclusion[q**6] < 0.5
     assert "bootstrap of 50 resamples" in fit.method
-    with pytest.raises(ValueError, match="bootstrap must be a whole number"):
+    with pytest.raises(ValueError, match=r"bootstrap \(resamples\) must be a whole number"):
         sh.force_sindy(t1, sh.Library.polynomial((q,), 2), bootstrap=-1)
 
 
