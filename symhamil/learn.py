@@ -37,6 +37,7 @@ from .rollout import rollout
 from .samples import read_csv
 from .sindy import (
     MAX_BOOTSTRAP,
+    SOURCE_FIELDS,
     Library,
     LibraryWarning,
     SparseFit,
@@ -447,6 +448,7 @@ FIT_SCHEMA = {
     "residual": Number(nan=True, inf=True),
     "path": [dict],
     "method": Text(2_000),
+    "sources?": Optional(Mapping(Text(500), keys=frozenset(SOURCE_FIELDS))),
 }
 ROLLOUT_SCHEMA = {
     "rms": Number(nan=True, inf=True),
@@ -580,6 +582,14 @@ def _learn_tex(results: dict, figs: dict, tex_escape) -> str:
             )
         body.append(" \\\\\n".join(lines))
         body.append(r"\par\medskip" + _coefficient_table(fit, esc))
+        if fit.sources:
+            # Which estimator gave which column: they can differ (shooting and a
+            # bootstrap of the regression), and the reader must know.
+            body.append(
+                r"\par\smallskip{\small "
+                + "; ".join(f"{esc(k)}: {esc(v)}" for k, v in fit.sources.items())
+                + ".}"
+            )
     captions = {
         "potential": "The recovered potentials (shifted to a minimum of 0); shaded: the range "
         "of the data.",

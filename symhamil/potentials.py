@@ -111,8 +111,10 @@ def as_potential(target, symbols: Sequence[sp.Symbol] | None = None) -> Potentia
     """
     if isinstance(target, Potential):
         return target
-    if isinstance(target, System):
-        return Potential(target.potential, lambda q: -target.force(q), "System")
+    if isinstance(target, System) or (
+        callable(getattr(target, "potential", None)) and callable(getattr(target, "force", None))
+    ):  # a System, or a pair system: anything with potential and force
+        return Potential(target.potential, lambda q: -target.force(q), type(target).__name__)
     if hasattr(target, "potential") and callable(target.potential):
         grad = getattr(target, "gradient", None)
         return Potential(target.potential, grad if callable(grad) else None, type(target).__name__)

@@ -202,7 +202,7 @@ def rollout(
     _substeps(traj, substeps)  # checked before any work
     grad = _gradient(target, traj)
     masses = _masses(traj)
-    if hasattr(target, "masses") and hasattr(target, "coords") and not traj.masses:
+    if hasattr(target, "masses") and hasattr(target, "coords") and traj.masses is None:
         masses = np.asarray([float(m) for m in target.masses], dtype=float)
     p0 = initial_momenta(traj)
     q_sim, _ = integrate(grad, traj.q[:, 0], p0, traj.h, traj.N, masses, _substeps(traj, substeps))

@@ -376,6 +376,11 @@ class SparseFit:
     method : str
         How the model was found (the observations, the selection rule, and
         whether it was refined).
+    sources : Mapping {str: str}, optional
+        Which estimator gave each of ``coefficients``, ``stderr``, ``intervals``
+        and ``inclusion``. They can differ: with shooting and a bootstrap, the
+        coefficients and standard errors come from shooting and the intervals
+        from the bootstrap of the sparse regression, and ``sources`` says so.
     """
 
     coefficients: Mapping
@@ -388,10 +393,11 @@ class SparseFit:
     inclusion: Mapping | None = None
     intervals: Mapping | None = None
     method: str = ""
+    sources: Mapping | None = None
 
     def __post_init__(self) -> None:
         # Read-only views: a fit is a value, not a dict to edit.
-        for name in ("coefficients", "stderr", "inclusion", "intervals"):
+        for name in ("coefficients", "stderr", "inclusion", "intervals", "sources"):
             v = getattr(self, name)
             if v is not None:
                 if name == "intervals":
@@ -438,6 +444,7 @@ class SparseFit:
             "inclusion": _terms_json(self.inclusion),
             "intervals": _terms_json(self.intervals, list),
             "method": self.method,
+            "sources": None if self.sources is None else dict(self.sources),
         }  # fmt: skip
 
     @classmethod
@@ -493,6 +500,7 @@ class SparseFit:
             inclusion=terms_of("inclusion"),
             intervals=terms_of("intervals", interval),
             method=str(d.get("method", "")),
+            sources=_sources_from_json(d.get("sources")),
         )
 
     def save(self, path) -> None:
@@ -503,6 +511,20 @@ class SparseFit:
     def load(cls, path) -> SparseFit:
         """Read a fit written by :meth:`save`."""
         return read_json_as(path, cls.from_json, "SparseFit")
+
+
+def _sources_from_json(d) -> dict | None:
+    if d is None:
+        return None
+    if not isinstance(d, dict) or not all(
+        k in SOURCE_FIELDS and isinstance(v, str) and len(v) <= 500 for k, v in d.items()
+    ):
+        raise ValueError(f"its sources must map {', '.join(SOURCE_FIELDS)} to short texts")
+    return dict(d)
+
+
+#: The parts of a fit whose estimator ``SparseFit.sources`` names.
+SOURCE_FIELDS = ("coefficients", "stderr", "intervals", "inclusion")
 
 
 def _terms_json(m, value=float):
@@ -738,7 +760,7 @@ def _select_by_data(theta, y, library, keep, thresholds, data, target=None) -> S
         cols = [varying.index(j) for j in support if j in varying]
         bd = np.zeros(len(varying))
         if cols:
-            bd[cols] = np.linalg.lstsq(th_d[:, cols], y_d, rcond=None)[0]
+            bd[cols] = _lstsq(th_d[:, cols], y_d)  # scaled: r^-12 columns are tiny
         crit = _bic(th_d, y_d, bd) if cols else np.inf
         step = PathStep(
             float(lam_k),
@@ -832,6 +854,9 @@ def _refined(fit, traj, how, theta, y, library, method, on_path) -> SparseFit:
         intervals={t: (c - 1.96 * r.stderr[t], c + 1.96 * r.stderr[t])
                    for t, c in r.coefficients.items()},
         method=method + f"; refined by shooting over {r.segments} segments{note}",
+        sources=dict.fromkeys(
+            ("coefficients", "stderr"), f"shooting (maximum likelihood, {r.segments} segments)"
+        ) | {"intervals": "shooting: coefficient +- 1.96 standard errors"},
     )  # fmt: skip
 
 
@@ -866,7 +891,7 @@ def _bootstrap(fit, theta, y, where, traj, how, n, seed, rule) -> SparseFit:
                 theta[rows], y[rows], lib, (), threshold, rtol, ratio, thresholds, how.select
             )[0]
         if chosen:
-            conditional[b] = np.linalg.lstsq(theta[rows][:, chosen], y[rows], rcond=None)[0]
+            conditional[b] = _lstsq(theta[rows][:, chosen], y[rows])
     inclusion = {t: float(np.mean(betas[:, j] != 0)) for j, t in enumerate(lib.terms)}
     # Intervals of the chosen terms, refitted on each resample with the chosen
     # support: the selection's own uncertainty is what ``inclusion`` reports, and
@@ -874,10 +899,18 @@ def _bootstrap(fit, theta, y, where, traj, how, n, seed, rule) -> SparseFit:
     # swing the intervals over whole multiples of the coefficients.
     lo, hi = np.percentile(conditional, [2.5, 97.5], axis=0)
     intervals = {lib.terms[j]: (float(lo[i]), float(hi[i])) for i, j in enumerate(chosen)}
+    regression = fit.method.split(";")[0]
+    made = dict(fit.sources or {})
+    what = f"block bootstrap of the sparse regression ({regression}), {n} resamples"
+    if "shooting" in made.get("coefficients", ""):
+        # Said, not hidden: these intervals are of a different estimator from the
+        # coefficients beside them.
+        what += "; not of shooting, which gives the coefficients"
     return fit.replace(
         inclusion=inclusion,
         intervals=intervals,
         method=fit.method + f"; bootstrap of {n} resamples of {G} blocks",
+        sources=made | {"intervals": what, "inclusion": f"block bootstrap, {n} resamples"},
     )
 
 
@@ -1068,7 +1101,7 @@ def _force_fit(
     fit = _result(beta, lam, res, path, varying)
     method = f"{how.kind}" + (f" (window {how.window})" if how.window else "")
     method += f", {how.select}" + (f", smoothed over {how.smooth}" if how.smooth else "")
-    fit = fit.replace(method=method)
+    fit = fit.replace(method=method, sources={"coefficients": f"sparse regression ({method})"})
     noisy = how.noise is not None and how.noise.fraction > QUIET
     if forces is not varying:  # many bodies: shooting works on single systems only
         if refine:

@@ -460,3 +460,13 @@ def test_noisy_md_momenta_with_the_midpoint_and_bic(tmp_path):
     c12, c6 = fit.coefficients[r**-12], fit.coefficients[r**-6]
     assert (c12 / -c6) ** (1 / 6) == pytest.approx(3.405, rel=ASE_TARGET)
     assert c6**2 / (4 * c12) == pytest.approx(0.0104, rel=ASE_TARGET)
+
+
+def test_rollout_takes_a_pair_system():
+    """A pair system is a potential like any other: rollout simulates it (it raised
+    TypeError before, having no ``gradient``)."""
+    system = sh.catalog.pair_spring()
+    q0, p0 = sh.pairs.lattice_starts(system.particles, system.space, runs=1, seed=0)
+    data = sh.simulate(system, q0, p0, h=0.01, steps=100)
+    # Verlet data against an RK4 rollout: both second order or better at h = 0.01.
+    assert sh.rollout(system, data).rms < 1e-5

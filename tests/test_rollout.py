@@ -176,3 +176,48 @@ def test_compare_shows_the_error_bars_of_a_fit(t1):
     assert "95% interval" in cmp.table() and "inclusion" in cmp.latex_table()
     back = sh.Comparison.from_json(cmp.to_json())
     assert back.rows == cmp.rows
+
+
+# ---------------------------------------------------------------- defects found in the rebuild
+@pytest.fixture(scope="module")
+def badly_scaled():
+    """V = q^2/2 + q^4/10 with the library (q^2, 1e-15 q^4): the second column is
+    ~1e-14 of the first, below LAPACK's default cut-off on singular values, so
+    unscaled least squares drops it (its coefficient is 1e14)."""
+    system = sh.System(coords=(q,), V=q**2 / 2 + q**4 / 10)
+    tr = sh.simulate(system, [[1.0], [0.5], [1.5]], [[0.0], [0.2], [0.0]], h=0.01, steps=800,
+                     method="rk")  # fmt: skip
+    noisy = _noisy(tr, 1e-4, 1)
+    return system, noisy, sh.Library((q**2, 1e-15 * q**4), (q,))
+
+
+def test_bootstrap_refits_with_scaled_least_squares(badly_scaled):
+    _, data, lib = badly_scaled
+    fit = sh.force_sindy(data, lib, bootstrap=20, refine=False)
+    for t, c in fit.coefficients.items():
+        lo, hi = fit.intervals[t]
+        assert lo <= c <= hi, (t, c, lo, hi)  # unscaled: q^2 in [0.69, 0.80], c = 0.5
+    assert fit.coefficients[1e-15 * q**4] == pytest.approx(1e14, rel=1e-3)
+
+
+def test_data_chosen_supports_score_with_scaled_least_squares(badly_scaled):
+    system, data, _ = badly_scaled
+    lib = sh.Library((sp.S.One, q**2, 1e-15 * q**4), (q,))
+    fit = sh.sindy(system.V, lib, np.linspace(-1.5, 1.5, 50)[:, None], data=data)
+    best = min(fit.path, key=lambda s: s.criterion)
+    assert set(best.support) == {sp.S.One, q**2, 1e-15 * q**4}
+    assert fit.coefficients[q**2] == pytest.approx(0.5, rel=1e-6)
+
+
+def test_a_fit_says_which_estimator_gave_each_part(t1):
+    """Shooting gives coefficients and standard errors; the bootstrap resamples the
+    sparse regression. When both run, the fit's sources say so, and they survive
+    its files."""
+    small = t1.head(2001)
+    fit = sh.force_sindy(_noisy(small, 0.01, 1), sh.Library.polynomial((q,), 4), bootstrap=10)
+    assert "shooting" in fit.sources["coefficients"] and "shooting" in fit.sources["stderr"]
+    assert "bootstrap of the sparse regression" in fit.sources["intervals"]
+    assert "not of shooting" in fit.sources["intervals"]
+    assert sh.SparseFit.from_json(fit.to_json()).sources == fit.sources
+    plain = sh.force_sindy(small, sh.Library.polynomial((q,), 4))
+    assert set(plain.sources) == {"coefficients"}
