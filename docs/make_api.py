@@ -19,16 +19,18 @@ import symhamil.noise
 import symhamil.pairs
 import symhamil.paper
 import symhamil.parsing
+import symhamil.planning
 
 #: (title, module, names): the public face, module by module.
 SECTIONS = [
     ("symhamil", symhamil, [n for n in symhamil.__all__ if n not in ("__version__",)]),
     ("symhamil.neural (imports TensorFlow)", symhamil.neural, symhamil.neural.__all__),
     ("symhamil.export", symhamil.export, ["lambdify_deep", "elu", "Approximation"]),
+    ("symhamil.noise (measured data)", symhamil.noise, ["time_scale", "smooth"]),
     (
-        "symhamil.noise (measured data)",
-        symhamil.noise,
-        ["plan", "Plan", "choose_window", "choose_smoothing", "time_scale", "smooth"],
+        "symhamil.planning (the data's plan)",
+        symhamil.planning,
+        ["plan", "Plan", "choose_window", "choose_smoothing"],
     ),
     ("symhamil.losses", symhamil.losses, ["pairs", "Pairs", "trajectory_loss", "bump"]),
     (

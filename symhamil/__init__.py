@@ -21,9 +21,10 @@ from .md import read_ase
 from .noise import NoiseLevel, noise_level
 from .pairs import PairSystem
 from .potentials import Potential, as_potential
+from .readers import read_csv
 from .reduce import ConservationWarning, effective_potential, radial_potential, reduce_radial
 from .rollout import RefineResult, Rollout, refine, rollout
-from .samples import SamplingReport, SamplingWarning, read_csv
+from .samples import SamplingReport, SamplingWarning
 from .simulate import METHODS, EnergyErrorWarning, simulate
 from .sindy import Library, LibraryWarning, SparseFit, force_sindy, pair_force_sindy, sindy, stlsq
 from .system import System

@@ -33,8 +33,8 @@ from ._schema import Mapping, Number, Optional, Text, read_document
 from .noise import noise_level
 from .parsing import MAX_FORMULA, is_plain_name, parse_formula
 from .potentials import as_potential
+from .readers import read_csv
 from .rollout import rollout
-from .samples import read_csv
 from .sindy import (
     MAX_BOOTSTRAP,
     SOURCE_FIELDS,

@@ -30,7 +30,7 @@ import scipy.spatial
 import sympy as sp
 
 from .parsing import as_expr
-from .system import _as_symbols, _check_params, _exact, default_momentum, smooth_derivative
+from .symbols import as_symbols, check_params, default_momentum, exact, smooth_derivative
 
 __all__ = [
     "MAX_SYMBOLIC_PAIRS",
@@ -409,8 +409,8 @@ class PairSystem:
     name: str = ""
 
     def __post_init__(self) -> None:
-        (r,) = _as_symbols((self.r,), "the distance symbol r")
-        params = _check_params(self.params)
+        (r,) = as_symbols((self.r,), "the distance symbol r")
+        params = check_params(self.params)
         known = (r, *params)
         phi = as_expr(self.phi, known, "pair potential phi")
         extra = phi.free_symbols - {r} - set(params)
@@ -446,7 +446,7 @@ class PairSystem:
                     f"the external potential may use the axes {tuple(map(str, axes))} of one "
                     f"particle and the parameters; it has {sorted(map(str, stray))}."
                 )
-        vals = {k: _exact(v) for k, v in params.items()}
+        vals = {k: exact(v) for k, v in params.items()}
         smooth_derivative(phi, r, f"the pair potential {phi}")
         probe = sp.lambdify(r, phi.subs(vals), "numpy")
         with np.errstate(all="ignore"):
@@ -492,12 +492,12 @@ class PairSystem:
 
     @cached_property
     def masses(self) -> tuple[sp.Expr, ...]:
-        return tuple(_exact(m) for m in self.particle_masses for _ in range(self.space))
+        return tuple(exact(m) for m in self.particle_masses for _ in range(self.space))
 
     def substituted(self, expr: sp.Expr | None = None) -> sp.Expr:
         """``expr`` (phi by default) with the parameter values put in exactly."""
         expr = self.phi if expr is None else expr
-        return expr.subs({k: _exact(v) for k, v in self.params}) if self.params else expr
+        return expr.subs({k: exact(v) for k, v in self.params}) if self.params else expr
 
     @cached_property
     def V(self) -> sp.Expr:

@@ -9,20 +9,27 @@ fault, and never print whole arrays.
 
 from __future__ import annotations
 
-import csv
 import itertools
-import os
-import stat
 import warnings
-from array import array
 from dataclasses import dataclass
 
 import numpy as np
 
-from .trajectories import Trajectories
-from .trajectories import _valid as _valid_mask
+from .noise import ORDER, noise_level, sigma_from_differences, time_scale
 
-__all__ = ["SamplingReport", "SamplingWarning", "from_samples", "read_csv"]
+__all__ = [
+    "SamplingReport",
+    "SamplingWarning",
+    "check_masses",
+    "from_samples",
+    "inside",
+    "step_of",
+]
+
+
+def inside(lengths, n: int) -> np.ndarray:
+    """(R, n) mask: True where point j is inside piece r (j < lengths[r])."""
+    return np.arange(n)[None, :] < np.asarray(lengths)[:, None]
 
 
 class SamplingWarning(UserWarning):
@@ -213,6 +220,7 @@ def _restarts(t: np.ndarray, ids: np.ndarray, min_points: int, stacklevel: int) 
 
 
 def from_samples(
+    build,
     t,
     q,
     p=None,
@@ -223,8 +231,13 @@ def from_samples(
     rtol: float = 0.01,
     min_points: int = 3,
     max_gap: int | None = None,
-) -> Trajectories:
-    """See :meth:`symhamil.Trajectories.from_samples`."""
+):
+    """The pieces of measured samples, built by ``build`` (the Trajectories class).
+
+    See :meth:`symhamil.Trajectories.from_samples`, which passes itself as
+    ``build``: this module sits below the Trajectories value and never imports
+    it.
+    """
     if max_gap is None:
         # Bridge gaps shorter than GAP_FRACTION of the motion's time scale (at
         # least MIN_GAP samples): the time scale needs pieces first, so a first
@@ -233,11 +246,9 @@ def from_samples(
         # random, 1% noise: cutting at gaps of 3 doubled the error; bridging
         # them left it within 5%).
         first = from_samples(
-            t, q, p, trajectory=trajectory, masses=masses, names=names, rtol=rtol,
+            build, t, q, p, trajectory=trajectory, masses=masses, names=names, rtol=rtol,
             min_points=min_points, max_gap=MIN_GAP,
         )  # fmt: skip
-        from .noise import ORDER, noise_level, time_scale
-
         noise = noise_level(first) if int(first.sizes.max()) > ORDER else None
         wide = int(GAP_FRACTION * time_scale(first, noise) / first.h)
         if wide <= MIN_GAP or first.sampling.cuts == ():
@@ -245,7 +256,7 @@ def from_samples(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SamplingWarning)  # the first pass said it
             return from_samples(
-                t, q, p, trajectory=trajectory, masses=masses, names=names, rtol=rtol,
+                build, t, q, p, trajectory=trajectory, masses=masses, names=names, rtol=rtol,
                 min_points=min_points, max_gap=wide,
             )  # fmt: skip
     t = _column("t", t, None, allow_2d=False)
@@ -384,7 +395,7 @@ def from_samples(
             SamplingWarning,
             stacklevel=3,
         )
-    return Trajectories(
+    return build(
         q=qs,
         p=ps,
         h=h,
@@ -393,7 +404,7 @@ def from_samples(
         lengths=lengths,
         masses=masses,
         sampling=report,
-        observed=None if observed[_valid_mask(lengths, width)].all() else observed,
+        observed=None if observed[inside(lengths, width)].all() else observed,
     )
 
 
@@ -406,8 +417,6 @@ def _velocity_ratio(q, v, lengths, h) -> tuple[float, ...] | None:
     (2 sigma_q^2, sigma_q from sixth differences) is taken out of the
     denominator, so noise in q does not pull c towards 0 (errors in variables).
     """
-    from .noise import ORDER, sigma_from_differences
-
     d = q.shape[2]
     inside = np.arange(q.shape[1])[None, :] < lengths[:, None]
     s_q, s_v = q[inside].std(axis=0), v[inside].std(axis=0)
@@ -437,209 +446,3 @@ def _velocity_ratio(q, v, lengths, h) -> tuple[float, ...] | None:
     if not (den > 0).all():
         return None
     return tuple(float(x) for x in num / den)
-
-
-def read_csv(
-    path: str | os.PathLike,
-    *,
-    t: str = "t",
-    q,
-    p=None,
-    v=None,
-    trajectory: str | None = None,
-    masses=None,
-    delimiter: str | None = None,
-    rtol: float = 0.01,
-    min_points: int = 3,
-    max_gap: int | None = None,
-) -> Trajectories:
-    """Measured samples from a delimited text file with a header row of column names.
-
-    Parameters
-    ----------
-    path : str or path
-        A text file: a header row, then one sample per row. Lines starting with
-        ``#`` are skipped; an empty cell or ``nan`` marks a missing value (a gap).
-    t : str
-        Column of the time stamps.
-    q : str or sequence of str
-        Columns of the positions; their names become the coordinate names.
-    p, v : str or sequence of str, optional
-        Columns of the momenta, or of the velocities (then p = masses * v). Give
-        neither for positions-only data.
-    trajectory : str, optional
-        Column of trajectory (run) ids; pieces never join two runs.
-    masses : float or sequence of float, optional
-    delimiter : str, optional
-        Sniffed from the header (comma, semicolon, tab or spaces) by default.
-    rtol, min_points, max_gap
-        As in :meth:`Trajectories.from_samples`.
-
-    Returns
-    -------
-    Trajectories
-    """
-    where = f"{os.fspath(path)}: "
-    qcols = _names(q, "q")
-    if p is not None and v is not None:
-        raise ValueError("give momenta (p) or velocities (v), not both.")
-    pcols = None if p is None and v is None else _names(p if p is not None else v, "p/v")
-    if pcols is not None and len(pcols) != len(qcols):
-        raise ValueError(
-            f"{len(pcols)} momentum/velocity column(s) for {len(qcols)} position column(s)."
-        )
-    masses = check_masses(masses, len(qcols))
-    try:
-        kind = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{where}no such file.") from None
-    if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind)):
-        raise ValueError(f"{where}not a file of samples (a folder or a device).")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            header, columns, ids, line = _read_columns(fh, where, t, qcols, pcols, trajectory,
-                                                       delimiter)  # fmt: skip
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{where}cannot be read as text ({exc}).") from None
-    tt = columns[t]
-    bad_t = np.flatnonzero(~np.isfinite(tt))
-    if bad_t.size:
-        raise ValueError(
-            f"{where}column {t!r} has {bad_t.size} missing or non-finite time stamp(s), "
-            f"the first in row {line[bad_t[0]]}; every sample needs its time."
-        )
-    qq = np.stack([columns[c] for c in qcols], axis=1)
-    pp = None
-    if pcols is not None:
-        pp = np.stack([columns[c] for c in pcols], axis=1)
-        if v is not None and masses is not None:
-            pp = pp * np.asarray(masses)
-    names = coordinate_names(qcols, header)
-    try:
-        return from_samples(
-            tt,
-            qq,
-            pp,
-            trajectory=ids,
-            masses=masses,
-            names=names,
-            rtol=rtol,
-            min_points=min_points,
-            max_gap=max_gap,
-        )
-    except (ValueError, TypeError) as exc:
-        raise type(exc)(f"{where}{exc}") from None
-
-
-#: The longest line read from a text file of samples (characters).
-MAX_LINE = 1 << 20
-
-
-def _read_columns(fh, where, t, qcols, pcols, trajectory, delimiter):
-    """Stream the file once, keeping only the wanted columns as float64.
-
-    Memory stays at 8 bytes per wanted value (plus an int per row for the
-    trajectory id and the line number), whatever the width of the file.
-    Returns (header, {column: values}, trajectory ids or None, line numbers).
-    """
-    state = {"line": 0}
-
-    def lines():
-        while True:
-            line = fh.readline(MAX_LINE + 1)
-            if not line:
-                return
-            state["line"] += 1
-            if len(line) > MAX_LINE:
-                raise ValueError(
-                    f"{where}line {state['line']} is longer than {MAX_LINE:,} characters; this "
-                    "is not a table of samples."
-                )
-            if line.strip() and not line.lstrip().startswith("#"):
-                yield line
-
-    body = lines()
-    head = next(body, None)
-    if head is None:
-        raise ValueError(f"{where}needs a header row and at least one row of samples.")
-    if delimiter is None:
-        delimiter = next((c for c in (",", ";", "\t") if c in head), None)
-
-    def split(row_lines):
-        if delimiter is None:
-            return (ln.split() for ln in row_lines)
-        return csv.reader(row_lines, delimiter=delimiter)
-
-    rows = split(itertools.chain([head], body))
-    try:
-        header = [c.strip() for c in next(rows)]
-        wanted = [t, *qcols, *(pcols or []), *([trajectory] if trajectory else [])]
-        missing = [c for c in wanted if c not in header]
-        if missing:
-            raise ValueError(
-                f"{where}no column(s) {', '.join(map(repr, missing))}; the header has "
-                f"{', '.join(map(repr, header[:20]))}{' ...' if len(header) > 20 else ''}."
-            )
-        numeric = list(dict.fromkeys([t, *qcols, *(pcols or [])]))
-        index = {c: header.index(c) for c in wanted}
-        values = {c: array("d") for c in numeric}
-        codes: dict[str, int] = {}
-        ids = array("q")
-        line_of = array("q")
-        for row in rows:
-            line_of.append(state["line"])
-            for c in numeric:
-                j = index[c]
-                cell = row[j].strip() if j < len(row) else ""
-                try:
-                    values[c].append(float(cell) if cell else np.nan)
-                except ValueError:
-                    raise ValueError(
-                        f"{where}column {c!r}, row {state['line']}: {cell[:40]!r} is not a number."
-                    ) from None
-            if trajectory:
-                j = index[trajectory]
-                key = row[j].strip() if j < len(row) else ""
-                ids.append(codes.setdefault(key, len(codes)))
-    except csv.Error as exc:
-        raise ValueError(f"{where}row {state['line']}: {exc}.") from None
-    if not line_of:
-        raise ValueError(f"{where}needs a header row and at least one row of samples.")
-    columns = {c: np.frombuffer(a, dtype=float) for c, a in values.items()}
-    return (
-        header,
-        columns,
-        np.frombuffer(ids, dtype=np.int64) if trajectory else None,
-        np.frombuffer(line_of, dtype=np.int64),
-    )
-
-
-def coordinate_names(columns, taken=()) -> list[str]:
-    """Symbol names for columns: the column's own name where it is a plain name
-    (:func:`~symhamil.parsing.is_plain_name`), else ``q{i}``, never one taken
-    by another column or coordinate.
-
-    >>> coordinate_names(["x", "my angle", "lambda", "q1"])
-    ['x', 'q2', 'q3', 'q1']
-    """
-    from .parsing import is_plain_name
-
-    keep = [c if is_plain_name(c) else None for c in columns]
-    used = {c for c in keep if c} | {c for c in taken if c not in columns}
-    out = []
-    for i, c in enumerate(keep):
-        if c is None:
-            k = i
-            while f"q{k}" in used or f"q{k}" in keep:
-                k += 1
-            c = f"q{k}"
-            used.add(c)
-        out.append(c)
-    return out
-
-
-def _names(cols, what: str) -> tuple[str, ...]:
-    cols = (cols,) if isinstance(cols, str) else tuple(cols)
-    if not cols or not all(isinstance(c, str) and c for c in cols):
-        raise ValueError(f"the {what} columns must be given as column names; got {cols!r}.")
-    return cols

@@ -722,7 +722,7 @@ def _select_by_data(theta, y, library, keep, thresholds, data, target=None) -> S
     small terms are real (the residual rule keeps all seven pendulum terms on a
     nearly collinear library); the measured forces carry the likelihood.
     """
-    from .noise import plan
+    from .planning import plan
 
     if not isinstance(data, Trajectories):
         raise TypeError(f"data must be symhamil.Trajectories; got {type(data).__name__}.")
@@ -1015,7 +1015,7 @@ def force_sindy(
         data and "bic" on noisy data.
     window : int, optional
         Steps per test function of the weak form; by default chosen from the
-        noise (:func:`symhamil.noise.choose_window`).
+        noise (:func:`symhamil.planning.choose_window`).
     smooth : int, optional
         Savitzky-Golay window (odd number of samples) to smooth q and p first.
     refine : bool, optional
@@ -1088,7 +1088,7 @@ def _force_fit(
     """The body of force-SINDy: ``varying`` names the terms, ``forces.gradient``
     maps positions (K, d) to their gradients (K, d, J) (the library itself, or
     its pair sums for many bodies)."""
-    from .noise import QUIET, plan  # noise estimation and smoothing; SciPy's signal module
+    from .planning import QUIET, plan  # noise estimation and smoothing; SciPy's signal module
 
     rtol, ratio, thresholds = rule
     how = plan(traj, kind=kind, select=select, window=window, smooth=smooth)

@@ -8,35 +8,19 @@ single source of truth.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from functools import cached_property
 
 import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .parsing import as_expr, check_name
+from .pairs import PairSystem
+from .parsing import as_expr
+from .symbols import as_symbols, check_params, default_momentum, exact, smooth_derivative
 
 __all__ = ["System", "default_momentum"]
-
-
-def default_momentum(coord: sp.Symbol) -> sp.Symbol:
-    """The momentum symbol conjugate to ``coord``.
-
-    ``q`` -> ``p``, ``q1x`` -> ``p1x``, ``x`` -> ``p_x``.
-
-    Examples
-    --------
-    >>> import sympy as sp
-    >>> default_momentum(sp.Symbol("q2")), default_momentum(sp.Symbol("r"))
-    (p2, p_r)
-    """
-    name = coord.name
-    if name.startswith("q"):
-        return sp.Symbol("p" + name[1:])
-    return sp.Symbol("p_" + name)
 
 
 def _is_positive(value: sp.Expr) -> bool | None:
@@ -47,55 +31,6 @@ def _is_positive(value: sp.Expr) -> bool | None:
     if value.is_number:
         return bool(value.is_extended_real and value.is_finite and value > 0)
     return False if value.is_positive is False else None
-
-
-def _exact(value: float) -> sp.Expr:
-    """``value`` as an Integer or a Rational with a small denominator when it is one
-    exactly, else as a Float."""
-    frac = Fraction(value).limit_denominator(1000)
-    if float(frac) == value:
-        return sp.Rational(frac.numerator, frac.denominator)
-    return sp.Float(value)
-
-
-def _check_params(raw: Mapping) -> dict[sp.Symbol, float]:
-    params: dict[sp.Symbol, float] = {}
-    for k, v in dict(raw or {}).items():
-        key = sp.Symbol(check_name(k, "parameter")) if isinstance(k, str) else k
-        if not isinstance(key, sp.Symbol):
-            raise TypeError(f"parameter names must be Symbols or names; got {k!r}.")
-        try:
-            val = float(v)
-        except (TypeError, ValueError):
-            raise TypeError(f"parameter {key} must have a numeric value; got {v!r}.") from None
-        if not np.isfinite(val):
-            raise ValueError(f"parameter {key} must be finite; got {val}.")
-        params[key] = val
-    return params
-
-
-def smooth_derivative(expr: sp.Expr, symbol: sp.Symbol, what: str) -> sp.Expr:
-    """d expr / d symbol, refused unless it is a closed-form, continuous function.
-
-    Simulation integrates the force -grad V: SymPy leaves the derivative of
-    Abs, floor or re of a general symbol unevaluated, and that of sign or
-    Heaviside (or of Abs of a real symbol) is a jump or a DiracDelta.
-    """
-    g = sp.diff(expr, symbol)
-    if g.has(sp.Derivative, sp.Subs):
-        raise ValueError(
-            f"{what} has no closed-form derivative in {symbol} (SymPy leaves "
-            f"{next(iter(g.atoms(sp.Derivative, sp.Subs)))} unevaluated, e.g. for Abs, sign, "
-            "floor, re); write it with differentiable functions, e.g. sqrt(q**2 + eps**2) "
-            "for Abs(q)."
-        )
-    if g.has(sp.DiracDelta, sp.sign, sp.Heaviside):
-        raise ValueError(
-            f"{what} has a force that jumps (its derivative in {symbol} holds sign, Heaviside "
-            "or DiracDelta); simulation needs a continuous force: smooth it, e.g. "
-            "sqrt(q**2 + eps**2) for Abs(q)."
-        )
-    return g
 
 
 def _check_potential(V: sp.Expr, coords, params: dict) -> None:
@@ -120,20 +55,6 @@ def _check_potential(V: sp.Expr, coords, params: dict) -> None:
         vals = np.asarray(f(*pts), dtype=complex) * np.ones(16)
     if np.all(np.abs(vals.imag) > 1e-12 * (1 + np.abs(vals.real))):
         raise ValueError(f"the potential {V} is complex at every point tried; V must be real.")
-
-
-def _as_symbols(items: Iterable, what: str) -> tuple[sp.Symbol, ...]:
-    out = tuple(sp.Symbol(check_name(s, what)) if isinstance(s, str) else s for s in items)
-    for s in out:
-        if not isinstance(s, sp.Symbol):
-            raise TypeError(
-                f"{what} must be SymPy Symbols (or names); got {s!r} of type {type(s).__name__}."
-            )
-        # Names reach generated code and LaTeX reports: plain names only.
-        check_name(s.name, what)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{what} contain a repeated symbol: {out}.")
-    return out
 
 
 @dataclass(frozen=True)
@@ -175,14 +96,14 @@ class System:
     name: str = ""
 
     def __post_init__(self) -> None:
-        coords = _as_symbols(self.coords, "coords")
+        coords = as_symbols(self.coords, "coords")
         if not coords:
             raise ValueError("a System needs at least one coordinate.")
         d = len(coords)
         momenta = (
             tuple(default_momentum(c) for c in coords)
             if self.momenta is None
-            else _as_symbols(self.momenta, "momenta")
+            else as_symbols(self.momenta, "momenta")
         )
         if len(momenta) != d:
             raise ValueError(
@@ -206,7 +127,7 @@ class System:
                 f"got {d} coordinates but {len(masses)} masses; give one mass "
                 "per coordinate (the diagonal of the mass matrix)."
             )
-        params = _check_params(self.params)
+        params = check_params(self.params)
         both = set(params) & (set(coords) | set(momenta))
         if both:
             raise ValueError(
@@ -278,11 +199,11 @@ class System:
         >>> System.from_hamiltonian(p**2 / 4 + q**4, (q,), (p,)).masses
         (2,)
         """
-        coords = _as_symbols(coords, "coords")
-        momenta = _as_symbols(momenta, "momenta")
+        coords = as_symbols(coords, "coords")
+        momenta = as_symbols(momenta, "momenta")
         if len(coords) != len(momenta):
             raise ValueError(f"got {len(coords)} coordinates but {len(momenta)} momenta.")
-        params = _check_params(params)
+        params = check_params(params)
         param_syms = set(params)
         H = as_expr(H, (*coords, *momenta, *param_syms), "Hamiltonian H")
         extra = H.free_symbols - set(coords) - set(momenta) - param_syms
@@ -408,8 +329,6 @@ class System:
         >>> (springs.force([[0, 0, 3, 0]]) + 0.0).tolist()
         [[4.0, 0.0, -4.0, 0.0]]
         """
-        from .pairs import PairSystem
-
         return PairSystem(
             phi, r, particles, dim, masses, box, cutoff, external, params or {}, name
         )
@@ -474,7 +393,7 @@ class System:
         ``exp(-q)``, not ``exp(-1.0*q)``, and compares equal to it term by term.
         """
         expr = self.V if expr is None else as_expr(expr, (*self.coords, *self.parameters))
-        return expr.subs({k: _exact(v) for k, v in self.params}) if self.params else expr
+        return expr.subs({k: exact(v) for k, v in self.params}) if self.params else expr
 
     # ------------------------------------------------------------------ numeric
     @cached_property

@@ -56,11 +56,11 @@ class TrainingSpec:
         ``"weak"`` integrates against smooth test functions over windows of
         ``weak_window`` steps (noisy data). See :mod:`symhamil.losses`. By default
         (None) ``fit`` chooses from the data as force-SINDy does
-        (:func:`symhamil.noise.plan`): midpoint, or verlet without momenta, on
+        (:func:`symhamil.planning.plan`): midpoint, or verlet without momenta, on
         clean data; weak on noisy data.
     weak_window : int, optional
         Steps per test function of the weak loss; chosen from the data's time
-        scale when not given (:func:`symhamil.noise.choose_window`).
+        scale when not given (:func:`symhamil.planning.choose_window`).
     optimizer : {"adam+lbfgs", "adam", "gd", "lbfgs"}
         ``"gd"`` is the paper's plain gradient descent; the default runs Adam,
         then refines with SciPy's L-BFGS-B (history 50).
@@ -159,7 +159,7 @@ class TrainingSpec:
         than the data).
         """
         from .losses import pairs
-        from .noise import choose_window, plan
+        from .planning import choose_window, plan
 
         spec = self
         if spec.loss is None:

@@ -12,6 +12,8 @@ import sympy as sp
 
 from ._io import write_npz
 from .parsing import check_name
+from .samples import from_samples
+from .samples import inside as _valid
 
 if TYPE_CHECKING:
     from .system import System
@@ -58,11 +60,6 @@ def _check_array(name: str, a, where: str, lengths: np.ndarray | None = None) ->
         last = a[np.arange(a.shape[0]), lengths - 1]
         a = np.where(valid[..., None], a, last[:, None, :])
     return a
-
-
-def _valid(lengths: np.ndarray, n: int) -> np.ndarray:
-    """(R, n) mask: True where point j is inside trajectory r (j < lengths[r])."""
-    return np.arange(n)[None, :] < np.asarray(lengths)[:, None]
 
 
 def energy_error(system: System, q: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -584,7 +581,8 @@ class Trajectories:
         """Trajectories from measured samples with time stamps, split at gaps.
 
         The samples are sorted by time within each trajectory id. A step of m h
-        (h the data's typical step, the median; m = 2 .. ``max_gap`` + 1) is a gap
+        (h the data's step, the median of the smallest frequent step; m = 2 ..
+        ``max_gap`` + 1) is a gap
         of m - 1 lost samples. It is bridged, the lost samples filled by linear
         interpolation and marked in ``observed`` (integrals use them, pairs and
         likelihoods do not). Any other step that differs from h by more than
@@ -621,9 +619,8 @@ class Trajectories:
         Trajectories
             Possibly ragged; ``lengths`` gives each piece's number of points.
         """
-        from .samples import from_samples
-
         return from_samples(
+            cls,
             t,
             q,
             p,

@@ -8,7 +8,8 @@ import sympy as sp
 
 import symhamil as sh
 from symhamil.losses import pairs, trajectory_loss
-from symhamil.samples import SamplingWarning, read_csv
+from symhamil.readers import read_csv
+from symhamil.samples import SamplingWarning
 
 q = sp.Symbol("q")
 DW = 2 * q + 3 * q**2 - 4 * q**3 + q**4

@@ -102,3 +102,43 @@ def test_api_reference_is_up_to_date():
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _cycles(graph) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on, found = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.find_modules_directly_imported_by(v):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_import_cycles():
+    """No module imports itself through others, at run time (type-only imports
+    under TYPE_CHECKING aside). The layers themselves are `lint-imports`' job
+    (.ci/run; the contract is in pyproject.toml)."""
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("symhamil", exclude_type_checking_imports=True)
+    assert _cycles(graph) == []
