@@ -332,10 +332,10 @@ ROUTE_COLOURS = {"force_sindy": "C0", "strong_form": "C2", "network": "C3"}
 
 
 def _figures(results: dict, out: Path) -> dict[str, str]:
-    from .plots import _pyplot, draw_path
+    from .plots import draw_path, pyplot
     from .plots import save_figure as _save
 
-    plt = _pyplot()
+    plt = pyplot()
     folder = out / "figures"
     names = {}
 

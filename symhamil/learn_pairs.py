@@ -220,7 +220,7 @@ PAIRS_SCHEMA = {
 
 def _render_pairs(results: dict, out: Path, compile: bool):
     from .latex import build_pdf, tex_escape
-    from .plots import _pyplot, draw_pair_potential
+    from .plots import draw_pair_potential, pyplot
     from .plots import save_figure as _save
 
     data, esc = results["data"], tex_escape
@@ -235,7 +235,7 @@ def _render_pairs(results: dict, out: Path, compile: bool):
         curves.append(("true", _values(truth, r), {"color": "k", "lw": 1}))
     for k, fit in fits.items():
         curves.append((ROUTES[k], _values(fit.expression, r), {"ls": "--"}))
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax, hax) = plt.subplots(2, 1, figsize=(6.4, 5.2), sharex=True,
                                   gridspec_kw={"height_ratios": [3, 1.2]})  # fmt: skip
     hist = data["histogram"]

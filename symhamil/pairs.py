@@ -155,7 +155,7 @@ def check_geometry(particles, dim, box=None, cutoff=None, *, total=None):
     return particles, dim, box, cutoff
 
 
-def _displacements(x: np.ndarray, i: np.ndarray, j: np.ndarray, box) -> np.ndarray:
+def displacements(x: np.ndarray, i: np.ndarray, j: np.ndarray, box) -> np.ndarray:
     d = x[i] - x[j]
     if box is not None:
         d -= box * np.rint(d / box)
@@ -213,12 +213,12 @@ def pair_distances(traj, particles=None, dim=None, box=None, cutoff=None, stride
     -------
     ndarray, shape (P,)
     """
-    particles, dim, box, cutoff = _geometry_of(traj, particles, dim, box, cutoff)
+    particles, dim, box, cutoff = geometry_of(traj, particles, dim, box, cutoff)
     X = traj.positions()[::stride].reshape(-1, particles, dim)
     out = []
-    for X_c in _chunks(X, particles, cutoff):
+    for X_c in chunks(X, particles, cutoff):
         i, j = pair_list(X_c, box, cutoff)
-        d = _displacements(X_c.reshape(-1, dim), i, j, box)
+        d = displacements(X_c.reshape(-1, dim), i, j, box)
         out.append(np.sqrt(np.einsum("pa,pa->p", d, d)))
     dist = np.concatenate(out)
     if dist.size == 0:
@@ -245,7 +245,7 @@ def _check_apart(r: np.ndarray, i, j, particles: int) -> None:
     )
 
 
-def _geometry_of(traj, particles, dim, box, cutoff):
+def geometry_of(traj, particles, dim, box, cutoff):
     """Geometry for pair learners: box from the data when not given; ``dim`` from
     the box or ``particles``."""
     box = traj.box if box is None else box
@@ -266,7 +266,7 @@ def _geometry_of(traj, particles, dim, box, cutoff):
     return check_geometry(particles, dim, box, cutoff, total=traj.dim)
 
 
-def _chunks(X: np.ndarray, particles: int, cutoff) -> list[np.ndarray]:
+def chunks(X: np.ndarray, particles: int, cutoff) -> list[np.ndarray]:
     """Configurations in groups whose pairs fit in about CHUNK_PAIRS."""
     per = particles * (particles - 1) // 2 if cutoff is None else 50 * particles
     step = max(1, CHUNK_PAIRS // max(per, 1))
@@ -278,7 +278,7 @@ def _pair_sum_gradient(X, dfns, box, cutoff) -> np.ndarray:
     K, N, s = X.shape
     flat = X.reshape(-1, s)
     i, j = pair_list(X, box, cutoff)
-    d = _displacements(flat, i, j, box)
+    d = displacements(flat, i, j, box)
     r = np.sqrt(np.einsum("pa,pa->p", d, d))
     _check_apart(r, i, j, N)
     out = np.zeros((K * N, s, len(dfns)))
@@ -295,7 +295,7 @@ def _pair_sum_value(X, fns, box, cutoff, shift) -> np.ndarray:
     """sum over pairs of g_k(r) - shift_k per configuration: (K, J)."""
     K, N, s = X.shape
     i, j = pair_list(X, box, cutoff)
-    d = _displacements(X.reshape(-1, s), i, j, box)
+    d = displacements(X.reshape(-1, s), i, j, box)
     r = np.sqrt(np.einsum("pa,pa->p", d, d))
     _check_apart(r, i, j, N)
     conf = i // N
@@ -358,7 +358,7 @@ class PairLibrary:
             shift = np.array([float(f(self.cutoff)) for f in self._fns])
         parts = [
             _pair_sum_value(c, self._fns, self.box, self.cutoff, shift)
-            for c in _chunks(X, self.particles, self.cutoff)
+            for c in chunks(X, self.particles, self.cutoff)
         ]
         return np.concatenate(parts)
 
@@ -367,7 +367,7 @@ class PairLibrary:
         X = self._configs(points)
         parts = [
             _pair_sum_gradient(c, self._dfns, self.box, self.cutoff)
-            for c in _chunks(X, self.particles, self.cutoff)
+            for c in chunks(X, self.particles, self.cutoff)
         ]
         return np.concatenate(parts).reshape(X.shape[0], -1, len(self.terms))
 

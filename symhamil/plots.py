@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
     import matplotlib.pyplot as plt
 
@@ -58,7 +58,7 @@ def save_figure(fig, folder, name: str, formats=("png", "pdf"), dpi: int = 130) 
         buf = io.BytesIO()
         fig.savefig(buf, format=ext, dpi=dpi, bbox_inches="tight")
         write_bytes(folder / f"{name}.{ext}", buf.getvalue())
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return name
 
 
@@ -168,7 +168,7 @@ def plot_potential(learned, truth, variable, x, data_range=None, labels=None):
     """
     from .potentials import as_potential
 
-    plt = _pyplot()
+    plt = pyplot()
     x = np.asarray(x, dtype=float)
     items = learned if isinstance(learned, list | tuple) else [learned]
     labels = labels or [
@@ -196,7 +196,7 @@ def plot_potential(learned, truth, variable, x, data_range=None, labels=None):
 
 def plot_loss(model, ax=None):
     """A trained model's loss curve (``model.history_``)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.4, 3.2))
     h = np.asarray(model.history_, dtype=float)
     draw_loss(ax, {"training loss": (h, h.size, {})})
@@ -205,7 +205,7 @@ def plot_loss(model, ax=None):
 
 def plot_path(fit, ax=None, label: str = "threshold path"):
     """A sparse fit's threshold path (``fit.path``), the chosen threshold circled."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.4, 3.2))
     draw_path(ax, {label: (fit.path, fit.threshold, fit.residual, "tab:blue")})
     return fig
@@ -273,7 +273,7 @@ def plot_pair_potential(learned, truth, r, distances, cutoff=None, labels=None):
     """
     from .potentials import as_potential
 
-    plt = _pyplot()
+    plt = pyplot()
     r = np.asarray(r, dtype=float)
     items = learned if isinstance(learned, list | tuple) else [learned]
     labels = labels or [f"learned {i + 1}" if len(items) > 1 else "learned"

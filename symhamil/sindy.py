@@ -783,10 +783,10 @@ def _pair_forces(target, data: Trajectories, library: Library):
     data. None for a single system."""
     if len(library.symbols) != 1 or data.dim == 1:
         return None
-    from .pairs import PairLibrary, _geometry_of
+    from .pairs import PairLibrary, geometry_of
 
     owner = getattr(target, "__self__", target)
-    particles, dim, box, cutoff = _geometry_of(
+    particles, dim, box, cutoff = geometry_of(
         data,
         getattr(owner, "particles", None),
         getattr(owner, "space", None),
@@ -1188,9 +1188,9 @@ def pair_force_sindy(
             "the library of a pair potential must be a symhamil.Library in one symbol, the "
             f"distance r; got {library!r}."
         )
-    from .pairs import PairLibrary, _geometry_of
+    from .pairs import PairLibrary, geometry_of
 
-    particles, dim, box, cutoff = _geometry_of(traj, particles, dim, box, cutoff)
+    particles, dim, box, cutoff = geometry_of(traj, particles, dim, box, cutoff)
     varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
     forces = PairLibrary(varying.terms, varying.symbols[0], particles, dim, box, cutoff)
     return _force_fit(

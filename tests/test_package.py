@@ -142,3 +142,33 @@ def test_no_import_cycles():
     grimp = pytest.importorskip("grimp")
     graph = grimp.build_graph("symhamil", exclude_type_checking_imports=True)
     assert _cycles(graph) == []
+
+
+def test_no_private_name_is_imported_from_another_package():
+    """A name starting with an underscore is its module's own business. Only the
+    modules of one sub-package (symhamil.neural, symhamil.paper) share private
+    helpers among themselves; the flat modules of symhamil share none."""
+    import ast
+
+    root = ROOT / "symhamil"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        package = path.parent.relative_to(ROOT).parts  # ("symhamil", "neural")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or node.level == 0:
+                continue
+            base = package[: len(package) - (node.level - 1)]
+            target = (*base, *((node.module or "").split(".") if node.module else ()))
+            # "from .x import _y": x's package is target minus its module name.
+            target_package = (
+                target[:-1] if (ROOT.joinpath(*target).with_suffix(".py")).is_file() else target
+            )
+            private = [
+                a.name
+                for a in node.names
+                if a.name.startswith("_") and not a.name.startswith("__")
+            ]
+            shared = target_package == package and package != ("symhamil",)
+            if private and not shared:
+                found.append(f"{path.relative_to(ROOT)}: {'.'.join(target)} {private}")
+    assert found == []

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from ..pairs import _chunks, _displacements, check_geometry, pair_list
+from ..pairs import check_geometry, chunks, displacements, pair_list
 from ..trajectories import Trajectories
 from . import _network as net
 from ._potential import NeuralPotential
@@ -113,7 +113,7 @@ class PairPotential(NeuralPotential):
             X = traj.positions().reshape(-1, N, self.space)
             keys = [np.unique((i % N) * N + j % N)
                     for i, j in (pair_list(c, self.box, self.cutoff)
-                                 for c in _chunks(X, N, self.cutoff))]  # fmt: skip
+                                 for c in chunks(X, N, self.cutoff))]  # fmt: skip
             a, b = np.divmod(np.unique(np.concatenate(keys)), N)
         new = (a.astype(np.int32), b.astype(np.int32))
         old = self._pair_index
@@ -185,9 +185,9 @@ class PairPotential(NeuralPotential):
         X, lead = self._configs(q)
         shift = 0.0 if self.cutoff is None else self.pair_potential([self.cutoff])[0]
         out = []
-        for c in _chunks(X, self.particles, self.cutoff):
+        for c in chunks(X, self.particles, self.cutoff):
             i, j = pair_list(c, self.box, self.cutoff)
-            d = _displacements(c.reshape(-1, self.space), i, j, self.box)
+            d = displacements(c.reshape(-1, self.space), i, j, self.box)
             phi, _ = self._phi_and_slope(np.sqrt(np.einsum("pa,pa->p", d, d)))
             out.append(np.bincount(i // self.particles, phi - shift, c.shape[0]))
         return np.concatenate(out).reshape(lead)
@@ -196,10 +196,10 @@ class PairPotential(NeuralPotential):
         """grad V(q): (..., N s) -> (..., N s)."""
         X, lead = self._configs(q)
         out = []
-        for c in _chunks(X, self.particles, self.cutoff):
+        for c in chunks(X, self.particles, self.cutoff):
             n = c.shape[0] * self.particles
             i, j = pair_list(c, self.box, self.cutoff)
-            d = _displacements(c.reshape(-1, self.space), i, j, self.box)
+            d = displacements(c.reshape(-1, self.space), i, j, self.box)
             r = np.sqrt(np.einsum("pa,pa->p", d, d))
             _, slope = self._phi_and_slope(r)
             w = slope / r

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..plots import _pyplot, draw_loss, draw_path, draw_potential
+from ..plots import draw_loss, draw_path, draw_potential, pyplot
 from ..plots import save_figure as _save
 from .results import CaseResult
 from .routes import ROUTES
@@ -22,7 +22,7 @@ def _truth(result: CaseResult):
 
 
 def _potential_line(result: CaseResult, folder: Path) -> str | None:
-    plt = _pyplot()
+    plt = pyplot()
     true = _truth(result)
     routes = {k: r for k, r in result.routes.items() if r.curves}
     if true is None or not routes:
@@ -49,7 +49,7 @@ def _potential_line(result: CaseResult, folder: Path) -> str | None:
 
 def _potential_points(result: CaseResult, folder: Path) -> str | None:
     """A pair potential at training and held-out points (the paper's Figures 5-6)."""
-    plt = _pyplot()
+    plt = pyplot()
     true = _truth(result)
     routes = {k: r for k, r in result.routes.items() if any(c.points for c in r.curves)}
     if true is None or not routes:
@@ -68,7 +68,7 @@ def _potential_points(result: CaseResult, folder: Path) -> str | None:
 
 
 def _losses(result: CaseResult, folder: Path) -> str | None:
-    plt = _pyplot()
+    plt = pyplot()
     trained = {k: r.training for k, r in result.routes.items() if r.training is not None}
     if not trained:
         return None
@@ -88,7 +88,7 @@ def _losses(result: CaseResult, folder: Path) -> str | None:
 
 
 def _paths(result: CaseResult, folder: Path) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
     draw_path(
         ax,
