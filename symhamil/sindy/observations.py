@@ -1,0 +1,85 @@
+"""The linear system of force-SINDy, Theta beta = y: one row per observation and
+component, from the data's observations of grad V (pairs, triples or weak
+windows) and the library's gradients, or their pair sums for many bodies."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..losses import pairs
+from ..trajectories import Trajectories
+from .library import Library
+
+__all__ = ["force_equations"]
+
+
+def _pair_forces(target, data: Trajectories, library: Library):
+    """For a pair potential phi(r) learned from many bodies (one library symbol,
+    data of more coordinates): the pair sums of the terms, with the geometry of
+    the network that ``target`` belongs to (``model.pair_potential``) or of the
+    data. None for a single system."""
+    if len(library.symbols) != 1 or data.dim == 1:
+        return None
+    from ..pairs import PairLibrary, geometry_of
+
+    owner = getattr(target, "__self__", target)
+    particles, dim, box, cutoff = geometry_of(
+        data,
+        getattr(owner, "particles", None),
+        getattr(owner, "space", None),
+        getattr(owner, "box", None),
+        getattr(owner, "cutoff", None),
+    )
+    return PairLibrary(library.terms, library.symbols[0], particles, dim, box, cutoff)
+
+
+def force_equations(
+    traj: Trajectories,
+    library: Library,
+    kind: str,
+    stride: int = 1,
+    window: int | None = None,
+    forces=None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The linear system of force-SINDy: Theta beta = y, one row per observation
+    and component.
+
+    Parameters
+    ----------
+    traj : Trajectories
+    library : Library
+        Terms that vary (a constant has no gradient).
+    kind, stride, window
+        As in :func:`symhamil.losses.pairs`.
+    forces : object with ``gradient(points)``, optional
+        Gradients of the terms in place of ``library.gradient``: the pair sums
+        of :class:`symhamil.pairs.PairLibrary` for many bodies.
+
+    Returns
+    -------
+    theta : ndarray, shape (n * d, J)
+    y : ndarray, shape (n * d,)
+    time : ndarray of int, shape (n * d, 2)
+        The trajectory and the first sample of each row's observation (for
+        resampling blocks of the data).
+    """
+    pr = pairs(traj, kind, stride, window)
+    d = traj.dim
+    library = library if forces is None else forces
+
+    def grads(q):  # (R, P, d) -> (R, P, d, J)
+        return library.gradient(q.reshape(-1, d)).reshape((*q.shape, -1))
+
+    if kind in ("forward", "verlet"):
+        g = grads(pr.start)
+    elif kind == "midpoint":
+        g = 0.5 * (grads(pr.start) + grads(pr.end))
+    else:
+        g = pr.combine(grads(traj.q))
+    theta = pr.rows(g).reshape(-1, g.shape[-1])
+    y = -pr.rows(pr.dp).reshape(-1)
+    where = np.stack(
+        np.broadcast_arrays(np.arange(traj.R)[:, None, None], pr.index[None, :, None]), axis=-1
+    )  # (R, P, 1, 2)
+    where = pr.rows(np.broadcast_to(where, (*pr.dp.shape, 2))).reshape(-1, 2)
+    return theta, y, where
