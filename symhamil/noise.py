@@ -86,8 +86,21 @@ def sigma_from_differences(dx: np.ndarray) -> np.ndarray:
     return _MAD_TO_STD * mad / np.sqrt(comb(2 * ORDER, ORDER))
 
 
+def _cache(traj) -> dict:
+    """The estimates already made for ``traj``.
+
+    A Trajectories value is frozen and its arrays are read-only, so an estimate
+    made once holds for its lifetime: it is kept in the instance (as
+    ``functools.cached_property`` keeps values), and every later call - the
+    data's plan, force-SINDy, the network, the bootstrap, rollouts - reads it
+    instead of estimating again.
+    """
+    return traj.__dict__.setdefault("_estimates", {})
+
+
 def noise_level(traj: Trajectories) -> NoiseLevel:
-    """The noise of each coordinate and momentum of ``traj``, estimated from the data.
+    """The noise of each coordinate and momentum of ``traj``, estimated from the data
+    (once per Trajectories value; later calls return the same estimate).
 
     Examples
     --------
@@ -99,6 +112,13 @@ def noise_level(traj: Trajectories) -> NoiseLevel:
     0.01
     """
 
+    cache = _cache(traj)
+    if "noise" not in cache:
+        cache["noise"] = _estimate_noise(traj)
+    return cache["noise"]
+
+
+def _estimate_noise(traj: Trajectories) -> NoiseLevel:
     def spread(x):
         ok = traj.ragged or traj.bridged
         s = (x[traj.measured()] if ok else x.reshape(-1, traj.dim)).std(axis=0)
@@ -166,8 +186,23 @@ def time_scale(traj: Trajectories, noise: NoiseLevel | None = None) -> float:
 
     With momenta, dq/dt is p / m. Without, it comes from displacements over the
     fewest steps k whose spread stands 10 times above the noise (the noise of a
-    displacement is sqrt(2) sigma_q), with the noise's share removed.
+    displacement is sqrt(2) sigma_q), with the noise's share removed. Estimated
+    once per Trajectories value, without noise and with the data's own
+    estimate (:func:`noise_level`); another ``noise`` is not cached.
     """
+    cache = _cache(traj)
+    if noise is None or traj.has_momenta:  # with momenta, tau does not use the noise
+        key = "tau"
+    elif noise is cache.get("noise"):
+        key = "tau with noise"
+    else:
+        return _estimate_time_scale(traj, noise)
+    if key not in cache:
+        cache[key] = _estimate_time_scale(traj, noise)
+    return cache[key]
+
+
+def _estimate_time_scale(traj: Trajectories, noise: NoiseLevel | None) -> float:
     valid = traj.valid() if traj.ragged else None
 
     def spread(x):

@@ -42,3 +42,39 @@ def test_smoothing_keeps_a_smooth_signal_and_checks_its_window(t1):
     for bad in (100, 2, 10**6):
         with pytest.raises(ValueError, match="smoothing window"):
             smooth(t1, bad)
+
+
+def test_one_learn_run_estimates_noise_and_time_scale_once_per_data_set(tmp_path):
+    """The estimates are kept on the frozen Trajectories: the plan, force-SINDy (both
+    forms), shooting, the bootstrap, the network and the rollouts of one
+    ``symhamil learn`` run read them instead of estimating again (it was 6 noise
+    and more than 10 time-scale estimates)."""
+    import collections
+
+    from conftest import write_pendulum_csv
+
+    import symhamil.noise as noise
+    from symhamil.learn import LearnSettings, learn
+
+    csv = write_pendulum_csv(tmp_path / "p.csv", steps=150, substeps=50)
+    counts = collections.Counter()
+    estimate_noise, estimate_tau = noise._estimate_noise, noise._estimate_time_scale
+
+    def counted_noise(traj):
+        counts["noise", id(traj)] += 1
+        return estimate_noise(traj)
+
+    def counted_tau(traj, level):
+        counts["tau", id(traj), level is None] += 1
+        return estimate_tau(traj, level)
+
+    settings = LearnSettings(
+        data=str(csv), columns={"t": "time", "q": ["angle"], "v": ["omega"], "trajectory": "run"},
+        library="1, cos(angle), angle**2", network=True, bootstrap=10, time_limit=2.0,
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(noise, "_estimate_noise", counted_noise)
+        mp.setattr(noise, "_estimate_time_scale", counted_tau)
+        learn(settings, tmp_path / "out", report=False, say=lambda s: None)
+    assert counts and max(counts.values()) == 1, counts
+    assert sum(1 for k in counts if k[0] == "noise") == 1  # one data set, one estimate
