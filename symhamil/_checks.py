@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["whole_number"]
+__all__ = ["positive_number", "whole_number"]
 
 
 def whole_number(value, what: str, lo: int, hi: int | None = None) -> int:
@@ -29,3 +29,21 @@ def whole_number(value, what: str, lo: int, hi: int | None = None) -> int:
         span = f">= {lo}" if hi is None else f"from {lo} to {hi:,}"
         raise ValueError(f"{what} must be a whole number {span}; got {value!r}.")
     return int(value)
+
+
+def positive_number(value, what: str, allow_none: bool = False) -> float | None:
+    """``value`` as a finite float > 0 (or None where allowed), else a ValueError.
+
+    >>> positive_number(2, "h")
+    2.0
+    """
+    if value is None and allow_none:
+        return None
+    try:
+        ok = not isinstance(value, bool) and bool(np.isfinite(float(value))) and value > 0
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        none = " (or None)" if allow_none else ""
+        raise ValueError(f"{what} must be a finite number > 0{none}; got {value!r}.")
+    return float(value)

@@ -152,7 +152,7 @@ def read_json_as(path: str | os.PathLike, from_json, what: str):
     try:
         return from_json(json.loads(Path(path).read_text()))
     except LOAD_ERRORS as exc:
-        raise ValueError(f"{path}: not a saved {what} ({_short(exc)}).") from None
+        raise ValueError(f"{path}: not a saved {what} ({describe(exc)}).") from None
 
 
 def describe(exc: BaseException, limit: int = 300) -> str:
@@ -164,6 +164,3 @@ def describe(exc: BaseException, limit: int = 300) -> str:
     else:
         text = repr(exc)
     return text if len(text) <= limit else text[:limit] + " ..."
-
-
-_short = describe

@@ -15,9 +15,13 @@ before anything is drawn. A schema here is plain data:
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from ._io import read_regular
 
 __all__ = ["MAX_ITEMS", "Mapping", "Number", "Optional", "Text", "check"]
 
@@ -167,11 +171,6 @@ def read_document(path, spec, kind: str | None = None) -> dict:
     ``kind``, when given, must be the document's ``"kind"`` field. Every fault
     is a ValueError that names the file.
     """
-    import json
-    from pathlib import Path
-
-    from ._io import read_regular
-
     path = Path(path)
     try:
         raw = read_regular(path, MAX_DOCUMENT)

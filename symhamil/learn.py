@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from ._checks import whole_number
+from ._checks import positive_number, whole_number
 from ._io import LOAD_ERRORS, describe, real_folder, write_json, write_text
 from ._schema import Mapping, Number, Optional, Text, read_document
 from .noise import noise_level
@@ -146,13 +146,7 @@ LEARN_FILES = frozenset(
 def check_request(settings) -> None:
     """The checks every setting of a learn run gets before any work (API and CLI alike)."""
     check_seed(settings.seed, "the seed")
-    limit = settings.time_limit
-    if limit is not None and (
-        isinstance(limit, bool)
-        or not isinstance(limit, int | float)
-        or not (np.isfinite(limit) and limit > 0)
-    ):
-        raise ValueError(f"the time limit must be a finite number of seconds > 0; got {limit!r}.")
+    positive_number(settings.time_limit, "the time limit (seconds)", allow_none=True)
     for name in ("library", "truth"):
         text = getattr(settings, name)
         if text is not None and not isinstance(text, str):
@@ -223,7 +217,8 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
     say(f"noise: {noise}")
     real_folder(out)
     if settings.network:  # both inside --out, neither a link
-        real_folder(out, "network"), real_folder(out, "model")
+        real_folder(out, "network")
+        real_folder(out, "model")
 
     routes: dict[str, dict] = {}
     fits: dict[str, SparseFit] = {}

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from ._checks import positive_number
 from ._io import LOAD_ERRORS, describe, real_folder, write_json, write_text
 from ._schema import Mapping, Number, Optional, Text, read_document
 from .compare import compare
@@ -62,15 +63,8 @@ class PairSettings:
 
     def __post_init__(self) -> None:
         check_request(self)
-        for name in ("cutoff", "h"):
-            v = getattr(self, name)
-            if v is not None and (
-                isinstance(v, bool)
-                or not isinstance(v, int | float)
-                or not np.isfinite(v)
-                or v <= 0
-            ):
-                raise ValueError(f"{name} must be a finite number > 0 (or None); got {v!r}.")
+        positive_number(self.cutoff, "cutoff", allow_none=True)
+        positive_number(self.h, "h", allow_none=True)
         if not isinstance(self.frames, str):
             raise TypeError(f"frames must be text such as ':' or '::10'; got {self.frames!r}.")
 
@@ -125,7 +119,8 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
         # learns as much from PAIRS_USED pairs of frames spread over the run, at a
         # fraction of the cost (each frame holds every pair of atoms).
         stride = max(1, traj.N // PAIRS_USED)
-        real_folder(out, "network"), real_folder(out, "model")  # inside --out, not links
+        real_folder(out, "network")  # inside --out, not links
+        real_folder(out, "model")
         model.fit(traj, checkpoint_dir=out / "network", time_limit=settings.time_limit,
                   verbose=False, stride=stride)  # fmt: skip
         # Not into the checkpoint folder: its config.json is what a rerun resumes by.

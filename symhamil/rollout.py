@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 from scipy.signal import savgol_filter
 
-from ._checks import whole_number
+from ._checks import positive_number, whole_number
 from .potentials import as_potential
 from .trajectories import Trajectories
 
@@ -192,20 +192,14 @@ def rollout(
     """
     from .noise import time_scale
 
-    if horizon is not None:
-        try:
-            ok = not isinstance(horizon, bool) and np.isfinite(float(horizon)) and horizon > 0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"horizon must be a finite time > 0 (or None); got {horizon!r}.")
-    _substeps(traj, substeps)  # checked before any work
+    positive_number(horizon, "horizon", allow_none=True)  # checked before any work
+    n_sub = _substeps(traj, substeps)
     grad = _gradient(target, traj)
     masses = _masses(traj)
     if hasattr(target, "masses") and hasattr(target, "coords") and traj.masses is None:
         masses = np.asarray([float(m) for m in target.masses], dtype=float)
     p0 = initial_momenta(traj)
-    q_sim, _ = integrate(grad, traj.q[:, 0], p0, traj.h, traj.N, masses, _substeps(traj, substeps))
+    q_sim, _ = integrate(grad, traj.q[:, 0], p0, traj.h, traj.N, masses, n_sub)
     valid = traj.valid()
     q_sim = np.where(valid[..., None], q_sim, np.nan)
     err = np.linalg.norm(q_sim - traj.q, axis=2)

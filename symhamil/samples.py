@@ -179,6 +179,12 @@ def step_of(steps: np.ndarray, rtol: float) -> float:
     return float(np.median(s[i : hi[i]]))
 
 
+def _in_order_of_appearance(keys: np.ndarray) -> np.ndarray:
+    """Integer ids 0, 1, ... of ``keys``, numbered in order of first appearance."""
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return np.argsort(np.argsort(first))[inverse.reshape(-1)]
+
+
 def _restarts(t: np.ndarray, ids: np.ndarray, min_points: int, stacklevel: int) -> np.ndarray:
     """Ids that split runs written one after another where time goes back.
 
@@ -197,8 +203,7 @@ def _restarts(t: np.ndarray, ids: np.ndarray, min_points: int, stacklevel: int) 
     first = int(np.flatnonzero(back)[0])
     seg = np.zeros(t.size, dtype=np.int64)
     seg[by_id] = np.cumsum(back[by_id])  # the stretch a sample is in (unique with its id)
-    combined = ids * (n_back + 1) + seg
-    _, start, new = np.unique(combined, return_index=True, return_inverse=True)
+    new = _in_order_of_appearance(ids * (n_back + 1) + seg)
     sizes = np.bincount(new)
     if sizes.min() >= min_points:
         warnings.warn(
@@ -208,7 +213,7 @@ def _restarts(t: np.ndarray, ids: np.ndarray, min_points: int, stacklevel: int) 
             SamplingWarning,
             stacklevel=stacklevel,
         )
-        return np.argsort(np.argsort(start))[new]
+        return new
     warnings.warn(
         f"the samples are not in time order (time goes back at {n_back} place(s), first at "
         f"sample {first}); they were sorted by time. If the file holds several runs, give a "
@@ -281,8 +286,7 @@ def from_samples(
             raise ValueError(
                 f"trajectory must give one id per sample, shape ({n},); got {raw.shape}."
             )
-        _, first, ids = np.unique(raw, return_index=True, return_inverse=True)
-        ids = np.argsort(np.argsort(first))[ids]  # ids in order of first appearance
+        ids = _in_order_of_appearance(raw)
 
     finite = np.isfinite(t) & np.isfinite(q).all(axis=1)
     if p is not None:

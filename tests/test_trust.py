@@ -300,8 +300,8 @@ def test_D33_floor_division_in_a_library_is_one_clear_line(pendulum_csv, tmp_pat
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        (["--time-limit", "inf"], "time limit must be a finite"),
-        (["--time-limit", "0"], "time limit must be a finite"),
+        (["--time-limit", "inf"], "time limit (seconds) must be a finite number > 0"),
+        (["--time-limit", "0"], "time limit (seconds) must be a finite number > 0"),
         (["--seed", "-1"], "seed must be a whole number >= 0"),
         (["--bootstrap", "1000000000"], "from 0 to 100,000"),
         (["--degree", "1000000"], "degree must be a whole number from 1 to 12"),
@@ -474,7 +474,7 @@ def test_D44_a_file_named_like_a_database_address_is_read(tmp_path, monkeypatch)
 @pytest.mark.parametrize("horizon", [float("nan"), -1.0, 0.0, float("inf")])
 def test_D45_rollout_checks_its_horizon(horizon):
     tr = sh.simulate(sh.catalog.harmonic_oscillator(), [[1.0]], [[0.0]], h=0.01, steps=100)
-    with pytest.raises(ValueError, match="horizon must be a finite time > 0"):
+    with pytest.raises(ValueError, match="horizon must be a finite number > 0"):
         sh.rollout(sh.catalog.harmonic_oscillator(), tr, horizon=horizon)
 
 
