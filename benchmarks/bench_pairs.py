@@ -59,7 +59,7 @@ def fluid(N: int, seed: int = 0):
 
 def one(N: int) -> dict:
     import symhamil as sh
-    from symhamil.pairs import pair_distances
+    from symhamil.data.geometry import pair_distances
 
     t = time.perf_counter()
     system, traj = fluid(N)

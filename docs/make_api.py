@@ -9,55 +9,74 @@ import sys
 from pathlib import Path
 
 import symhamil
-import symhamil.export
-import symhamil.latex
-import symhamil.learn
-import symhamil.learn_pairs
-import symhamil.losses
+import symhamil.apps.learn
+import symhamil.apps.learn_pairs
+import symhamil.apps.paper
+import symhamil.base.parsing
+import symhamil.data.geometry
+import symhamil.data.noise
+import symhamil.interpret.export
+import symhamil.learning.observations
+import symhamil.learning.planning
 import symhamil.neural
-import symhamil.noise
-import symhamil.pairs
-import symhamil.paper
-import symhamil.parsing
-import symhamil.planning
+import symhamil.report.latex
+import symhamil.systems.pairs
 
 #: (title, module, names): the public face, module by module.
 SECTIONS = [
     ("symhamil", symhamil, [n for n in symhamil.__all__ if n not in ("__version__",)]),
     ("symhamil.neural (imports TensorFlow)", symhamil.neural, symhamil.neural.__all__),
-    ("symhamil.export", symhamil.export, ["lambdify_deep", "elu", "Approximation"]),
-    ("symhamil.noise (measured data)", symhamil.noise, ["time_scale", "smooth"]),
     (
-        "symhamil.planning (the data's plan)",
-        symhamil.planning,
+        "symhamil.interpret.export",
+        symhamil.interpret.export,
+        ["lambdify_deep", "elu", "Approximation"],
+    ),
+    ("symhamil.data.noise (measured data)", symhamil.data.noise, ["time_scale", "smooth"]),
+    (
+        "symhamil.learning.planning (the data's plan)",
+        symhamil.learning.planning,
         ["plan", "Plan", "choose_window", "choose_smoothing"],
     ),
-    ("symhamil.losses", symhamil.losses, ["pairs", "Pairs", "trajectory_loss", "bump"]),
     (
-        "symhamil.pairs (many bodies)",
-        symhamil.pairs,
-        [
-            "PairSystem",
-            "PairLibrary",
-            "pair_list",
-            "pair_distances",
-            "check_geometry",
-            "lattice_starts",
-        ],
+        "symhamil.learning.observations",
+        symhamil.learning.observations,
+        ["pairs", "Pairs", "trajectory_loss", "bump"],
     ),
     (
-        "symhamil.parsing (formulas and names from text)",
-        symhamil.parsing,
+        "symhamil.systems.pairs (many bodies)",
+        symhamil.systems.pairs,
+        ["PairSystem", "PairLibrary", "lattice_starts"],
+    ),
+    (
+        "symhamil.data.geometry (particles, box, neighbour lists)",
+        symhamil.data.geometry,
+        symhamil.data.geometry.__all__,
+    ),
+    (
+        "symhamil.base.parsing (formulas and names from text)",
+        symhamil.base.parsing,
         ["parse_formula", "check_name", "is_plain_name", "as_expr"],
     ),
-    ("symhamil.latex (LaTeX and the safe PDF builder)", symhamil.latex, symhamil.latex.__all__),
-    ("symhamil.learn (the `symhamil learn` application)", symhamil.learn, symhamil.learn.__all__),
     (
-        "symhamil.learn_pairs (`symhamil learn` on molecular-dynamics files)",
-        symhamil.learn_pairs,
+        "symhamil.report.latex (LaTeX and the safe PDF builder)",
+        symhamil.report.latex,
+        symhamil.report.latex.__all__,
+    ),
+    (
+        "symhamil.apps.learn (the `symhamil learn` application)",
+        symhamil.apps.learn,
+        symhamil.apps.learn.__all__,
+    ),
+    (
+        "symhamil.apps.learn_pairs (`symhamil learn` on molecular-dynamics files)",
+        symhamil.apps.learn_pairs,
         ["PairSettings", "learn_pairs", "render_pairs"],
     ),
-    ("symhamil.paper (the paper application)", symhamil.paper, symhamil.paper.__all__),
+    (
+        "symhamil.apps.paper (the paper application)",
+        symhamil.apps.paper,
+        symhamil.apps.paper.__all__,
+    ),
 ]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import symhamil as sh
-from symhamil.learn import LearnSettings, learn
+from symhamil.apps.learn import LearnSettings, learn
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--out", default="learned-pendulum")

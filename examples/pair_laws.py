@@ -53,7 +53,7 @@ LIBRARY = sh.Library(
 def case(law: str, N: int, dim: int, network: bool) -> dict:
     system = LAWS[law](particles=N, dim=dim)
     truth = sp.expand(system.phi)
-    q0, p0 = sh.pairs.lattice_starts(N, dim, runs=4, spacing=1.1)
+    q0, p0 = sh.systems.pairs.lattice_starts(N, dim, runs=4, spacing=1.1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # close encounters; a nearly collinear library
         traj = sh.simulate(system, q0, p0, h=0.001, steps=1000, substeps=1)
@@ -73,7 +73,7 @@ def case(law: str, N: int, dim: int, network: bool) -> dict:
             short = (traj.select(calm) if calm.any() else traj).head(301)
             model = PairPotential(particles=N, dim=dim)
             model.fit(short, verbose=False, time_limit=TRAINING_SECONDS)
-            d = sh.pairs.pair_distances(short, particles=N)
+            d = sh.data.geometry.pair_distances(short, particles=N)
             grid = np.linspace(*np.percentile(d, [1, 99]), 400)[:, None]
             lib = LIBRARY | sh.Library((sp.S.One,), (r,))
             nfit = sh.sindy(model.pair_potential, lib, grid, data=short)

@@ -7,7 +7,7 @@ go to --out. ``--budget quick`` takes seconds; the default budget, minutes.
 
 import argparse
 
-from symhamil.paper import reproduce
+from symhamil.apps.paper import reproduce
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--budget", choices=("quick", "default", "paper"), default="default")

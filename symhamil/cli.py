@@ -6,7 +6,7 @@
     Simulate a catalog system from random (seeded) initial conditions, print a
     summary with the energy errors, and save the trajectories as ``.npz``.
 ``symhamil reproduce [EXPERIMENT ...] [--budget B] [--out DIR] [--seed S]``
-    Reproduce the paper's experiments (see :mod:`symhamil.paper`).
+    Reproduce the paper's experiments (see :mod:`symhamil.apps.paper`).
 ``symhamil report DIR``
     Draw the figures and write the report again from ``DIR/results.json`` alone
     (no TensorFlow, no training).
@@ -23,10 +23,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import __version__, catalog
-from .paper.experiments import BUDGETS, EXPERIMENTS
-from .simulate import METHODS, simulate
-from .system import System
+from . import __version__
+from .apps.paper.experiments import BUDGETS, EXPERIMENTS
+from .base.schema import read_document
+from .systems import catalog
+from .systems.simulate import METHODS, simulate
+from .systems.system import System
 
 #: name -> (constructor, initial-condition law as in the paper)
 SYSTEMS: dict[str, tuple[Callable[[], System], str]] = {
@@ -201,7 +203,7 @@ def _reproduce(args: argparse.Namespace) -> int:
             f"unknown experiment {', '.join(map(repr, unknown))}; choose from "
             f"{', '.join([*EXPERIMENTS, 'all'])}."
         )
-    from .paper import reproduce
+    from .apps.paper import reproduce
 
     reproduce(
         names, budget=args.budget, out=args.out, seed=args.seed, report=not args.no_report,
@@ -268,14 +270,12 @@ EXPECTED = (
 
 def _folder_kind(out: str) -> str | None:
     """The ``kind`` of ``out/results.json`` (None for a reproduction, which has none)."""
-    from ._schema import read_document
-
     return read_document(os.path.join(out, "results.json"), {}).get("kind")
 
 
 def _learn(args: argparse.Namespace) -> int:
-    from .learn import LearnSettings, learn, parse_columns
-    from .learn_pairs import MD_SUFFIXES, PairSettings, learn_pairs
+    from .apps.learn import LearnSettings, learn, parse_columns
+    from .apps.learn_pairs import MD_SUFFIXES, PairSettings, learn_pairs
 
     # Every option is checked by the settings (before any work, nothing written).
     if args.data.lower().endswith(MD_SUFFIXES):
@@ -353,12 +353,12 @@ def _run_command(args: argparse.Namespace) -> int:
         if args.command == "report":
             kind = _folder_kind(args.out)
             if kind == "symhamil learn pairs":
-                from .learn_pairs import render_pairs
+                from .apps.learn_pairs import render_pairs
 
                 print(render_pairs(args.out, compile=not args.no_pdf)[2])
                 return 0
             if kind == "symhamil learn":
-                from .learn import render_learn
+                from .apps.learn import render_learn
 
                 print(render_learn(args.out, compile=not args.no_pdf)[2])
                 return 0
@@ -368,7 +368,7 @@ def _run_command(args: argparse.Namespace) -> int:
                     f"{str(kind)[:60]!r}; symhamil renders 'symhamil learn', 'symhamil learn "
                     "pairs' and reproductions."
                 )
-            from .paper import render
+            from .apps.paper import render
 
             print(render(args.out, compile=not args.no_pdf)[2])
             return 0

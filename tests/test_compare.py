@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symhamil.compare import compare
+from symhamil.interpret.compare import compare
 
 q = sp.Symbol("q")
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symhamil.export import elu, lambdify_deep, pade, taylor, to_sympy
+from symhamil.interpret.export import elu, lambdify_deep, pade, taylor, to_sympy
 from symhamil.neural import NeuralPotential
 
 # float64 networks evaluated two ways (TensorFlow vs lambdify of the SymPy

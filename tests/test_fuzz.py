@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symhamil as sh
-from symhamil.learn import LearnSettings, learn, read_learn_results, render_learn
+from symhamil.apps.learn import LearnSettings, learn, read_learn_results, render_learn
 
 #: No example may take longer than this (seconds); a hang fails instead of blocking.
 BOUND = 60
@@ -196,4 +196,4 @@ def test_random_csv_files_give_a_documented_error_or_trajectories(
         except (*DOCUMENTED, FileNotFoundError):
             return
     assert np.isfinite(tr.h) and tr.h > 0
-    assert all(sh.parsing.is_plain_name(n) for n in tr.names)
+    assert all(sh.base.parsing.is_plain_name(n) for n in tr.names)

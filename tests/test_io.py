@@ -1,11 +1,11 @@
-"""symhamil._io: files are written whole or not at all."""
+"""symhamil.base.files: files are written whole or not at all."""
 
 import json
 
 import numpy as np
 import pytest
 
-from symhamil._io import atomic_write, write_json, write_npz
+from symhamil.base.files import atomic_write, write_json, write_npz
 
 
 def test_writes_exactly_the_path_and_leaves_no_temporary(tmp_path):

@@ -1,11 +1,11 @@
-"""symhamil.layers: each activation and feature map's TensorFlow and SymPy forms agree."""
+"""symhamil.base.layers: each activation and feature map's TensorFlow and SymPy forms agree."""
 
 import numpy as np
 import pytest
 import sympy as sp
 import tensorflow as tf
 
-from symhamil.layers import ACTIVATIONS, FEATURES, activation, feature
+from symhamil.base.layers import ACTIVATIONS, FEATURES, activation, feature
 
 #: float64 evaluations of the same closed form by two libraries: a few ulp apart.
 AGREE_RTOL = 1e-12

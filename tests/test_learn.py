@@ -8,8 +8,8 @@ import sympy as sp
 from conftest import write_pendulum_csv
 
 import symhamil as sh
+from symhamil.apps.learn import parse_columns, parse_library
 from symhamil.cli import main
-from symhamil.learn import parse_columns, parse_library
 
 LIBRARY = "1, cos(angle), sin(angle), angle, angle**2, angle**3, angle**4"
 

@@ -1,11 +1,11 @@
-"""symhamil.losses: the (i, i+1) pairs, the momentum differences and the averages."""
+"""symhamil.learning.observations: the (i, i+1) pairs, momentum differences and averages."""
 
 import numpy as np
 import pytest
 import sympy as sp
 
 import symhamil as sh
-from symhamil.losses import average, pairs, trajectory_loss
+from symhamil.learning.observations import average, pairs, trajectory_loss
 
 
 @pytest.fixture(scope="module")

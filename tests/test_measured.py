@@ -7,9 +7,9 @@ import pytest
 import sympy as sp
 
 import symhamil as sh
-from symhamil.losses import pairs, trajectory_loss
+from symhamil.data.samples import SamplingWarning
+from symhamil.learning.observations import pairs, trajectory_loss
 from symhamil.readers import read_csv
-from symhamil.samples import SamplingWarning
 
 q = sp.Symbol("q")
 DW = 2 * q + 3 * q**2 - 4 * q**3 + q**4

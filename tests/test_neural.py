@@ -409,7 +409,7 @@ def test_D13_a_tampered_saved_model_is_refused_before_allocating(tmp_path):
 def test_D23_custom_sympy_features_must_match_the_layer_width():
     import sympy as sp
 
-    from symhamil.export import to_sympy
+    from symhamil.interpret.export import to_sympy
 
     model = NeuralPotential(dim=2, features=lambda x: x[:, :1] * x[:, 1:])
     q, x = sp.symbols("q x")

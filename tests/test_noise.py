@@ -1,10 +1,10 @@
-"""symhamil.noise: the noise level estimated from the data, and smoothing."""
+"""symhamil.data.noise: the noise level estimated from the data, and smoothing."""
 
 import numpy as np
 import pytest
 
 import symhamil as sh
-from symhamil.noise import smooth
+from symhamil.data.noise import smooth
 
 #: 50,000 samples per coordinate: the robust estimate's spread is ~1%; 5% leaves margin.
 NOISE_RTOL = 0.05
@@ -53,8 +53,8 @@ def test_one_learn_run_estimates_noise_and_time_scale_once_per_data_set(tmp_path
 
     from conftest import write_pendulum_csv
 
-    import symhamil.noise as noise
-    from symhamil.learn import LearnSettings, learn
+    import symhamil.data.noise as noise
+    from symhamil.apps.learn import LearnSettings, learn
 
     csv = write_pendulum_csv(tmp_path / "p.csv", steps=150, substeps=50)
     counts = collections.Counter()

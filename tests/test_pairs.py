@@ -8,7 +8,8 @@ import pytest
 import sympy as sp
 
 import symhamil as sh
-from symhamil.pairs import PairLibrary, pair_list
+from symhamil.data.geometry import pair_list
+from symhamil.systems.pairs import PairLibrary
 
 C = sh.catalog
 r = C.R
@@ -28,7 +29,7 @@ SHARED = sh.Library(
 
 
 def lattice_starts(N, dim, R, spacing, seed=0):
-    return sh.pairs.lattice_starts(N, dim, R, spacing, seed=seed)
+    return sh.systems.pairs.lattice_starts(N, dim, R, spacing, seed=seed)
 
 
 # ---------------------------------------------------------------------- declaring
@@ -330,7 +331,7 @@ class TestPairPotential:
     def test_neural_route_recovers_springs_within_the_target(self, springs, trained):
         """Target 0.1% for the network route; phi is interpreted on the data's r."""
         s, tr = springs
-        d = sh.pairs.pair_distances(tr, particles=4)
+        d = sh.data.geometry.pair_distances(tr, particles=4)
         R = np.linspace(*np.percentile(d, [1, 99]), 400)[:, None]
         lib = sh.Library.polynomial((r,), 4)
         fit = sh.sindy(trained.pair_potential, lib, R)
@@ -466,7 +467,7 @@ def test_rollout_takes_a_pair_system():
     """A pair system is a potential like any other: rollout simulates it (it raised
     TypeError before, having no ``gradient``)."""
     system = sh.catalog.pair_spring()
-    q0, p0 = sh.pairs.lattice_starts(system.particles, system.space, runs=1, seed=0)
+    q0, p0 = sh.systems.pairs.lattice_starts(system.particles, system.space, runs=1, seed=0)
     data = sh.simulate(system, q0, p0, h=0.01, steps=100)
     # Verlet data against an RK4 rollout: both second order or better at h = 0.01.
     assert sh.rollout(system, data).rms < 1e-5

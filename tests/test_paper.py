@@ -11,8 +11,7 @@ import pytest
 import sympy as sp
 
 import symhamil as sh
-from symhamil.cli import main
-from symhamil.paper import (
+from symhamil.apps.paper import (
     EXPERIMENTS,
     RESULTS_SCHEMA,
     RunResult,
@@ -22,8 +21,9 @@ from symhamil.paper import (
     reproduce,
     write_report,
 )
-from symhamil.paper.models import Recipe, train
-from symhamil.training import TrainingSpec
+from symhamil.apps.paper.models import Recipe, train
+from symhamil.cli import main
+from symhamil.learning.training import TrainingSpec
 
 #: The issue's target for symhamil's default route, met even at the quick budget
 #: here (measured 6e-6 on the oscillator, 8e-5 on T1): 0.1% with the true support.
@@ -194,7 +194,7 @@ def test_report_renders_from_results_json_alone_without_tensorflow(run, tmp_path
     out, _ = run
     shutil.copy(out / "results.json", tmp_path / "results.json")  # no models, no data
     code = (
-        "import sys; from symhamil.paper import render; "
+        "import sys; from symhamil.apps.paper import render; "
         f"tex, pdf, msg = render({str(tmp_path)!r}, compile=False); "
         "assert 'tensorflow' not in sys.modules, 'tensorflow loaded'"
     )
@@ -281,7 +281,7 @@ def test_seed_reaches_the_initial_weights(tmp_path):
 
 
 def test_extrapolation_on_both_sides_is_drawn_as_two_pieces():
-    from symhamil.plots import broken
+    from symhamil.report.plots import broken
 
     x, y = broken(np.array([0.0, 1.0, 2.0, 10.0, 11.0]), np.arange(5.0))
     assert np.isnan(x[3]) and np.isnan(y[3]) and x.size == 6

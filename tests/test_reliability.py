@@ -16,7 +16,7 @@ import sympy as sp
 
 import symhamil as sh
 from symhamil.cli import main
-from symhamil.export import lambdify_deep
+from symhamil.interpret.export import lambdify_deep
 
 q, p, a = sp.symbols("q p a")
 
@@ -75,7 +75,7 @@ def test_S4_formulas_as_text_still_work():
 
 @pytest.mark.skipif(shutil.which("latexmk") is None, reason="needs TeX Live")
 def test_S2_latex_runs_without_shell_escape_and_reads_only_its_folder(tmp_path):
-    from symhamil.paper import build_pdf
+    from symhamil.apps.paper import build_pdf
 
     (tmp_path / "secret.txt").write_text("SECRET")
     sub = tmp_path / "report"
@@ -345,7 +345,7 @@ def test_first_hour_9_plotting_helpers():
 
 
 def test_S1_a_results_file_with_tex_commands_is_not_rendered(tmp_path, capsys):
-    from symhamil.paper.results import safe_latex
+    from symhamil.apps.paper.results import safe_latex
 
     assert safe_latex(r"\frac{p^{2}}{2} + \operatorname{elu}{\left(q \right)}", "x")
     for bad in (r"q\input{/etc/hostname}", r"\immediate\write18{ls}", "^^5cinput"):
@@ -354,12 +354,12 @@ def test_S1_a_results_file_with_tex_commands_is_not_rendered(tmp_path, capsys):
 
 
 def test_D15_ctrl_c_says_what_was_kept_and_how_to_resume(monkeypatch, tmp_path, capsys):
-    import symhamil.paper
+    import symhamil.apps.paper
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(symhamil.paper, "reproduce", interrupted)
+    monkeypatch.setattr(symhamil.apps.paper, "reproduce", interrupted)
     assert main(["reproduce", "sho", "--out", str(tmp_path)]) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and str(tmp_path) in err and "run the same command again" in err

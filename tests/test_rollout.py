@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 import symhamil as sh
-from symhamil.rollout import refine, rollout
+from symhamil import refine, rollout
 
 q = sp.Symbol("q")
 DW = 2 * q + 3 * q**2 - 4 * q**3 + q**4

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 import symhamil as sh
-from symhamil.compare import compare
+from symhamil.interpret.compare import compare
 from symhamil.sindy import Library, LibraryWarning, force_sindy, sindy, stlsq
 
 q, r = sp.Symbol("q"), sp.Symbol("r")

@@ -1,4 +1,4 @@
-"""symhamil.training: the training settings as one validated, frozen value."""
+"""symhamil.learning.training: the training settings as one validated, frozen value."""
 
 import dataclasses
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from symhamil.training import TrainingSpec
+from symhamil.learning.training import TrainingSpec
 
 
 def test_defaults_and_derived_settings():
@@ -74,7 +74,7 @@ def test_unknown_setting_lists_the_known_ones():
 
 def test_no_tensorflow_needed():
     code = (
-        "import sys; from symhamil.training import TrainingSpec; TrainingSpec(steps=3); "
+        "import sys; from symhamil.learning.training import TrainingSpec; TrainingSpec(steps=3); "
         "assert 'tensorflow' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -17,8 +17,8 @@ import sympy as sp
 from conftest import write_pendulum_csv
 
 import symhamil as sh
+from symhamil.apps.learn import LearnSettings, learn, render_learn
 from symhamil.cli import main
-from symhamil.learn import LearnSettings, learn, render_learn
 
 HAS_TEX = shutil.which("latexmk") is not None or shutil.which("pdflatex") is not None
 needs_tex = pytest.mark.skipif(not HAS_TEX, reason="needs TeX Live (latexmk or pdflatex)")
@@ -165,7 +165,7 @@ def test_D27_the_frame_stride_applies_once_when_h_comes_from_the_frames_times(tm
 def test_D28_huge_numbers_are_refused_before_sympy_evaluates_them(text, tmp_path):
     q = sp.Symbol("q")
     with pytest.raises(ValueError, match=r"power|range of floating point"):
-        sh.parsing.parse_formula(text, [q])
+        sh.base.parsing.parse_formula(text, [q])
     # ... from files too: a saved fit whose term is such a formula.
     fit = sh.force_sindy(
         sh.simulate(sh.catalog.harmonic_oscillator(), [[1.0]], [[0.0]], h=0.01, steps=200),
@@ -181,9 +181,9 @@ def test_D28_huge_numbers_are_refused_before_sympy_evaluates_them(text, tmp_path
 def test_D28_long_and_deep_formulas_are_refused():
     q = sp.Symbol("q")
     with pytest.raises(ValueError, match="at most 10,000 are read"):
-        sh.parsing.parse_formula("-" * 100_000 + "q", [q])
+        sh.base.parsing.parse_formula("-" * 100_000 + "q", [q])
     with pytest.raises(ValueError, match=r"not a formula|nested"):
-        sh.parsing.parse_formula("(" * 300 + "q" + ")" * 300, [q])
+        sh.base.parsing.parse_formula("(" * 300 + "q" + ")" * 300, [q])
 
 
 def test_D28_a_hanging_truth_in_results_json_is_refused(received, capsys):
@@ -456,7 +456,7 @@ def test_D43_geometry_faults_name_the_fault():
     r = sp.Symbol("r")
     lib = sh.Library((r**-12, r**-6), (r,))
     with pytest.raises(ValueError, match="no pair of particles comes within the cutoff"):
-        sh.pairs.pair_distances(tr, cutoff=0.5)
+        sh.data.geometry.pair_distances(tr, cutoff=0.5)
     with pytest.raises(ValueError, match="coincide"):
         sh.pair_force_sindy(sh.read_ase(_argon_frames(gap=0.0), h=1.0), lib)
 
@@ -481,7 +481,7 @@ def test_D45_rollout_checks_its_horizon(horizon):
 @pytest.mark.parametrize("text", ["ｘ**2", "ªx", "x + é"])
 def test_D46_non_ascii_letters_are_refused_in_formulas(pendulum_csv, tmp_path, capsys, text):
     with pytest.raises(ValueError, match="not arithmetic"):
-        sh.parsing.parse_formula(text, [sp.Symbol("x")])
+        sh.base.parsing.parse_formula(text, [sp.Symbol("x")])
     args = ["learn", str(pendulum_csv), "--columns", "t=time q=angle trajectory=run",
             "--library", text, "--out", str(tmp_path / "o")]  # fmt: skip
     assert main(args) == 2

@@ -64,7 +64,7 @@ if not os.environ.get("SYMHAMIL_TF_LOGS"):
 
     _tf.get_logger().addFilter(_NoRetracingNotice())
 
-from ..training import OPTIMIZERS, TrainingSpec  # noqa: E402
+from ..learning.training import OPTIMIZERS, TrainingSpec  # noqa: E402
 from ._checkpoint import FolderInUse  # noqa: E402
 from ._pairs import PairPotential  # noqa: E402
 from ._potential import NeuralPotential  # noqa: E402

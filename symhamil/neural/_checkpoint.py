@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import write_json, write_npz
+from ..base.files import write_json, write_npz
 
 CHECKPOINT = "checkpoint.npz"
 CONFIG = "config.json"

@@ -1,7 +1,7 @@
 """Training data as tensors, and the training loss with its gradient.
 
 The observations (pairs, triples, weak windows) and their stencils come from
-:mod:`symhamil.losses` (written once there); this module only lays them out for
+:mod:`symhamil.learning.observations` (written once there); this module only lays them out for
 TensorFlow so that the loss needs no gather.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ..losses import average, pairs
-from ..trajectories import Trajectories
+from ..data.trajectories import Trajectories
+from ..learning.observations import average, pairs
 
 #: When XLA compiles (``jit_compile=True``). Its compilation costs 0.5-1.4 s per
 #: function here, and it saves ~0.5 ms per step on 10,000 points: it pays off on

@@ -3,7 +3,7 @@
 Plain variables rather than a Keras model: the network is a handful of matrices,
 and owning them keeps the compiled training loop, the flattening for L-BFGS,
 checkpoints and the export to SymPy simple and exact. Activations and feature
-maps come from :mod:`symhamil.layers`, where each is named once.
+maps come from :mod:`symhamil.base.layers`, where each is named once.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .._io import write_json, write_npz
-from ..layers import ACTIVATIONS, FEATURES, activation, feature
+from ..base.files import write_json, write_npz
+from ..base.layers import ACTIVATIONS, FEATURES, activation, feature
 
 OUTPUTS = ("linear", "exponential")
 DTYPES = ("float32", "float64")

@@ -9,7 +9,7 @@ Training evaluates phi on a fixed list of particle pairs: every pair that comes
 within the cutoff in some sample of the training data (all pairs without a
 cutoff), masked per sample. Its length grows with N (at fixed density and
 duration), not N^2, and its shapes stay static for XLA. Evaluation on new
-positions builds its own neighbour list (:func:`symhamil.pairs.pair_list`).
+positions builds its own neighbour list (:func:`symhamil.data.geometry.pair_list`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from ..pairs import check_geometry, chunks, displacements, pair_list
-from ..trajectories import Trajectories
+from ..data.geometry import check_geometry, chunks, displacements, pair_distances, pair_list
+from ..data.trajectories import Trajectories
 from . import _network as net
 from ._potential import NeuralPotential
 
@@ -127,8 +127,6 @@ class PairPotential(NeuralPotential):
         """Before the first step: map the data's range of the input (1/r or r)
         onto [-1, 1] in the first layer (Glorot weights assume inputs of order one; LJ argon has r
         of 3 to 10 angstrom). The network stays one exact function of r."""
-        from ..pairs import pair_distances
-
         stride = max(1, traj.n_points // 200)
         r = pair_distances(traj, self.particles, self.space, self.box, self.cutoff, stride)
         x = 1.0 / r if self.features == "inverse" else r

@@ -1,7 +1,7 @@
 """NeuralPotential: a scikit-learn-like estimator of V(q) from trajectories.
 
 The estimator holds the network (evaluation, weights, files, warm starts); a
-``fit`` call validates its arguments into a :class:`~symhamil.training.TrainingSpec`
+``fit`` call validates its arguments into a :class:`~symhamil.learning.training.TrainingSpec`
 and hands the work to a :class:`~._run.TrainingRun`.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from ..losses import trajectory_loss
-from ..training import TrainingSpec
-from ..trajectories import Trajectories
+from ..data.trajectories import Trajectories
+from ..learning.observations import trajectory_loss
+from ..learning.training import TrainingSpec
 from . import _network as net
 from ._optimizers import FirstOrder
 from ._run import TrainingError, TrainingRun
@@ -166,7 +166,10 @@ class NeuralPotential:
         window: int | None = None,
         window_step: int | None = None,
     ) -> float:
-        """The loss of this network on ``traj`` (see :func:`symhamil.losses.trajectory_loss`)."""
+        """The loss of this network on ``traj``.
+
+        See :func:`symhamil.learning.observations.trajectory_loss`.
+        """
         self._check_data(traj)
         return trajectory_loss(self, traj, kind, stride, window, window_step)
 
@@ -348,20 +351,20 @@ class NeuralPotential:
 
         With no settings, ``fit`` needs no tuning: Adam warms up until its loss
         levels off, then L-BFGS-B refines until its loss stops falling (see
-        :class:`~symhamil.training.TrainingSpec` for the rules and every setting).
+        :class:`~symhamil.learning.training.TrainingSpec` for the rules and every setting).
 
         Parameters
         ----------
         traj : Trajectories
             q (and p) of shape (R, N+1, d), d = ``dim``; ragged pieces and
-            positions-only data are used as :mod:`symhamil.losses` says.
+            positions-only data are used as :mod:`symhamil.learning.observations` says.
         steps : int, optional
-            Total first-order steps (a :class:`~symhamil.training.TrainingSpec`
+            Total first-order steps (a :class:`~symhamil.learning.training.TrainingSpec`
             setting, also accepted positionally).
         spec : TrainingSpec, optional
             All training settings as one value; keyword settings override it.
         **settings
-            Any field of :class:`~symhamil.training.TrainingSpec`: ``loss``,
+            Any field of :class:`~symhamil.learning.training.TrainingSpec`: ``loss``,
             ``optimizer``, ``lbfgs_steps``, ``learning_rate``, ``stride``,
             ``batch_trajectories``, ``window``, ``window_step``, ``target_loss``,
             ``handover``, ``lbfgs_tol``, ``patience``, ``weak_window``. The loss

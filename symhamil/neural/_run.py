@@ -4,7 +4,7 @@
 and calls :meth:`TrainingRun.run`. The run owns everything that lives only
 while training: the loss history being collected, the best weights seen (kept
 under a time limit), the last checkpoint written, and the stopping rules of the
-:class:`~symhamil.training.TrainingSpec`. The optimizers it drives only move
+:class:`~symhamil.learning.training.TrainingSpec`. The optimizers it drives only move
 weights (:mod:`._optimizers`).
 """
 
@@ -18,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from ..training import TrainingSpec
-from ..trajectories import Trajectories
+from ..data.trajectories import Trajectories
+from ..learning.training import TrainingSpec
 from . import _checkpoint as ckpt
 from ._data import XLA_MIN_STEPS, TrainingData
 from ._optimizers import lbfgs

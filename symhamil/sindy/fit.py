@@ -11,8 +11,8 @@ from types import MappingProxyType
 import numpy as np
 import sympy as sp
 
-from .._io import read_json_as, write_json
-from ..parsing import check_name, parse_formula
+from ..base.files import read_json_as, write_json
+from ..base.parsing import check_name, parse_formula
 from .library import Library, LibraryWarning
 
 __all__ = ["SOURCE_FIELDS", "PathStep", "SparseFit"]
@@ -48,7 +48,7 @@ class SparseFit:
     library : Library
     stderr : Mapping {sympy.Expr: float}, optional
         Standard error of each coefficient (set when the coefficients were
-        refined by shooting, :func:`symhamil.rollout.refine`).
+        refined by shooting, :func:`symhamil.refine`).
     inclusion : Mapping {sympy.Expr: float}, optional
         Each library term's inclusion probability over bootstrap resamples
         (:func:`symhamil.bootstrap`).

@@ -9,12 +9,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._checks import whole_number
-from ..losses import check_loss
-from ..trajectories import Trajectories
+from ..base.checks import whole_number
+from ..data.geometry import geometry_of
+from ..data.noise import time_scale
+from ..data.trajectories import Trajectories
+from ..learning.observations import check_loss
+from ..learning.planning import QUIET, plan
+from ..systems.pairs import PairLibrary
 from .fit import SparseFit, _result
 from .library import Library, LibraryWarning
 from .observations import force_equations
+from .refinement import refine as shoot  # force_sindy has a parameter named refine
 from .regression import SELECTIONS, _check_threshold, _fit_path, _lstsq, _relative_residual, stlsq
 
 __all__ = ["MAX_BOOTSTRAP", "check_seed", "force_sindy", "pair_force_sindy"]
@@ -35,8 +40,6 @@ def _refined(fit, traj, how, theta, y, library, method, on_path) -> SparseFit:
     BIC 2 apart); the samples themselves are independent, and there the extra
     term must pay for itself in the likelihood.
     """
-    from ..rollout import refine as shoot
-
     candidates = [fit]
     if on_path and how.select == "bic":
         best = min(p.criterion for p in fit.path)
@@ -83,8 +86,6 @@ BLOCK_TAUS = 2.0
 
 def _bootstrap(fit, theta, y, where, traj, how, n, seed, rule) -> SparseFit:
     """Ensemble SINDy by a block bootstrap over the rows of the regression."""
-    from ..noise import time_scale
-
     threshold, rtol, ratio, thresholds = rule
     block = max(1, round(BLOCK_TAUS * time_scale(traj, how.noise) / traj.h))
     _, groups = np.unique(where[:, 0] * (traj.N + 2) + where[:, 1] // block, return_inverse=True)
@@ -162,7 +163,7 @@ def force_sindy(
         Ragged pieces are used pair by pair inside each piece.
     library : Library
     kind : {"midpoint", "forward", "verlet", "weak"}, optional
-        The observations (:mod:`symhamil.losses`): ``"midpoint"`` averages the
+        The observations (:mod:`symhamil.learning.observations`): ``"midpoint"`` averages the
         gradients at q_i and q_{i+1} (O(h^2) bias), ``"forward"`` uses q_i (the
         paper's loss (3), O(h)), ``"verlet"`` uses second differences of q
         (positions only), ``"weak"`` integrates against smooth test functions
@@ -180,13 +181,13 @@ def force_sindy(
         data and "bic" on noisy data.
     window : int, optional
         Steps per test function of the weak form; by default chosen from the
-        noise (:func:`symhamil.planning.choose_window`).
+        noise (:func:`symhamil.learning.planning.choose_window`).
     smooth : int, optional
         Savitzky-Golay window (odd number of samples) to smooth q and p first.
     refine : bool, optional
         Once the terms are chosen, fit their coefficients to the trajectories
         themselves (maximum likelihood by multiple shooting,
-        :func:`symhamil.rollout.refine`), which also gives their standard errors
+        :func:`symhamil.refine`), which also gives their standard errors
         (``stderr``, ``intervals``). By default on noisy data, where it brings
         the errors down to near the Cramer-Rao bound (T1 at 1% noise: from
         ~2e-4 to ~1e-4).
@@ -253,8 +254,6 @@ def _force_fit(
     """The body of force-SINDy: ``varying`` names the terms, ``forces.gradient``
     maps positions (K, d) to their gradients (K, d, J) (the library itself, or
     its pair sums for many bodies)."""
-    from ..planning import QUIET, plan  # noise estimation and smoothing; SciPy's signal module
-
     rtol, ratio, thresholds = rule
     how = plan(traj, kind=kind, select=select, window=window, smooth=smooth)
     data = how.prepare(traj)
@@ -353,8 +352,6 @@ def pair_force_sindy(
             "the library of a pair potential must be a symhamil.Library in one symbol, the "
             f"distance r; got {library!r}."
         )
-    from ..pairs import PairLibrary, geometry_of
-
     particles, dim, box, cutoff = geometry_of(traj, particles, dim, box, cutoff)
     varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
     forces = PairLibrary(varying.terms, varying.symbols[0], particles, dim, box, cutoff)

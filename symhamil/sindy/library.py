@@ -16,8 +16,8 @@ import scipy.linalg
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from ..parsing import as_expr
-from ..trajectories import Trajectories
+from ..base.parsing import as_expr
+from ..data.trajectories import Trajectories
 
 __all__ = ["MAX_TERMS", "NEAR_COLLINEAR", "Library", "LibraryWarning"]
 

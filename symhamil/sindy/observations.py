@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses import pairs
-from ..trajectories import Trajectories
+from ..data.geometry import geometry_of
+from ..data.trajectories import Trajectories
+from ..learning.observations import pairs
+from ..systems.pairs import PairLibrary
 from .library import Library
 
 __all__ = ["force_equations"]
@@ -20,8 +22,6 @@ def _pair_forces(target, data: Trajectories, library: Library):
     data. None for a single system."""
     if len(library.symbols) != 1 or data.dim == 1:
         return None
-    from ..pairs import PairLibrary, geometry_of
-
     owner = getattr(target, "__self__", target)
     particles, dim, box, cutoff = geometry_of(
         data,
@@ -50,10 +50,10 @@ def force_equations(
     library : Library
         Terms that vary (a constant has no gradient).
     kind, stride, window
-        As in :func:`symhamil.losses.pairs`.
+        As in :func:`symhamil.learning.observations.pairs`.
     forces : object with ``gradient(points)``, optional
         Gradients of the terms in place of ``library.gradient``: the pair sums
-        of :class:`symhamil.pairs.PairLibrary` for many bodies.
+        of :class:`symhamil.systems.pairs.PairLibrary` for many bodies.
 
     Returns
     -------

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..potentials import as_potential
-from ..trajectories import Trajectories
+from ..data.trajectories import Trajectories
+from ..learning.planning import plan
+from ..systems.potentials import as_potential
 from .fit import PathStep, SparseFit, _result
 from .library import Library
 from .observations import _pair_forces, force_equations
@@ -104,8 +105,6 @@ def _select_by_data(theta, y, library, keep, thresholds, data, target=None) -> S
     small terms are real (the residual rule keeps all seven pendulum terms on a
     nearly collinear library); the measured forces carry the likelihood.
     """
-    from ..planning import plan
-
     if not isinstance(data, Trajectories):
         raise TypeError(f"data must be symhamil.Trajectories; got {type(data).__name__}.")
     how = plan(data)

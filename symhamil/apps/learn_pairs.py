@@ -1,0 +1,290 @@
+"""``symhamil learn`` on molecular-dynamics files: one pair potential phi(r), as a formula.
+
+An application, like :mod:`symhamil.apps.learn` (which handles CSV files of one
+system): read the file with ASE (:func:`symhamil.read_ase`), run pair
+force-SINDy and the neural pair route (a :class:`~symhamil.neural.PairPotential`
+whose phi is interpreted by SINDy with the data choosing the terms), and write
+results.json, a figure of phi(r) over the histogram of the pair distances seen,
+and report.tex/PDF. ``symhamil report OUT`` re-renders it from results.json.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from ..base.checks import positive_number
+from ..base.files import LOAD_ERRORS, describe, real_folder, write_json, write_text
+from ..base.parsing import parse_formula
+from ..base.schema import Mapping, Number, Optional, Text, read_document
+from ..data.geometry import pair_distances
+from ..interpret.compare import compare
+from ..readers.md import read_ase
+from ..report.latex import build_pdf, tex_escape
+from ..report.plots import draw_pair_potential, pyplot, save_figure
+from ..sindy import Library, LibraryWarning, SparseFit, pair_force_sindy, sindy
+from .learn import check_request, claim_folder, parse_library
+
+__all__ = ["MD_SUFFIXES", "PairSettings", "learn_pairs", "render_pairs"]
+
+#: Files ``symhamil learn`` reads with ASE rather than as delimited text.
+MD_SUFFIXES = (".traj", ".extxyz", ".xyz", ".lammpstrj", ".dump", ".nc")
+
+#: The distance symbol of the library and the formulas.
+R = sp.Symbol("r")
+
+#: Inverse powers and exponentials: the usual shapes of pair interactions.
+DEFAULT_LIBRARY = "r**-12, r**-10, r**-8, r**-6, r**-4, r**-2, r**-1, exp(-r), exp(-2*r)"
+
+#: Pairs of frames the network trains on (every k-th pair of the run).
+PAIRS_USED = 16
+
+ROUTES = {"pair_force_sindy": "pair force-SINDy", "network": "neural pair potential + SINDy"}
+
+
+@dataclass(frozen=True)
+class PairSettings:
+    """What ``symhamil learn DATA.traj`` was asked to do (stored in results.json)."""
+
+    data: str
+    library: str | None = None
+    cutoff: float | None = None
+    h: float | None = None
+    frames: str = ":"
+    momenta: bool = True
+    truth: str | None = None
+    network: bool = True
+    seed: int = 0
+    time_limit: float | None = 600.0
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        check_request(self)
+        positive_number(self.cutoff, "cutoff", allow_none=True)
+        positive_number(self.h, "h", allow_none=True)
+        if not isinstance(self.frames, str):
+            raise TypeError(f"frames must be text such as ':' or '::10'; got {self.frames!r}.")
+
+
+def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=print) -> dict:
+    """Run the whole job; returns the results as written to ``out/results.json``."""
+    out = Path(out)
+    # Everything that can be wrong with the request fails here, before any work.
+    claim_folder(out, "symhamil learn pairs", settings.overwrite)
+    library = parse_library(settings.library or DEFAULT_LIBRARY, (R,))
+    truth = None if settings.truth is None else parse_formula(settings.truth, (R,), "truth")
+    traj = read_ase(settings.data, index=settings.frames, h=settings.h, momenta=settings.momenta)
+    box = traj.box
+    if box is None and settings.cutoff is None:
+        say("no periodic box and no --cutoff: every pair interacts")
+    particles = traj.dim // 3
+    dist = pair_distances(traj, particles, 3, box, settings.cutoff,
+                          stride=max(1, traj.n_points // 100))  # fmt: skip
+    counts, edges = np.histogram(dist, bins=80)
+    say(f"{Path(settings.data).name}: {traj.N + 1} frames of {particles} atoms, h = "
+        f"{traj.h:.5g} (ASE time units), box {None if box is None else box.tolist()}, "
+        f"pairs at r in [{dist.min():.4g}, {dist.max():.4g}]")  # fmt: skip
+    results = {
+        "kind": "symhamil learn pairs",
+        "settings": asdict(settings),
+        "data": {
+            "frames": traj.N + 1,
+            "particles": particles,
+            "h": traj.h,
+            "box": None if box is None else box.tolist(),
+            "cutoff": settings.cutoff if box is None or settings.cutoff else float(box.min() / 2),
+            "momenta": traj.has_momenta,
+            "r_range": [float(dist.min()), float(dist.max())],
+            "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
+        },
+        "library": [sp.sstr(t) for t in library.terms],
+        "truth": None if truth is None else sp.sstr(truth),
+        "routes": {},
+    }
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LibraryWarning)  # said once, in the report
+        fit = pair_force_sindy(traj, library, particles, 3, box, settings.cutoff)
+    results["routes"]["pair_force_sindy"] = _route(fit, truth, time.perf_counter() - t0)
+    say(f"pair force-SINDy: phi = {sp.sstr(_rounded(fit))}  ({time.perf_counter() - t0:.1f} s)")
+    if settings.network:
+        from ..neural import PairPotential
+
+        t0 = time.perf_counter()
+        model = PairPotential(particles, 3, box=box, cutoff=settings.cutoff, seed=settings.seed)
+        # Consecutive frames of MD are nearly the same configuration: a network
+        # learns as much from PAIRS_USED pairs of frames spread over the run, at a
+        # fraction of the cost (each frame holds every pair of atoms).
+        stride = max(1, traj.N // PAIRS_USED)
+        real_folder(out, "network")  # inside --out, not links
+        real_folder(out, "model")
+        model.fit(traj, checkpoint_dir=out / "network", time_limit=settings.time_limit,
+                  verbose=False, stride=stride)  # fmt: skip
+        # Not into the checkpoint folder: its config.json is what a rerun resumes by.
+        model.save(out / "model")
+        grid = np.linspace(dist.min(), dist.max(), 400)[:, None]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LibraryWarning)
+            lib1 = library | Library((sp.S.One,), (R,))
+            nfit = sindy(model.pair_potential, lib1, grid, data=traj)
+        entry = _route(nfit, truth, time.perf_counter() - t0)
+        entry["training"] = (f"{model.n_steps_} Adam steps and {model.n_lbfgs_} L-BFGS-B "
+                             f"iterations, loss {model.loss_:.3g}")  # fmt: skip
+        entry["network_curve"] = model.pair_potential(grid).tolist()
+        results["routes"]["network"] = entry
+        say(f"neural pair potential: phi = {sp.sstr(_rounded(nfit))}  "
+            f"({time.perf_counter() - t0:.1f} s)")  # fmt: skip
+    write_json(out / "results.json", results, indent=2)
+    if report:
+        say(render_pairs(out)[2])
+    return results
+
+
+def _rounded(fit: SparseFit, digits: int = 6) -> sp.Expr:
+    return fit.expression.xreplace(
+        {n: sp.Float(n, digits) for n in fit.expression.atoms(sp.Float)}
+    )
+
+
+def _route(fit: SparseFit, truth, seconds: float) -> dict:
+    entry = {"fit": fit.to_json(), "seconds": seconds}
+    if truth is not None:
+        cmp = compare(fit, sp.expand(truth), (R,))
+        entry |= {"max_relative_error": cmp.max_relative_error, "same_support": cmp.same_support}
+    lj = _lennard_jones(fit)
+    if lj is not None:
+        entry["lennard_jones"] = lj
+    return entry
+
+
+def _lennard_jones(fit: SparseFit) -> dict | None:
+    """sigma and epsilon when the fit is exactly a 12-6 potential."""
+    c = {t: v for t, v in fit.coefficients.items() if t.free_symbols}
+    if set(c) != {R**-12, R**-6} or c[R**-12] <= 0 or c[R**-6] >= 0:
+        return None
+    c12, c6 = c[R**-12], c[R**-6]
+    return {"sigma": (c12 / -c6) ** (1 / 6), "epsilon": c6**2 / (4 * c12)}
+
+
+def render_pairs(out: str | Path, compile: bool = True) -> tuple[Path, Path | None, str]:
+    """The figure and report.tex (and the PDF) from ``out/results.json`` alone.
+
+    The results may come from someone else: they are checked field by field
+    first, and any fault is a ValueError naming the file.
+    """
+    out = Path(out)
+    results = read_document(out / "results.json", PAIRS_SCHEMA, "symhamil learn pairs")
+    try:
+        return _render_pairs(results, out, compile)
+    except LOAD_ERRORS as exc:
+        raise ValueError(f"{out / 'results.json'}: {describe(exc)}") from None
+
+
+#: What render_pairs reads from results.json.
+PAIRS_SCHEMA = {
+    "kind": Text(40),
+    "settings": {"data": Text(4_096)},
+    "data": {
+        "frames": Number(lo=2, whole=True),
+        "particles": Number(lo=2, whole=True),
+        "h": Number(lo=0),
+        "box": Optional([Number(lo=0)]),
+        "cutoff": Optional(Number(lo=0)),
+        "momenta": bool,
+        "r_range": [Number(lo=0)],
+        "histogram": {"counts": [Number(lo=0)], "edges": [float]},
+    },
+    "library": [Text(10_000)],
+    "truth?": Optional(Text(10_000)),
+    "routes": Mapping(
+        {
+            "fit": dict,
+            "seconds": Number(lo=0),
+            "training?": Text(2_000),
+            "lennard_jones?": {"sigma": float, "epsilon": float},
+            "same_support?": bool,
+            "max_relative_error?": Number(nan=True, inf=True),
+        },
+        keys=frozenset(ROUTES),
+    ),
+}
+
+
+def _render_pairs(results: dict, out: Path, compile: bool):
+
+    data, esc = results["data"], tex_escape
+    if len(data["r_range"]) != 2 or data["r_range"][0] > data["r_range"][1]:
+        raise ValueError("data.r_range must be [smallest, largest] pair distance")
+    fits = {k: SparseFit.from_json(v["fit"]) for k, v in results["routes"].items()}
+    lo, hi = data["r_range"]
+    r = np.linspace(lo - 0.05 * (hi - lo), hi + 0.1 * (hi - lo), 500)
+    curves = []
+    if results.get("truth"):
+        truth = parse_formula(results["truth"], (R,), "truth")
+        curves.append(("true", _values(truth, r), {"color": "k", "lw": 1}))
+    for k, fit in fits.items():
+        curves.append((ROUTES[k], _values(fit.expression, r), {"ls": "--"}))
+    plt = pyplot()
+    fig, (ax, hax) = plt.subplots(2, 1, figsize=(6.4, 5.2), sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 1.2]})  # fmt: skip
+    hist = data["histogram"]
+    draw_pair_potential(ax, hax, r, curves, (np.array(hist["counts"]), np.array(hist["edges"])),
+                        data["cutoff"])  # fmt: skip
+    save_figure(fig, out / "figures", "pair_potential")
+    lines = [
+        r"\documentclass[10pt]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage{amsmath,graphicx}",
+        r"\title{symhamil: a pair potential learned from "
+        + esc(Path(results["settings"]["data"]).name) + "}",
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+        r"\section*{Data}",
+        esc(f"{data['frames']} frames of {data['particles']} atoms, h = {data['h']:.5g} "
+            f"(ASE time units), periodic box {data['box']}, cutoff {data['cutoff']}, "
+            f"{'momenta' if data['momenta'] else 'positions only'}; pair distances seen from "
+            f"{lo:.4g} to {hi:.4g}.") + r"\\",
+        "Library: " + esc(", ".join(results["library"])) + ".",
+    ]  # fmt: skip
+    if results.get("truth"):
+        lines.append(r"True pair potential: $\phi(r) = " + sp.latex(truth) + "$.")
+    lines.append(r"\section*{Results}")
+    for k, entry in results["routes"].items():
+        fit = fits[k]
+        lines.append(r"\subsection*{" + esc(ROUTES[k]) + "}")
+        body = [r"$\hat\phi(r) = " + fit.latex() + "$",
+                "Method: " + esc(fit.method) + f". Time: {entry['seconds']:.1f} s."]  # fmt: skip
+        if "training" in entry:
+            body.append("Training: " + esc(entry["training"]) + ".")
+        if "lennard_jones" in entry:
+            lj = entry["lennard_jones"]
+            body.append(f"As Lennard-Jones: $\\sigma = {lj['sigma']:.6g}$, "
+                        f"$\\epsilon = {lj['epsilon']:.6g}$.")  # fmt: skip
+        if "max_relative_error" in entry:
+            body.append(f"Against the truth: same terms: "
+                        f"{'yes' if entry['same_support'] else 'no'}; largest relative "
+                        f"coefficient error {entry['max_relative_error']:.3g}.")  # fmt: skip
+        lines.append(" \\\\\n".join(body))
+    lines += [
+        r"\begin{figure}[h]\centering\includegraphics[width=0.75\textwidth]"
+        r"{figures/pair_potential.pdf}\caption{The recovered pair potentials against the truth "
+        r"(shifted to agree over the data); shaded: the range of pair distances in the data, "
+        r"whose histogram is below; dotted: the cutoff.}\end{figure}",
+        r"\end{document}",
+    ]
+    tex = write_text(out / "report.tex", "\n\n".join(lines))
+    if not compile:
+        return tex, None, f"wrote {tex}"
+    return (tex, *build_pdf(tex))
+
+
+def _values(expr, r: np.ndarray) -> np.ndarray:
+    f = sp.lambdify(R, expr, "numpy")
+    with np.errstate(all="ignore"):
+        return np.broadcast_to(np.asarray(f(r), dtype=float), r.shape).copy()

@@ -1,0 +1,798 @@
+"""Sampled trajectories: a frozen value holding q and p on an equispaced time grid."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import sympy as sp
+
+from ..base.files import write_npz
+from ..base.parsing import check_name
+from .samples import from_samples
+from .samples import inside as _valid
+
+if TYPE_CHECKING:
+    from ..systems.system import System
+
+__all__ = ["Trajectories", "energy_error", "load_radial"]
+
+
+def _frozen(a: np.ndarray) -> bool:
+    """True when neither ``a`` nor any array it is a view of can be written."""
+    while a is not None:
+        if not isinstance(a, np.ndarray) or a.flags.writeable:
+            return False
+        a = a.base
+    return True
+
+
+def _check_array(name: str, a, where: str, lengths: np.ndarray | None = None) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind not in "fiu":
+        raise TypeError(f"{where}{name} must hold real numbers; got dtype {a.dtype}.")
+    if a.ndim != 3:
+        raise ValueError(
+            f"{where}{name} must have shape (R, N+1, d) = (trajectories, time "
+            f"points, dimension); got shape {a.shape}. Use a[None] for one "
+            "trajectory, a[..., None] for a 1-D system."
+        )
+    # A private copy unless ``a`` is already frozen all the way down (a slice of
+    # another Trajectories' arrays): a caller must not be able to write NaN into
+    # data that were validated.
+    padded = lengths is not None and bool(np.any(lengths < a.shape[1]))
+    a = a.astype(np.float64, copy=padded or not _frozen(a))
+    valid = None if not padded else _valid(lengths, a.shape[1])
+    bad = ~np.isfinite(a) if valid is None else ~np.isfinite(a) & valid[..., None]
+    if bad.any():
+        r, n, k = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{where}{name} has {int(bad.sum())} non-finite value(s) (NaN or inf); "
+            f"the first at trajectory {r}, point {n}, component {k}. Drop or "
+            "repair those samples first (Trajectories.from_samples splits at gaps)."
+        )
+    if padded:
+        # Padding repeats each piece's last sample: finite, so elementwise code
+        # runs, and every consumer masks it out with ``valid``.
+        last = a[np.arange(a.shape[0]), lengths - 1]
+        a = np.where(valid[..., None], a, last[:, None, :])
+    return a
+
+
+def energy_error(system: System, q: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Relative energy error of each trajectory.
+
+    max_n |E_n - E_0| / max(|E_0|, mean_n T_n): relative to the initial energy, or
+    to the mean kinetic energy where E_0 is near zero (a trajectory can have
+    E_0 = 0 and still move), so the number stays meaningful in both cases.
+
+    Parameters
+    ----------
+    q, p : ndarray, shape (R, N+1, d)
+
+    Returns
+    -------
+    ndarray, shape (R,)
+    """
+    T = system.kinetic(p)
+    E = T + system.potential(q)
+    # A trajectory at rest at a minimum has E_0 = T = 0 and only rounding in E:
+    # a floor of 1e-10 of the energy's size keeps that from reading as an error.
+    floor = 1e-10 * (1.0 + np.abs(E).max(axis=1))
+    scale = np.maximum(np.maximum(np.abs(E[:, 0]), T.mean(axis=1)), floor)
+    return np.max(np.abs(E - E[:, :1]), axis=1) / scale
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectories:
+    """R trajectories of a d-dimensional system sampled at up to N+1 times spaced h.
+
+    Regular data fill the arrays; measured data with gaps come as pieces of
+    different lengths (:meth:`from_samples`), stored padded to the longest with
+    ``lengths`` saying how many points of each are real. Every consumer uses
+    only the (i, i+1) pairs inside a piece (:meth:`valid`).
+
+    Parameters
+    ----------
+    q : array_like, shape (R, N+1, d)
+        Positions; stored as read-only float64.
+    p : array_like, shape (R, N+1, d), optional
+        Momenta. ``None`` for positions-only data: the learners then use second
+        differences of q and learn V per unit mass (or for ``masses``).
+    h : float
+        Time step between samples, > 0.
+    names : sequence of str, length d, optional
+        Coordinate names; ``q0, q1, ...`` by default (``q`` when d = 1).
+    energy_error : ndarray, shape (R,), optional
+        Relative energy error of each trajectory, set by :func:`~symhamil.simulate`.
+    t0 : float or array_like, shape (R,)
+        Time of the first sample (of each piece).
+    lengths : array_like of int, shape (R,), optional
+        Points in each trajectory (2 <= lengths[r] <= N+1); all N+1 by default.
+        Values past a piece's length are ignored (they may be NaN).
+    masses : array_like, shape (d,), optional
+        The mass of each coordinate; positions-only learning multiplies the
+        accelerations by it. Unit masses when not given.
+    sampling : SamplingReport, optional
+        What :meth:`from_samples` split or dropped.
+    observed : array_like of bool, shape (R, N+1), optional
+        False at samples that were not measured but filled in (gaps bridged by
+        :meth:`from_samples`): integrals use the filled values, while pairs,
+        triples, noise estimates and likelihoods skip them. All measured by
+        default.
+    box : array_like, shape (s,), optional
+        The side lengths of a periodic orthorhombic box, for many particles in s
+        dimensions (coordinates x1, y1, z1, x2, ...; d = N s); set by
+        :func:`~symhamil.read_ase`. The pair learners use it for minimum images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tr = Trajectories(q=np.zeros((2, 5, 1)), p=np.ones((2, 5, 1)), h=0.1)
+    >>> tr.R, tr.N, tr.dim, float(tr.t[-1])
+    (2, 4, 1, 0.4)
+    """
+
+    q: np.ndarray
+    p: np.ndarray | None
+    h: float
+    names: tuple[str, ...] | None = None
+    energy_error: np.ndarray | None = None
+    t0: float | np.ndarray = 0.0
+    lengths: np.ndarray | None = None
+    masses: np.ndarray | None = None
+    sampling: object | None = None
+    observed: np.ndarray | None = None
+    box: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        q0 = np.asarray(self.q)
+        lengths = self._check_lengths(q0)
+        q = _check_array("q", q0, "", lengths)
+        p = None if self.p is None else _check_array("p", self.p, "", lengths)
+        if p is not None and q.shape != p.shape:
+            raise ValueError(
+                f"q and p must have the same shape (R, N+1, d); got q {q.shape} and p {p.shape}."
+            )
+        if q.shape[0] < 1:
+            raise ValueError("Trajectories need at least one trajectory (R >= 1).")
+        if q.shape[1] < 2:
+            raise ValueError(
+                f"each trajectory needs at least two time points to form a "
+                f"difference (p[i+1] - p[i])/h; got {q.shape[1]}."
+            )
+        if q.shape[2] < 1:
+            raise ValueError("the dimension d must be at least 1.")
+        try:
+            h = float(self.h)
+        except (TypeError, ValueError):
+            raise TypeError(
+                "h must be one number, the time step; for time stamps that are not "
+                "evenly spaced use Trajectories.from_samples(t, q, p)."
+            ) from None
+        if not (np.isfinite(h) and h > 0):
+            raise ValueError(f"the time step h must be finite and > 0; got {h}.")
+        d = q.shape[2]
+        names = (
+            (("q",) if d == 1 else tuple(f"q{i}" for i in range(d)))
+            if self.names is None
+            else tuple(str(n) for n in self.names)
+        )
+        if len(names) != d:
+            raise ValueError(f"got {len(names)} coordinate names for dimension {d}.")
+        for n in names:
+            check_name(n, "coordinate")
+        if len(set(names)) != d:
+            raise ValueError(f"the coordinate names {names} repeat a name.")
+        if not _numeric(self.t0):
+            raise TypeError(f"t0 must be a number; got {type(self.t0).__name__}.")
+        t0 = np.asarray(self.t0, dtype=float)
+        if t0.ndim > 1 or (t0.ndim == 1 and t0.shape != (q.shape[0],)):
+            raise ValueError(
+                f"t0 must be a single number or one per trajectory, shape ({q.shape[0]},); "
+                f"got shape {t0.shape}."
+            )
+        if not np.isfinite(t0).all():
+            raise ValueError("the start time t0 must be finite.")
+        t0 = float(t0) if t0.ndim == 0 else t0
+        err = self.energy_error
+        if err is not None:
+            err = np.asarray(err, dtype=float).reshape(-1)
+            if err.shape != (q.shape[0],):
+                raise ValueError(
+                    f"energy_error must have shape (R,) = ({q.shape[0]},); got {err.shape}."
+                )
+        masses = self.masses
+        if masses is not None:
+            masses = np.broadcast_to(np.asarray(masses, dtype=float), (d,)).copy()
+            if not (np.isfinite(masses).all() and (masses > 0).all()):
+                raise ValueError(f"masses must be finite and > 0; got {masses.tolist()}.")
+        observed = self.observed
+        if observed is not None:
+            observed = np.array(observed, dtype=bool)
+            if observed.shape != q.shape[:2]:
+                raise ValueError(
+                    f"observed must have shape (R, N+1) = {q.shape[:2]}; got {observed.shape}."
+                )
+            if observed.all():
+                observed = None
+        box = self.box
+        if box is not None:
+            box = np.atleast_1d(np.asarray(box, dtype=float)).copy()
+            if box.ndim != 1 or d % box.size or not (np.isfinite(box).all() and (box > 0).all()):
+                raise ValueError(
+                    f"box must be the side lengths of a periodic box, finite and > 0, one per "
+                    f"spatial axis (d = {d} coordinates must split into particles of that "
+                    f"many axes); got {box.tolist()}."
+                )
+        for name, a in (
+            ("q", q),
+            ("p", p),
+            ("box", box),
+            ("energy_error", err),
+            ("t0", t0),
+            ("lengths", lengths),
+            ("masses", masses),
+            ("observed", observed),
+        ):
+            if isinstance(a, np.ndarray):
+                a = a.view()
+                a.flags.writeable = False
+            object.__setattr__(self, name, a)
+        object.__setattr__(self, "h", h)
+        object.__setattr__(self, "names", names)
+
+    def _check_lengths(self, q: np.ndarray) -> np.ndarray | None:
+        if self.lengths is None:
+            return None
+        n = np.asarray(self.lengths)
+        if n.dtype.kind not in "iu" or n.ndim != 1 or q.ndim != 3 or n.shape != q.shape[:1]:
+            raise ValueError(
+                f"lengths must be one whole number per trajectory, shape ({q.shape[0]},); "
+                f"got {n.dtype} of shape {n.shape}."
+            )
+        if n.size and (n.min() < 2 or n.max() > q.shape[1]):
+            raise ValueError(
+                f"each length must be between 2 and N+1 = {q.shape[1]}; got "
+                f"{int(n.min())} to {int(n.max())}."
+            )
+        return None if bool(np.all(n == q.shape[1])) else n.astype(np.int64)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def R(self) -> int:
+        """Number of trajectories (pieces)."""
+        return self.q.shape[0]
+
+    @property
+    def N(self) -> int:
+        """Number of steps of the longest trajectory; it has N + 1 points."""
+        return self.q.shape[1] - 1
+
+    @property
+    def dim(self) -> int:
+        """Dimension d of q (and p)."""
+        return self.q.shape[2]
+
+    @property
+    def mass_array(self) -> np.ndarray:
+        """The masses of the d coordinates, shape (d,); 1 where none were given."""
+        return np.ones(self.dim) if self.masses is None else np.asarray(self.masses, dtype=float)
+
+    @property
+    def has_momenta(self) -> bool:
+        """False for positions-only data (p is None)."""
+        return self.p is not None
+
+    @property
+    def ragged(self) -> bool:
+        """True when the trajectories have different lengths."""
+        return self.lengths is not None
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Points in each trajectory, shape (R,)."""
+        return (
+            np.full(self.R, self.N + 1, dtype=np.int64) if self.lengths is None else self.lengths
+        )
+
+    def valid(self, offset: int = 0) -> np.ndarray:
+        """(R, N+1-offset) mask: True where points j .. j+offset all lie inside their piece.
+
+        ``valid(1)`` marks the (i, i+1) pairs, ``valid(2)`` the triples of second
+        differences.
+        """
+        return _valid(self.sizes - offset, self.N + 1 - offset)
+
+    def measured(self, offset: int = 0) -> np.ndarray:
+        """(R, N+1-offset) mask: samples j .. j+offset all inside their piece and measured.
+
+        ``measured(1)`` marks the pairs a pair loss may use, ``measured(2)`` the
+        triples of second differences; filled-in samples (gaps bridged by
+        :meth:`from_samples`) are never part of one.
+        """
+        v = self.valid(offset)
+        if self.observed is None:
+            return v
+        out = v.copy()
+        for k in range(offset + 1):
+            out &= self.observed[:, k : k + v.shape[1]]
+        return out
+
+    @property
+    def bridged(self) -> bool:
+        """True when some samples inside the pieces were filled in, not measured."""
+        return self.observed is not None
+
+    @property
+    def n_points(self) -> int:
+        """Total number of measured points (without padding or filled-in samples)."""
+        return int(self.measured().sum()) if self.bridged else int(self.sizes.sum())
+
+    def positions(self) -> np.ndarray:
+        """Every measured point q, shape (n_points, d) (no padding, no filled samples)."""
+        if self.ragged or self.bridged:
+            return self.q[self.measured()]
+        return self.q.reshape(-1, self.dim)
+
+    @property
+    def t(self) -> np.ndarray:
+        """Sample times, shape (N+1,), or (R, N+1) when pieces start at different times."""
+        steps = self.h * np.arange(self.N + 1)
+        return self.t0 + steps if np.ndim(self.t0) == 0 else self.t0[:, None] + steps
+
+    @property
+    def coords(self) -> tuple[sp.Symbol, ...]:
+        """The coordinate names as SymPy symbols."""
+        return tuple(sp.Symbol(n) for n in self.names)
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.ragged:
+            extra += f", lengths {int(self.sizes.min())}..{int(self.sizes.max())}"
+        if not self.has_momenta:
+            extra += ", positions only"
+        return (
+            f"Trajectories(R={self.R}, N+1={self.N + 1}, d={self.dim}, h={self.h}, "
+            f"names={self.names}{extra})"
+        )
+
+    def require_momenta(self, what: str) -> np.ndarray:
+        """p, or an error saying that ``what`` needs momenta."""
+        if self.p is None:
+            raise ValueError(
+                f"{what} needs momenta p, and these trajectories hold positions only. "
+                "Use a positions-only method (the 'verlet' loss) or give p."
+            )
+        return self.p
+
+    def _replace(
+        self, q, p, *, energy_error=None, t0=None, lengths=None, observed=None
+    ) -> Trajectories:
+        return Trajectories(
+            q=q,
+            p=p,
+            h=self.h,
+            names=self.names,
+            energy_error=energy_error,
+            t0=self.t0 if t0 is None else t0,
+            lengths=lengths,
+            masses=self.masses,
+            observed=observed,
+            box=self.box,
+        )
+
+    # ------------------------------------------------------------------ physics
+    def _check_system(self, system: System) -> None:
+        if system.dim != self.dim:
+            raise ValueError(
+                f"system has dimension {system.dim} but the trajectories have "
+                f"dimension {self.dim}."
+            )
+
+    def energy(self, system: System) -> np.ndarray:
+        """Energy of every sample under ``system``, shape (R, N+1) (padding repeats
+        each piece's last value)."""
+        self._check_system(system)
+        return system.energy(self.q, self.require_momenta("the energy"))
+
+    def relative_energy_error(self, system: System) -> np.ndarray:
+        """Each trajectory's relative energy error, shape (R,); see :func:`energy_error`."""
+        self._check_system(system)
+        return energy_error(system, self.q, self.require_momenta("the energy error"))
+
+    # ------------------------------------------------------------------ slicing
+    def select(self, index) -> Trajectories:
+        """Pick trajectories: an int, a slice, an index array or a boolean mask of length R."""
+        idx = np.arange(self.R)[index]
+        idx = np.atleast_1d(idx)
+        if idx.size == 0:
+            raise ValueError("this selection keeps no trajectory.")
+        err = None if self.energy_error is None else self.energy_error[idx]
+        t0 = self.t0 if np.ndim(self.t0) == 0 else self.t0[idx]
+        lengths = None if self.lengths is None else self.lengths[idx]
+        n = self.N + 1 if lengths is None else int(lengths.max())
+        return self._replace(
+            self.q[idx, :n],
+            None if self.p is None else self.p[idx, :n],
+            energy_error=err,
+            t0=t0,
+            lengths=lengths,
+            observed=None if self.observed is None else self.observed[idx, :n],
+        )
+
+    __getitem__ = select
+
+    def piece(self, r: int) -> Trajectories:
+        """Trajectory ``r`` alone, without padding (R = 1)."""
+        n = int(self.sizes[r])
+        return self._replace(
+            self.q[r : r + 1, :n],
+            None if self.p is None else self.p[r : r + 1, :n],
+            energy_error=None if self.energy_error is None else self.energy_error[r : r + 1],
+            t0=self.t0 if np.ndim(self.t0) == 0 else float(self.t0[r]),
+            observed=None if self.observed is None else self.observed[r : r + 1, :n],
+        )
+
+    def drop_energy_errors(self, tol: float) -> Trajectories:
+        """Keep only the trajectories whose recorded relative energy error is <= ``tol``."""
+        if self.energy_error is None:
+            raise ValueError(
+                "these trajectories carry no energy errors; compute them with "
+                "relative_energy_error(system) or simulate them with symhamil."
+            )
+        keep = self.energy_error <= tol
+        if not keep.any():
+            raise ValueError(
+                f"every trajectory has relative energy error above {tol} (smallest "
+                f"{self.energy_error.min():.3g})."
+            )
+        return self.select(keep)
+
+    def head(self, n: int) -> Trajectories:
+        """The first ``n`` points (n >= 2) of every trajectory."""
+        return self.points(0, n)
+
+    def points(self, start: int, stop: int) -> Trajectories:
+        """Points ``start`` (inclusive) to ``stop`` (exclusive) of every trajectory.
+
+        Pieces that keep fewer than 2 points are left out.
+        """
+        start, stop, _ = slice(start, stop).indices(self.N + 1)
+        if stop - start < 2:
+            raise ValueError(
+                f"a slice of trajectories needs at least 2 points; points "
+                f"[{start}, {stop}) of {self.N + 1} give {max(stop - start, 0)}."
+            )
+        t0 = self.t0 + start * self.h
+        obs = None if self.observed is None else self.observed[:, start:stop]
+        if not self.ragged:
+            return self._replace(
+                self.q[:, start:stop],
+                None if self.p is None else self.p[:, start:stop],
+                energy_error=self.energy_error,
+                t0=t0,
+                observed=obs,
+            )
+        lengths = np.clip(self.lengths - start, 0, stop - start)
+        keep = lengths >= 2
+        if not keep.any():
+            raise ValueError(f"no piece has 2 points in [{start}, {stop}).")
+        return Trajectories(
+            q=self.q[keep, start:stop],
+            p=None if self.p is None else self.p[keep, start:stop],
+            h=self.h,
+            names=self.names,
+            energy_error=None if self.energy_error is None else self.energy_error[keep],
+            t0=t0 if np.ndim(t0) == 0 else t0[keep],
+            lengths=lengths[keep],
+            masses=self.masses,
+            observed=None if obs is None else obs[keep],
+            box=self.box,
+        )
+
+    def windows(self, n: int, step: int | None = None) -> tuple[Trajectories, ...]:
+        """Consecutive windows of ``n`` points, as the paper trains on them.
+
+        Window k holds points ``k*step .. k*step + n - 1``. With the default
+        ``step = n`` (the paper's "first 100 points, then the next 100") the pair of
+        points across a window boundary belongs to no window; ``step = n - 1`` makes
+        consecutive windows share one point so that every (i, i+1) pair is in
+        exactly one window. A last, incomplete window is dropped.
+        """
+        step = n if step is None else int(step)
+        if n < 2 or n > self.N + 1:
+            raise ValueError(f"window length must be between 2 and N+1 = {self.N + 1}; got {n}.")
+        if step < 1:
+            raise ValueError(f"window step must be >= 1; got {step}.")
+        return tuple(self.points(s, s + n) for s in range(0, self.N + 2 - n, step))
+
+    def split(
+        self, n_train: int | float, shuffle: bool = False, seed: int | None = None
+    ) -> tuple[Trajectories, Trajectories]:
+        """Split by trajectory into (train, test).
+
+        ``n_train`` is a count of trajectories, or a fraction in (0, 1). With
+        ``shuffle`` the trajectories are permuted by ``numpy.random.default_rng(seed)``.
+        """
+        k = round(n_train * self.R) if isinstance(n_train, float) else int(n_train)
+        if not 1 <= k < self.R:
+            raise ValueError(
+                f"a split needs at least one trajectory on each side; n_train="
+                f"{n_train} gives {k} of {self.R}."
+            )
+        order = np.random.default_rng(seed).permutation(self.R) if shuffle else np.arange(self.R)
+        return self.select(order[:k]), self.select(order[k:])
+
+    def concatenate(self, other: Trajectories) -> Trajectories:
+        """These trajectories and ``other`` (same h and d) as one set; different
+        lengths give ragged trajectories."""
+        if (other.h, other.dim, other.has_momenta) != (self.h, self.dim, self.has_momenta):
+            raise ValueError(
+                "only trajectories with the same h and d (and both with or both without "
+                f"momenta) can be joined; got {(self.h, self.dim)} and {(other.h, other.dim)}."
+            )
+        errs = None
+        if self.energy_error is not None and other.energy_error is not None:
+            errs = np.concatenate([self.energy_error, other.energy_error])
+        n = max(self.N, other.N) + 1
+
+        def pad(a):
+            return np.concatenate([a, np.repeat(a[:, -1:], n - a.shape[1], axis=1)], axis=1)
+
+        t0 = (
+            self.t0
+            if np.ndim(self.t0) == 0 and np.ndim(other.t0) == 0 and self.t0 == other.t0
+            else np.concatenate(
+                [np.broadcast_to(self.t0, (self.R,)), np.broadcast_to(other.t0, (other.R,))]
+            )
+        )
+        lengths = np.concatenate([self.sizes, other.sizes])
+        observed = None
+        if self.bridged or other.bridged:
+
+            def obs(tr):
+                o = np.ones(tr.q.shape[:2], bool) if tr.observed is None else tr.observed
+                return np.concatenate([o, np.ones((tr.R, n - o.shape[1]), bool)], axis=1)
+
+            observed = np.concatenate([obs(self), obs(other)])
+        return self._replace(
+            np.concatenate([pad(self.q), pad(other.q)]),
+            None if self.p is None else np.concatenate([pad(self.p), pad(other.p)]),
+            energy_error=errs,
+            t0=t0,
+            lengths=lengths,
+            observed=observed,
+        )
+
+    # ------------------------------------------------------------------ measured data
+    @classmethod
+    def from_samples(
+        cls,
+        t,
+        q,
+        p=None,
+        *,
+        trajectory=None,
+        masses=None,
+        names=None,
+        rtol: float = 0.01,
+        min_points: int = 3,
+        max_gap: int | None = None,
+    ) -> Trajectories:
+        """Trajectories from measured samples with time stamps, split at gaps.
+
+        The samples are sorted by time within each trajectory id. A step of m h
+        (h the data's step, the median of the smallest frequent step; m = 2 ..
+        ``max_gap`` + 1) is a gap
+        of m - 1 lost samples. It is bridged, the lost samples filled by linear
+        interpolation and marked in ``observed`` (integrals use them, pairs and
+        likelihoods do not). Any other step that differs from h by more than
+        ``rtol`` cuts the data (a long gap, a jump of the clock, a change of
+        rate); a sample that is not finite counts as lost. Pieces shorter than
+        ``min_points`` are dropped. What was cut, bridged and dropped is in
+        ``.sampling`` (a :class:`SamplingReport`).
+
+        Parameters
+        ----------
+        t : array_like, shape (n,)
+            Time of each sample.
+        q : array_like, shape (n,) or (n, d)
+            Positions.
+        p : array_like, shape (n,) or (n, d), optional
+            Momenta; ``None`` for positions-only data.
+        trajectory : array_like, shape (n,), optional
+            Which trajectory (experiment, run) each sample belongs to; samples of
+            different trajectories are never joined.
+        masses : float or array_like, shape (d,), optional
+        names : sequence of str, optional
+            Coordinate names.
+        rtol : float
+            Relative tolerance on the step.
+        min_points : int
+            Shortest piece kept (3: one second difference).
+        max_gap : int, optional
+            Most consecutive lost samples bridged (0: cut at every gap). By
+            default gaps shorter than 5% of the motion's time scale
+            spread(q) / spread(dq/dt), and always gaps of up to 2 samples.
+
+        Returns
+        -------
+        Trajectories
+            Possibly ragged; ``lengths`` gives each piece's number of points.
+        """
+        return from_samples(
+            cls,
+            t,
+            q,
+            p,
+            trajectory=trajectory,
+            masses=masses,
+            names=names,
+            rtol=rtol,
+            min_points=min_points,
+            max_gap=max_gap,
+        )
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike) -> None:
+        """Write to exactly ``path`` (no suffix added), atomically, as ``.npz`` with arrays
+        q, p, h, names, t0 (and energy_error, lengths, masses); folders are created as
+        needed."""
+        arrays = {
+            "q": self.q,
+            "h": np.float64(self.h),
+            "names": np.array(self.names),
+            "t0": np.asarray(self.t0, dtype=np.float64),
+        }
+        optional = {
+            "p": self.p,
+            "energy_error": self.energy_error,
+            "lengths": self.lengths,
+            "masses": self.masses,
+            "observed": self.observed,
+            "box": self.box,
+        }
+        arrays.update({k: v for k, v in optional.items() if v is not None})
+        write_npz(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Trajectories:
+        """Read trajectories written by :meth:`save` (or any ``.npz`` with q, p, h).
+
+        Checks that the arrays are there with shape (R, N+1, d), real and finite,
+        and that h > 0; the error names the file and what is wrong.
+        """
+        where = f"{os.fspath(path)}: "
+        data = _open_npz(path, where, "q, p and h")
+        try:
+            with data:
+                q, p, h, names, err, t0, extra = _read_members(data, where)
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, TypeError) as exc:
+            raise ValueError(f"{where}a damaged or unexpected member ({exc}).") from None
+        except ValueError as exc:
+            msg = str(exc)
+            raise ValueError(msg if msg.startswith(where) else f"{where}{msg}") from None
+        try:
+            lengths = extra.get("lengths")
+            return cls(
+                q=_check_array("q", q, where, lengths),
+                p=None if p is None else _check_array("p", p, where, lengths),
+                h=float(h.reshape(())),
+                names=names,
+                energy_error=err,
+                t0=t0,
+                lengths=lengths,
+                masses=extra.get("masses"),
+                observed=extra.get("observed"),
+                box=extra.get("box"),
+            )
+        except (ValueError, TypeError) as exc:
+            msg = str(exc)
+            raise type(exc)(msg if msg.startswith(where) else where + msg) from None
+
+
+def _numeric(x) -> bool:
+    try:
+        return np.asarray(x).dtype.kind in "fiu"
+    except (TypeError, ValueError):
+        return False
+
+
+def _open_npz(path, where: str, arrays: str):
+    """An open ``.npz`` (no pickles), or an error that names the file."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where}no such file.") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{where}not a readable .npz file ({exc}).") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{where}is a single array (.npy), not an .npz with {arrays}.")
+    return data
+
+
+def _read_members(data, where: str):
+    keys = set(data.files)
+    if {"r", "rdot"} <= keys and "q" not in keys:
+        raise ValueError(
+            f"{where}holds radial arrays r and rdot, not q and p; load it "
+            "with symhamil.load_radial."
+        )
+    missing = {"q", "h"} - keys
+    if missing:
+        raise ValueError(
+            f"{where}missing array(s) {', '.join(sorted(missing))}; a "
+            f"trajectory file needs q (R, N+1, d), h, and p unless it holds "
+            f"positions only. It has {', '.join(sorted(keys)) or 'nothing'}."
+        )
+    h = data["h"]
+    if h.size != 1:
+        raise ValueError(f"{where}h must be a single number; got shape {h.shape}.")
+    q = data["q"]
+    p = data["p"] if "p" in keys else None
+    names = tuple(str(n) for n in data["names"].reshape(-1)) if "names" in keys else None
+    err = data["energy_error"] if "energy_error" in keys else None
+    t0 = 0.0
+    if "t0" in keys:
+        t0_arr = data["t0"]
+        if t0_arr.ndim > 1 or t0_arr.dtype.kind not in "fiu":
+            raise ValueError(
+                f"{where}t0 must be a number or one per trajectory; got "
+                f"{t0_arr.shape} {t0_arr.dtype}."
+            )
+        t0 = float(t0_arr) if t0_arr.ndim == 0 else t0_arr
+    if h.dtype.kind not in "fiu":
+        raise ValueError(f"{where}h must be a number; got dtype {h.dtype}.")
+    extra = {k: data[k] for k in ("lengths", "masses", "observed", "box") if k in keys}
+    return q, p, h, names, err, t0, extra
+
+
+def load_radial(path: str | os.PathLike) -> Trajectories:
+    """Load radial trajectories stored as arrays ``r``, ``rdot`` (R, N+1) and ``h``.
+
+    This is the format of the paper author's central-force data. The result is a
+    one-dimensional :class:`Trajectories` with coordinate ``r`` and momentum
+    ``dr/dt`` (unit mass).
+
+    Returns
+    -------
+    Trajectories
+        q = r[..., None], p = rdot[..., None], shape (R, N+1, 1), names ("r",).
+    """
+    where = f"{os.fspath(path)}: "
+    data = _open_npz(path, where, "r, rdot and h")
+    with data:
+        missing = {"r", "rdot", "h"} - set(data.files)
+        if missing:
+            raise ValueError(
+                f"{where}missing array(s) {', '.join(sorted(missing))}; a radial "
+                "file needs r, rdot of shape (R, N+1) and h."
+            )
+        try:
+            r, rdot, h = data["r"], data["rdot"], data["h"]
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{where}a damaged member ({exc}).") from None
+    if r.ndim == 1:
+        r, rdot = r[None], rdot[None]
+    if r.ndim != 2 or r.shape != rdot.shape:
+        raise ValueError(
+            f"{where}r and rdot must both have shape (R, N+1); got {r.shape} and {rdot.shape}."
+        )
+    if np.any(np.asarray(r) <= 0):
+        raise ValueError(f"{where}r must be positive (it is a distance).")
+    if h.size != 1 or h.dtype.kind not in "fiu":
+        raise ValueError(f"{where}h must be a single number; got {h.shape} {h.dtype}.")
+    try:
+        return Trajectories(
+            q=_check_array("r", r[..., None], where),
+            p=_check_array("rdot", rdot[..., None], where),
+            h=float(np.reshape(h, ())),
+            names=("r",),
+        )
+    except (ValueError, TypeError) as exc:
+        msg = str(exc)
+        raise type(exc)(msg if msg.startswith(where) else where + msg) from None

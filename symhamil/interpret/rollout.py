@@ -1,0 +1,115 @@
+"""Rollouts: a learned potential run forward from measured states.
+
+:func:`rollout` simulates a potential (a formula, a fit, a network, a System)
+from each piece's first measured state and reports how far its positions drift
+from the measurement. It integrates with the one RK4 of
+:mod:`symhamil.systems.integrators` over all pieces at once, with ``substeps``
+steps per sample interval. Fitting coefficients by shooting is
+:func:`symhamil.refine` (in :mod:`symhamil.sindy.refinement`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..base.checks import positive_number
+from ..data.noise import initial_momenta, time_scale
+from ..data.trajectories import Trajectories
+from ..systems.integrators import integrate, substeps_for
+from ..systems.potentials import as_potential
+from ..systems.system import System
+
+__all__ = ["Rollout", "rollout"]
+
+
+@dataclass(frozen=True, eq=False)
+class Rollout:
+    """A potential run forward from measured states, against the measurement.
+
+    Attributes
+    ----------
+    t : ndarray, shape (R, N+1)
+        Time since each piece's first sample.
+    q : ndarray, shape (R, N+1, d)
+        Simulated positions (padding past each piece's length is NaN).
+    error : ndarray, shape (R, N+1)
+        |q_simulated - q_measured| (Euclidean over the d coordinates); NaN past
+        each piece's length.
+    horizon : float
+        T of :attr:`rms_horizon`.
+    """
+
+    t: np.ndarray
+    q: np.ndarray
+    error: np.ndarray
+    horizon: float
+
+    @property
+    def rms(self) -> float:
+        """RMS position error over every sample of every piece."""
+        return float(np.sqrt(np.nanmean(self.error**2)))
+
+    @property
+    def rms_horizon(self) -> float:
+        """RMS position error over the first ``horizon`` seconds of every piece."""
+        inside = self.t <= self.horizon * (1 + 1e-12)
+        return float(np.sqrt(np.nanmean(np.where(inside, self.error, np.nan) ** 2)))
+
+    def __repr__(self) -> str:
+        return (
+            f"Rollout(RMS position error {self.rms_horizon:.3g} over the first "
+            f"{self.horizon:.3g} s, {self.rms:.3g} over whole pieces)"
+        )
+
+
+def rollout(
+    target,
+    traj: Trajectories,
+    *,
+    horizon: float | None = None,
+    substeps: int | None = None,
+) -> Rollout:
+    """Simulate ``target`` from each piece's first measured state; compare positions.
+
+    Parameters
+    ----------
+    target : System, SparseFit, NeuralPotential, sympy.Expr or Potential
+        The potential (a SparseFit's expression is used).
+    traj : Trajectories
+        Measured pieces; positions-only pieces start from a local estimate of
+        m dq/dt (:func:`initial_momenta`).
+    horizon : float, optional
+        The T of the short-time RMS; by default the data's time scale tau.
+    substeps : int, optional
+        RK4 steps per sample interval; by default enough for ~100 per tau.
+
+    Returns
+    -------
+    Rollout
+    """
+    positive_number(horizon, "horizon", allow_none=True)  # checked before any work
+    n_sub = substeps_for(traj, substeps)
+    grad = _gradient(target, traj)
+    masses = traj.mass_array
+    if hasattr(target, "masses") and hasattr(target, "coords") and traj.masses is None:
+        masses = np.asarray([float(m) for m in target.masses], dtype=float)
+    p0 = initial_momenta(traj)
+    q_sim, _ = integrate(grad, traj.q[:, 0], p0, traj.h, traj.N, masses, n_sub)
+    valid = traj.valid()
+    q_sim = np.where(valid[..., None], q_sim, np.nan)
+    err = np.linalg.norm(q_sim - traj.q, axis=2)
+    valid = traj.measured()  # no error against a filled-in sample
+    t = np.broadcast_to(traj.h * np.arange(traj.N + 1), valid.shape)
+    T = time_scale(traj) if horizon is None else float(horizon)
+    return Rollout(t.copy(), q_sim, np.where(valid, err, np.nan), T)
+
+
+def _gradient(target, traj: Trajectories):
+    expr = getattr(target, "expression", None)
+    if expr is not None and hasattr(target, "library"):  # a SparseFit
+        target = expr
+    if isinstance(target, System):  # a System: its own symbols
+        return as_potential(target, target.coords).require_gradient()
+    return as_potential(target, traj.coords).require_gradient()

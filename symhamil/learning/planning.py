@@ -1,0 +1,108 @@
+"""The data's plan: how force-SINDy and the neural weak loss treat a data set.
+
+:func:`plan` reads the noise of the data (:mod:`symhamil.data.noise`) and chooses the
+observation kind (the weak form on noisy data, else the pair loss the data call
+for), the selection rule, the weak form's window and any smoothing. It sits
+above the noise estimates and the losses, which it chooses between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..data.noise import ORDER, NoiseLevel, noise_level, smooth, time_scale
+from ..data.trajectories import Trajectories
+from .observations import default_loss
+
+__all__ = ["QUIET", "Plan", "choose_smoothing", "choose_window", "plan"]
+
+
+#: Data whose largest noise fraction (of a coordinate's spread) is below this
+#: count as clean: pair losses and the residual rule serve them best.
+QUIET = 1e-4
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How force-SINDy (and the neural weak loss) treat a data set.
+
+    Attributes
+    ----------
+    kind : str
+        The observations (:func:`symhamil.learning.observations.pairs`).
+    select : {"residual", "bic"}
+    window : int or None
+        Steps per test function of the weak form.
+    smooth : int or None
+        Savitzky-Golay window applied first.
+    noise : NoiseLevel or None
+        The estimate the choices came from (None when too few samples).
+    """
+
+    kind: str
+    select: str
+    window: int | None
+    smooth: int | None
+    noise: NoiseLevel | None
+
+    def prepare(self, traj: Trajectories) -> Trajectories:
+        """``traj``, smoothed if the plan says so."""
+        return traj if self.smooth is None else smooth(traj, self.smooth)
+
+
+def plan(traj: Trajectories, *, kind=None, select=None, window=None, smooth=None) -> Plan:
+    """The defaults for ``traj``: what is given is kept, the rest chosen from the noise.
+
+    Clean data (noise below :data:`QUIET` of the spread): midpoint pairs (verlet
+    triples without momenta) and the residual rule. Noisy data: the weak form
+    with a window from :func:`choose_window`, and BIC.
+    """
+
+    noise = noise_level(traj) if int(traj.sizes.max()) > ORDER else None
+    noisy = noise is not None and noise.fraction > QUIET
+    kind = kind or ("weak" if noisy else default_loss(traj))
+    select = select or ("bic" if noisy else "residual")
+    if kind == "weak" and window is None:
+        window = choose_window(traj, noise)
+    if smooth is None and kind == "weak":
+        smooth = choose_smoothing(traj, noise)
+    return Plan(kind, select, window if kind == "weak" else None, smooth, noise)
+
+
+def choose_window(traj: Trajectories, noise: NoiseLevel | None = None) -> int:
+    """Steps per test function of the weak form, from the data's time scale.
+
+    k h = WINDOW_FRACTION * tau, tau = spread(q) / spread(dq/dt) (:func:`time_scale`):
+    long enough to average many samples' noise, short enough that the bump still
+    resolves the motion. On the double well T1 (tau = 0.66) windows from 0.3 to
+    1.2 tau all find the support at 0.1-5% noise; 1.2 tau gave the smallest
+    errors at every level, and 2.4 tau lost the support in some seeds
+    (measured with ``benchmarks/bench_noise.py``'s data, docs/measured-data.md).
+    """
+    k = round(WINDOW_FRACTION * time_scale(traj, noise) / traj.h)
+    return int(min(max(k, MIN_WINDOW), int(traj.sizes.max()) - 1))
+
+
+def choose_smoothing(traj: Trajectories, noise: NoiseLevel | None) -> int | None:
+    """Savitzky-Golay window for very noisy data, or None.
+
+    Above SMOOTH_ABOVE noise, the noise of q inside the library's gradients
+    biases the regression (errors in variables); smoothing over a small part of
+    the time scale (SMOOTH_FRACTION tau) halves the error there (T1 at 5%:
+    2.6e-3 -> 9.7e-4). Below, it only bends the signal.
+    """
+    if noise is None or noise.fraction <= SMOOTH_ABOVE:
+        return None
+    w = int(SMOOTH_FRACTION * time_scale(traj, noise) / traj.h) // 2 * 2 + 1
+    return w if 7 <= w <= int(traj.sizes.max()) else None
+
+
+#: Window of the weak form, in units of the time scale.
+WINDOW_FRACTION = 1.2
+#: The shortest weak window, in steps: fewer samples per test function make
+#: its quadrature coarse (T1 exact data, q only: 2e-6 at 200 steps, 0.9% at 50).
+MIN_WINDOW = 32
+#: Noise fraction above which the data are smoothed first.
+SMOOTH_ABOVE = 0.02
+#: Smoothing window, in units of the time scale.
+SMOOTH_FRACTION = 0.08

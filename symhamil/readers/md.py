@@ -1,0 +1,263 @@
+"""Trajectories from molecular-dynamics engines, through ASE.
+
+:func:`read_ase` reads anything :func:`ase.io.read` reads (ASE's ``.traj``,
+extended XYZ, LAMMPS dumps, ...) into :class:`~symhamil.Trajectories` for the
+pair learners. ASE is an optional dependency: ``pip install symhamil[md]``.
+
+Units are ASE's own: positions in angstrom, energies in eV, masses in amu and
+time in ASE's unit, angstrom sqrt(amu/eV) (about 10.18 fs; 1 fs is
+``ase.units.fs``), in which p = m v and dp/dt = F hold without factors, so a
+fitted pair potential comes out in eV.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..data.geometry import particle_coords
+from ..data.trajectories import Trajectories
+
+__all__ = ["read_ase"]
+
+
+def _ase():
+    try:
+        import ase.io
+    except ImportError:  # pragma: no cover - the [md] extra is installed in tests
+        raise ImportError(
+            "reading molecular-dynamics files needs ASE: pip install 'symhamil[md]' "
+            "(or pip install ase)."
+        ) from None
+    return ase.io
+
+
+#: ASE's format for each file ending symhamil reads: given explicitly, so that ASE
+#: neither guesses from the bytes nor takes a name such as postgres_run.traj for
+#: a database address.
+FORMATS = {
+    ".traj": "traj",
+    ".extxyz": "extxyz",
+    ".xyz": "extxyz",
+    ".lammpstrj": "lammps-dump-text",
+    ".dump": "lammps-dump-text",
+    ".nc": "netcdftrajectory",
+}
+
+
+def _frames(source, index) -> list:
+    """ASE Atoms of one run: a path, or a sequence of Atoms."""
+    if isinstance(source, str | os.PathLike):
+        io = _ase()
+        path = os.fspath(source)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: no such file.")
+        fmt = FORMATS.get(os.path.splitext(path)[1].lower())
+        try:
+            # An absolute path: ASE reads names that start with a database
+            # scheme (postgres..., mysql...) as addresses when it guesses.
+            frames = io.read(os.path.abspath(path), index=index, format=fmt)
+        except Exception as exc:  # ASE raises many kinds for unreadable files
+            kind = type(exc).__name__
+            raise ValueError(f"{path}: ASE cannot read it ({kind}: {exc}).") from None
+        frames = frames if isinstance(frames, list) else [frames]
+    else:
+        frames = list(source)
+    if len(frames) < 2:
+        raise ValueError(
+            f"{_label(source)}: {len(frames)} frame(s); a trajectory needs at least two."
+        )
+    return frames
+
+
+def _label(source) -> str:
+    return os.fspath(source) if isinstance(source, str | os.PathLike) else "the frames"
+
+
+def _time_step(source, frames, h, stride: int) -> float:
+    """The time between the frames read.
+
+    From the argument (already between the frames read), the .traj file's MD
+    description (one MD step times the logging interval, times the ``stride``
+    of the frames read), or the frames' own ``info['time']`` (already ``stride``
+    logged frames apart: the stride must not be applied again).
+    """
+    if h is not None:
+        return float(h)
+    if isinstance(source, str | os.PathLike) and os.fspath(source).endswith(".traj"):
+        from ase.io.trajectory import Trajectory
+
+        with Trajectory(os.path.abspath(os.fspath(source))) as tr:
+            desc = getattr(tr, "description", {}) or {}
+        if "timestep" in desc:
+            return float(desc["timestep"]) * float(desc.get("interval", 1)) * stride
+    times = [f.info.get("time") for f in frames]
+    if all(t is not None for t in times):
+        dt = np.diff(np.asarray(times, dtype=float))
+        if not np.allclose(dt, dt[0], rtol=1e-6) or dt[0] <= 0:
+            raise ValueError(
+                f"{_label(source)}: the frames' times are not evenly spaced (steps "
+                f"{dt.min():g} to {dt.max():g}); read them with symhamil.Trajectories."
+                "from_samples."
+            )
+        return float(dt[0])
+    raise ValueError(
+        f"{_label(source)}: the file does not say its time step; pass h= the time between "
+        "frames in ASE's time unit (e.g. h=2 * ase.units.fs for frames 2 fs apart)."
+    )
+
+
+def _box(source, frames) -> np.ndarray | None:
+    pbc = np.asarray(frames[0].pbc, dtype=bool)
+    if not pbc.any():
+        return None
+    cell = np.asarray(frames[0].cell[:], dtype=float)
+    if not pbc.all():
+        raise ValueError(
+            f"{_label(source)}: periodic along some axes only (pbc={pbc.tolist()}); symhamil "
+            "handles fully periodic boxes or none."
+        )
+    if np.abs(cell - np.diag(np.diag(cell))).max() > 1e-9 * np.abs(cell).max():
+        raise ValueError(
+            f"{_label(source)}: the cell is not orthorhombic ({cell.round(4).tolist()}); "
+            "symhamil's minimum images need a box with right angles."
+        )
+    sides = np.diag(cell)
+    if not (np.isfinite(sides).all() and (sides > 0).all()):
+        raise ValueError(
+            f"{_label(source)}: the periodic cell has sides {sides.tolist()}; a periodic box "
+            "needs three sides > 0 (a cell of zero size marks a file without a box: set "
+            "pbc=False there)."
+        )
+    for k, f in enumerate(frames):
+        if not np.allclose(f.cell[:], cell):
+            raise ValueError(
+                f"{_label(source)}: the cell changes at frame {k} (NPT?); symhamil needs a fixed "
+                "box."
+            )
+    return np.diag(cell).copy()
+
+
+def _unwrap(x: np.ndarray, box: np.ndarray | None) -> np.ndarray:
+    """Positions (T, N, s) made continuous across periodic boundaries: each step
+    moves by the nearest image of its displacement (engines that wrap positions
+    into the box, as LAMMPS dumps do, would otherwise jump by a box length)."""
+    if box is None:
+        return x
+    d = np.diff(x, axis=0)
+    d -= box * np.rint(d / box)
+    return np.concatenate([x[:1], x[:1] + np.cumsum(d, axis=0)])
+
+
+def _run(source, index, h, stride):
+    frames = _frames(source, index)
+    n = len(frames[0])
+    for k, f in enumerate(frames):
+        if len(f) != n:
+            raise ValueError(
+                f"{_label(source)}: frame {k} has {len(f)} atoms, the first {n}; symhamil "
+                "needs a fixed set of particles."
+            )
+    h = _time_step(source, frames, h, stride)
+    if not (np.isfinite(h) and h > 0):
+        raise ValueError(f"{_label(source)}: the time step must be > 0; got {h}.")
+    box = _box(source, frames)
+    x = _unwrap(np.stack([f.get_positions() for f in frames]), box)
+    p = None
+    if all(f.has("momenta") for f in frames):
+        p = np.stack([f.get_momenta() for f in frames])
+    masses = frames[0].get_masses()
+    return x, p, masses, box, h
+
+
+def read_ase(
+    source,
+    index=":",
+    h: float | None = None,
+    momenta: bool = True,
+) -> Trajectories:
+    """Read molecular-dynamics trajectories with ASE.
+
+    Parameters
+    ----------
+    source : path, sequence of ase.Atoms, or list of paths
+        One run (a file ASE reads, or its frames), or several runs of the same
+        system as a list of paths (one trajectory each).
+    index : str or slice
+        Which frames, as :func:`ase.io.read` takes it (all by default; ``"::10"``
+        every tenth).
+    h : float, optional
+        Time between the frames read, in ASE's time unit. By default from the
+        ``.traj`` file's description (the MD step times the logging interval,
+        multiplied by the stride of ``index``) or the frames' ``info["time"]``.
+    momenta : bool
+        Use the stored momenta; ``False`` reads positions only (as if the engine
+        had not written them).
+
+    Returns
+    -------
+    Trajectories
+        q (and p) of shape (R, T, 3 N) in coordinates x1, y1, z1, x2, ...;
+        ``masses`` per coordinate, ``box`` the cell's sides (periodic runs),
+        positions unwrapped across the box.
+
+    Examples
+    --------
+    >>> import numpy as np, ase, ase.units
+    >>> frames = [ase.Atoms("Ar2", positions=[[0, 0, 0], [3.8 + 0.1 * k, 0, 0]],
+    ...                     cell=[20, 20, 20], pbc=True) for k in range(5)]
+    >>> tr = read_ase(frames, h=2 * ase.units.fs)
+    >>> tr.q.shape, tr.box.tolist(), tr.has_momenta
+    ((1, 5, 6), [20.0, 20.0, 20.0], False)
+    """
+    paths = (
+        list(source)
+        if isinstance(source, Sequence)
+        and not isinstance(source, str)
+        and source
+        and all(isinstance(s, str | os.PathLike) for s in source)
+        else [source]
+    )
+    step = 1
+    try:
+        if isinstance(index, str) and index.count(":") == 2 and index.split(":")[2].strip():
+            step = int(index.split(":")[2])
+        elif isinstance(index, slice) and index.step:
+            step = int(index.step)
+    except ValueError:
+        raise ValueError(
+            f"index {index!r} is not a slice of frames such as ':' or '::10'."
+        ) from None
+    if step < 1:
+        raise ValueError(f"index {index!r} reads the frames backwards; read them forwards.")
+    runs = [_run(s, index, h, step) for s in paths]
+    x0, _, m0, box0, h0 = runs[0]
+    for (x, _, m, box, hr), s in zip(runs[1:], paths[1:], strict=True):
+        if x.shape[1:] != x0.shape[1:] or not np.allclose(m, m0) or hr != h0:
+            raise ValueError(f"{s}: a different system or time step from {paths[0]}.")
+        if (box is None) != (box0 is None) or (box is not None and not np.allclose(box, box0)):
+            raise ValueError(f"{s}: a different box from {paths[0]}.")
+    T = max(r[0].shape[0] for r in runs)
+    N, s = x0.shape[1:]
+    lengths = np.array([r[0].shape[0] for r in runs])
+
+    def stack(k):
+        out = np.empty((len(runs), T, N * s))
+        for i, r in enumerate(runs):
+            a = r[k].reshape(r[k].shape[0], -1)
+            out[i, : a.shape[0]] = a
+            out[i, a.shape[0] :] = a[-1]
+        return out
+
+    use_p = momenta and all(r[1] is not None for r in runs)
+    return Trajectories(
+        q=stack(0),
+        p=stack(1) if use_p else None,
+        h=h0,
+        names=tuple(c.name for c in particle_coords(N, s)),
+        lengths=lengths if (lengths != T).any() else None,
+        masses=np.repeat(m0, s),
+        box=box0,
+    )
