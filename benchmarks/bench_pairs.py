@@ -74,7 +74,9 @@ def one(N: int) -> dict:
         # Velocity-Verlet samples: the midpoint observation is exact. Twenty samples
         # are too few for the noise estimate, so the kind is given; BIC, not the
         # residual rule, finds the sparse model among collinear inverse powers.
-        fit = sh.pair_force_sindy(traj, lib, cutoff=system.cutoff, kind="midpoint", select="bic")
+        fit = sh.pair_force_sindy(
+            traj, lib, cutoff=system.cutoff, kind="midpoint", selection=sh.Selection(rule="bic")
+        )
     t_sindy = time.perf_counter() - t
     c12, c6 = fit.coefficients.get(r**-12, np.nan), fit.coefficients.get(r**-6, np.nan)
 

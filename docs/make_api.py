@@ -4,6 +4,7 @@ python docs/make_api.py          # rewrite docs/api.md
 python docs/make_api.py --check  # exit 1 if docs/api.md is out of date (the tests do this)
 """
 
+import importlib
 import inspect
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ import symhamil.learning.observations
 import symhamil.learning.planning
 import symhamil.neural
 import symhamil.report.latex
+import symhamil.systems.integrators
 import symhamil.systems.pairs
 
 #: (title, module, names): the public face, module by module.
@@ -31,11 +33,15 @@ SECTIONS = [
         symhamil.interpret.export,
         ["lambdify_deep", "elu", "Approximation"],
     ),
-    ("symhamil.data.noise (measured data)", symhamil.data.noise, ["time_scale", "smooth"]),
+    (
+        "symhamil.data.noise (measured data)",
+        symhamil.data.noise,
+        ["time_scale", "smooth", "initial_momenta"],
+    ),
     (
         "symhamil.learning.planning (the data's plan)",
         symhamil.learning.planning,
-        ["plan", "Plan", "choose_window", "choose_smoothing"],
+        ["use_plan", "choose_window", "choose_smoothing"],
     ),
     (
         "symhamil.learning.observations",
@@ -51,6 +57,17 @@ SECTIONS = [
         "symhamil.data.geometry (particles, box, neighbour lists)",
         symhamil.data.geometry,
         symhamil.data.geometry.__all__,
+    ),
+    (
+        "symhamil.systems.integrators (the one Runge-Kutta method)",
+        symhamil.systems.integrators,
+        symhamil.systems.integrators.__all__,
+    ),
+    (
+        "symhamil.sindy (sparse regression: the rest of its face)",
+        # The package, not the function symhamil.sindy that shadows its name.
+        importlib.import_module("symhamil.sindy"),
+        ["DEFAULT_THRESHOLDS", "SELECTIONS", "STEPS", "PathStep", "force_equations"],
     ),
     (
         "symhamil.base.parsing (formulas and names from text)",

@@ -15,18 +15,31 @@ Examples
 """
 
 from . import _moved, datasets
+from .data.geometry import Geometry
 from .data.noise import NoiseLevel, noise_level
 from .data.samples import SamplingReport, SamplingWarning
 from .data.trajectories import Trajectories, load_radial
 from .interpret.compare import Comparison, compare
 from .interpret.export import pade, taylor, to_sympy
 from .interpret.rollout import Rollout, rollout
+from .learning.planning import Plan, plan
 from .learning.training import TrainingSpec
 from .readers.md import read_ase
 from .readers.tables import read_csv
 from .report import plots
-from .sindy import Library, LibraryWarning, SparseFit, force_sindy, pair_force_sindy, sindy, stlsq
-from .sindy.refinement import RefineResult, refine
+from .sindy import (
+    Library,
+    LibraryWarning,
+    RefineResult,
+    Selection,
+    SparseFit,
+    Stage,
+    force_sindy,
+    pair_force_sindy,
+    refine,
+    sindy,
+    stlsq,
+)
 from .systems import catalog
 from .systems.pairs import PairSystem
 from .systems.potentials import Potential, as_potential
@@ -55,16 +68,20 @@ __all__ = [
     "Comparison",
     "ConservationWarning",
     "EnergyErrorWarning",
+    "Geometry",
     "Library",
     "LibraryWarning",
     "NoiseLevel",
     "PairSystem",
+    "Plan",
     "Potential",
     "RefineResult",
     "Rollout",
     "SamplingReport",
     "SamplingWarning",
+    "Selection",
     "SparseFit",
+    "Stage",
     "System",
     "TrainingSpec",
     "Trajectories",
@@ -79,6 +96,7 @@ __all__ = [
     "noise_level",
     "pade",
     "pair_force_sindy",
+    "plan",
     "plots",
     "radial_potential",
     "read_ase",

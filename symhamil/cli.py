@@ -61,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"symhamil {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("catalog", help="list the ready-made systems")
+    _add_simulate(sub)
+    _add_reproduce(sub)
+    _add_learn(sub)
+    _add_report(sub)
+    return ap
+
+
+def _add_simulate(sub) -> None:
     sim = sub.add_parser(
         "simulate",
         help="simulate a catalog system and save its trajectories",
@@ -100,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--out", "-o", default=None, help="output .npz (default: SYSTEM.npz in the current folder)"
     )
+
+
+def _add_reproduce(sub) -> None:
     rep = sub.add_parser(
         "reproduce",
         help="reproduce the paper's experiments and write results.json and a LaTeX report",
@@ -124,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", "-o", default="symhamil-results", help="output folder")
     rep.add_argument("--seed", type=int, default=0, help="seed of the generated data (0)")
     rep.add_argument("--no-report", action="store_true", help="skip report.tex and the PDF")
+
+
+def _add_learn(sub) -> None:
     lrn = sub.add_parser(
         "learn",
         help="learn a potential from one's own measured data (a CSV file) and write a report",
@@ -177,6 +191,9 @@ def _parser() -> argparse.ArgumentParser:
         help="write into --out even if it holds files symhamil learn did not write",
     )
     lrn.add_argument("--no-report", action="store_true", help="skip report.tex and the PDF")
+
+
+def _add_report(sub) -> None:
     ren = sub.add_parser(
         "report",
         help="re-render the figures and report of a results folder (no training)",
@@ -187,7 +204,6 @@ def _parser() -> argparse.ArgumentParser:
         "out", metavar="DIR", help="a folder written by `symhamil reproduce` or `symhamil learn`"
     )
     ren.add_argument("--no-pdf", action="store_true", help="write report.tex only")
-    return ap
 
 
 #: Other names people use for the same system or experiment.

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+import symhamil as sh
 from symhamil.interpret.compare import compare
 
 q = sp.Symbol("q")
@@ -22,3 +23,24 @@ def test_comparison_table_by_hand():
     assert cmp.gradient_error == pytest.approx(0.1 / 8)
     assert "q^{2}" in cmp.latex_table() and "begin{align*}" in cmp.latex_side_by_side()
     assert "rel. error" in cmp.table()
+
+
+def test_a_system_and_a_pair_system_are_one_kind_of_thing_to_every_consumer():
+    """One protocol (Hamiltonian): compare, as_potential, rollout and simulate take a
+    System and a PairSystem alike; a pair system's truth is phi in r."""
+    from symhamil.systems.hamiltonian import Hamiltonian
+
+    springs = sh.catalog.pair_spring(k=2, particles=3, dim=2)
+    well = sh.catalog.double_well()
+    assert isinstance(springs, Hamiltonian) and isinstance(well, Hamiltonian)
+    assert not isinstance(well.V, Hamiltonian)
+    r = sh.catalog.R
+    cmp = compare(2 * r**2 - 4 * r, springs, (r,))
+    assert cmp.same_support and cmp.max_relative_error == 0.0
+    x = np.random.default_rng(0).uniform(0, 2, (5, 6))
+    pot = sh.as_potential(springs)
+    np.testing.assert_array_equal(pot.gradient(x), -springs.force(x))
+    # T, H, kinetic and energy are written once (Separable) and agree with the numbers.
+    p = np.ones((5, 6))
+    np.testing.assert_allclose(springs.energy(x, p), springs.potential(x) + 0.5 * 6)
+    assert sp.simplify(well.H - well.T - well.V) == 0

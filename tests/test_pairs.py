@@ -151,7 +151,7 @@ def test_nve_conserves_energy_in_a_periodic_lennard_jones_fluid():
 # ---------------------------------------------------------------------- learning
 def test_pair_library_sums_terms_over_pairs():
     q, _ = lattice_starts(5, 2, 2, 1.3)
-    lib = PairLibrary((r**-6, sp.exp(-r)), r, 5, 2)
+    lib = PairLibrary((r**-6, sp.exp(-r)), r, sh.Geometry(5, 2))
     X = q.reshape(2, 5, 2)
     expect = np.zeros((2, 2))
     for k in range(2):
@@ -186,6 +186,39 @@ def test_pair_force_sindy_refuses_a_library_in_two_symbols():
         sh.pair_force_sindy(tr, sh.Library.polynomial((x, y), 2), particles=2)
     with pytest.raises(ValueError, match="coordinates"):
         sh.pair_force_sindy(tr, sh.Library.polynomial((r,), 2), particles=3, dim=1)
+
+
+def test_the_geometry_travels_with_the_data_from_the_simulation_to_the_learner(tmp_path):
+    """One Geometry value: simulate of a pair system puts it on the trajectories,
+    files keep it, and pair_force_sindy, pair_distances and PairLibrary read it
+    there; giving it again, or as the loose keywords, changes nothing."""
+    system = C.lennard_jones(particles=8, dim=3, box=4.0)
+    q0, p0 = lattice_starts(8, 3, 2, 1.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sh.EnergyErrorWarning)  # close encounters
+        tr = sh.simulate(system, q0, p0, h=0.001, steps=60, substeps=1)
+    assert tr.particles == 8 and tr.geometry == sh.Geometry(8, 3, box=4.0)
+    assert tr.geometry.dim == tr.dim == 24 and tr.geometry.space == system.space == 3
+    tr.save(tmp_path / "t.npz")
+    assert sh.Trajectories.load(tmp_path / "t.npz").geometry == tr.geometry
+    lib = sh.Library.inverse_powers(r, 12, constant=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sh.LibraryWarning)
+        own = sh.pair_force_sindy(tr, lib)
+        given = sh.pair_force_sindy(tr, lib, geometry=system.geometry)
+        loose = sh.pair_force_sindy(tr, lib, particles=8, dim=3, box=4.0, cutoff=2.0)
+    assert dict(own.coefficients) == dict(given.coefficients) == dict(loose.coefficients)
+    d = sh.data.geometry.pair_distances(tr)
+    assert d.max() < tr.geometry.cutoff == 2.0
+    with pytest.raises(TypeError, match=r"geometry must be a symhamil\.Geometry"):
+        sh.pair_force_sindy(tr, lib, geometry=8)
+    with pytest.raises(ValueError, match="not both"):
+        sh.pair_force_sindy(tr, lib, particles=8, geometry=system.geometry)
+    with pytest.raises(ValueError, match="has 6"):
+        sh.pair_force_sindy(tr, lib, geometry=sh.Geometry(3, 2))
+    with pytest.raises(ValueError, match="particles must be a whole number >= 1 that divides"):
+        sh.Trajectories(q=tr.q, p=tr.p, h=tr.h, particles=5)
+    assert sh.Trajectories(q=tr.q[..., :3], p=None, h=tr.h, particles=1).geometry is None
 
 
 # ---------------------------------------------------------------------- ASE
@@ -457,7 +490,9 @@ def test_noisy_md_momenta_with_the_midpoint_and_bic(tmp_path):
     lib = sh.Library((r**-12, r**-10, r**-8, r**-6, r**-4, r**-2, 1 / r), (r,))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sh.LibraryWarning)
-        fit = sh.pair_force_sindy(noisy, lib, cutoff=rc, kind="midpoint", select="bic")
+        fit = sh.pair_force_sindy(
+            noisy, lib, cutoff=rc, kind="midpoint", selection=sh.Selection(rule="bic")
+        )
     c12, c6 = fit.coefficients[r**-12], fit.coefficients[r**-6]
     assert (c12 / -c6) ** (1 / 6) == pytest.approx(3.405, rel=ASE_TARGET)
     assert c6**2 / (4 * c12) == pytest.approx(0.0104, rel=ASE_TARGET)

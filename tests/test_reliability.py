@@ -220,7 +220,12 @@ def test_D21_sindy_gaps():
     with pytest.raises(ValueError, match=r"uses \['x'\]"):
         sh.sindy(sp.Symbol("x") ** 2, lib, np.ones((5, 1)))
     with pytest.raises(ValueError, match=r"threshold must be"):
-        sh.sindy(q**2, lib, np.linspace(0, 1, 5)[:, None], threshold=float("nan"))
+        sh.sindy(
+            q**2,
+            lib,
+            np.linspace(0, 1, 5)[:, None],
+            selection=sh.Selection(threshold=float("nan")),
+        )
 
 
 def test_D22_compare_gaps():
@@ -297,7 +302,12 @@ def test_first_hour_5_sindy_takes_trajectories_and_warns_when_it_explains_nothin
     assert fit.residual < 1e-10
     rng = np.random.default_rng(0)
     with pytest.warns(sh.LibraryWarning, match="explains little"):
-        sh.sindy(lambda x: rng.normal(size=len(x)), sh.Library((q,), (q,)), tr, threshold=0.0)
+        sh.sindy(
+            lambda x: rng.normal(size=len(x)),
+            sh.Library((q,), (q,)),
+            tr,
+            selection=sh.Selection(threshold=0.0),
+        )
 
 
 def test_first_hour_6_one_name_per_system_with_aliases(tmp_path, capsys):

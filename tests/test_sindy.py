@@ -7,7 +7,7 @@ import sympy as sp
 
 import symhamil as sh
 from symhamil.interpret.compare import compare
-from symhamil.sindy import Library, LibraryWarning, force_sindy, sindy, stlsq
+from symhamil.sindy import Library, LibraryWarning, Selection, force_sindy, sindy, stlsq
 
 q, r = sp.Symbol("q"), sp.Symbol("r")
 DW = sh.catalog.double_well().V
@@ -75,7 +75,12 @@ def test_bad_libraries():
     with pytest.warns(LibraryWarning, match=r"rank deficient .*2\*q|rank deficient .*q"):
         sindy(q**2, lib, np.linspace(0, 1, 20)[:, None])
     with pytest.warns(LibraryWarning, match="removes every term"):
-        fit = sindy(1e-3 * q, Library((q,), (q,)), np.linspace(0, 1, 20)[:, None], threshold=1.0)
+        fit = sindy(
+            1e-3 * q,
+            Library((q,), (q,)),
+            np.linspace(0, 1, 20)[:, None],
+            selection=Selection(threshold=1.0),
+        )
     assert fit.coefficients == {} and fit.expression == 0
 
 
@@ -132,5 +137,82 @@ def test_bad_weak_settings():
     lib = Library.polynomial((q,), 4)
     with pytest.raises(ValueError, match="longer than the longest trajectory"):
         force_sindy(T1, lib, kind="weak", window=500)
-    with pytest.raises(ValueError, match="unknown select 'aic'"):
-        force_sindy(T1, lib, select="aic")
+    with pytest.raises(ValueError, match="unknown selection rule 'aic'"):
+        force_sindy(T1, lib, selection=Selection(rule="aic"))
+
+
+# ---------------------------------------------------------------- settings as values
+def test_selection_is_one_validated_value_and_the_old_keywords_are_thin_aliases():
+    """Selection settings travel as one value; threshold=, select= etc. of 0.1 still
+    work, warn, and give the same fit digit for digit."""
+    with pytest.raises(ValueError, match="unknown selection rule"):
+        Selection(rule="aic")
+    with pytest.raises(ValueError, match="threshold must be a finite number"):
+        Selection(threshold=-1.0)
+    with pytest.raises(ValueError, match="thresholds must be"):
+        Selection(thresholds=(1.0, float("nan")))
+    T1 = sh.datasets.bhat2019("double_well_T1").head(2001)
+    lib = Library.polynomial((q,), 4)
+    new = force_sindy(T1, lib, selection=Selection(threshold=0.5))
+    with pytest.warns(DeprecationWarning, match=r"selection=symhamil.Selection\(threshold=...\)"):
+        old = force_sindy(T1, lib, threshold=0.5)
+    assert dict(old.coefficients) == dict(new.coefficients)
+    with pytest.raises(ValueError, match="not both"), pytest.warns(DeprecationWarning):
+        force_sindy(T1, lib, selection=Selection(), threshold=0.5)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'treshold'"):
+        force_sindy(T1, lib, treshold=0.5)
+
+
+def test_one_plan_is_accepted_by_every_learner_and_gives_what_they_made_themselves():
+    """sh.plan(traj) made once and passed on (force_sindy, sindy with data, rollout,
+    refine) gives the same numbers as each making its own; a plan and the
+    keywords it holds are refused together."""
+    rng = np.random.default_rng(3)
+    T1 = sh.datasets.bhat2019("double_well_T1").head(2001)
+    noisy = sh.Trajectories(q=T1.q + 0.01 * T1.q.std() * rng.normal(size=T1.q.shape),
+                            p=None, h=T1.h)  # fmt: skip
+    lib = Library.polynomial((q,), 4)
+    how = sh.plan(noisy)
+    assert how.kind == "weak" and how.noise is not None and how.tau > 0
+    a = force_sindy(noisy, lib, plan=how)
+    b = force_sindy(noisy, lib)
+    assert dict(a.coefficients) == dict(b.coefficients)
+    assert dict(a.stderr) == dict(b.stderr)
+    assert sh.rollout(a, noisy, plan=how).rms == sh.rollout(a, noisy).rms
+    assert sh.rollout(a, noisy).horizon == how.tau  # one time scale, the plan's
+    with pytest.raises(ValueError, match="give plan= or kind="):
+        force_sindy(noisy, lib, plan=how, kind="weak")
+    with pytest.raises(TypeError, match="plan must be a symhamil Plan"):
+        force_sindy(noisy, lib, plan="weak")
+
+
+def test_a_fit_names_each_stage_with_its_estimator_and_settings():
+    """Provenance is structured: regression, selection, refinement and ensemble,
+    each with its settings and the parts of the fit it set; it survives JSON,
+    and a symhamil 0.1 file (sources as texts) still reads."""
+    rng = np.random.default_rng(4)
+    T1 = sh.datasets.bhat2019("double_well_T1").head(2001)
+    dq = 0.01 * T1.q.std() * rng.normal(size=T1.q.shape)
+    dp = 0.01 * T1.p.std() * rng.normal(size=T1.p.shape)
+    noisy = sh.Trajectories(q=T1.q + dq, p=T1.p + dp, h=T1.h)
+    fit = force_sindy(noisy, Library.polynomial((q,), 4), bootstrap=20)
+    steps = [s.step for s in fit.provenance]
+    assert steps == ["regression", "selection", "refinement", "ensemble"]
+    regression, selection, refinement, ensemble = fit.provenance
+    assert regression.settings["observations"] == "weak" and regression.gives == ("coefficients",)
+    assert selection.settings["rule"] == "bic" and selection.settings["chosen"] == fit.threshold
+    assert set(refinement.gives) == {"coefficients", "stderr", "intervals"}
+    assert ensemble.settings["resamples"] == 20 and set(ensemble.gives) == {
+        "intervals",
+        "inclusion",
+    }
+    assert "shooting" in fit.sources["stderr"] and "not of shooting" in fit.sources["intervals"]
+    back = sh.SparseFit.from_json(fit.to_json())
+    assert back.provenance == fit.provenance and back.sources == fit.sources
+    old = fit.to_json()
+    del old["provenance"]
+    assert dict(sh.SparseFit.from_json(old).sources) == dict(fit.sources)
+    bad = fit.to_json()
+    bad["provenance"][0]["gives"] = ["everything"]
+    with pytest.raises(ValueError, match="a stage gives some of"):
+        sh.SparseFit.from_json(bad)

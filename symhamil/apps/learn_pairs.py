@@ -22,13 +22,13 @@ from ..base.checks import positive_number
 from ..base.files import LOAD_ERRORS, describe, real_folder, write_json, write_text
 from ..base.parsing import parse_formula
 from ..base.schema import Mapping, Number, Optional, Text, read_document
-from ..data.geometry import pair_distances
+from ..data.geometry import as_geometry, pair_distances
 from ..interpret.compare import compare
 from ..readers.md import read_ase
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_pair_potential, pyplot, save_figure
 from ..sindy import Library, LibraryWarning, SparseFit, pair_force_sindy, sindy
-from .learn import check_request, claim_folder, parse_library
+from .common import check_request, claim_folder, parse_library, rounded
 
 __all__ = ["MD_SUFFIXES", "PairSettings", "learn_pairs", "render_pairs"]
 
@@ -79,12 +79,12 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     library = parse_library(settings.library or DEFAULT_LIBRARY, (R,))
     truth = None if settings.truth is None else parse_formula(settings.truth, (R,), "truth")
     traj = read_ase(settings.data, index=settings.frames, h=settings.h, momenta=settings.momenta)
-    box = traj.box
+    # The geometry, read once from the file (atoms, box) with the --cutoff.
+    geometry = as_geometry(traj, cutoff=settings.cutoff)
+    particles, box = geometry.particles, geometry.box
     if box is None and settings.cutoff is None:
         say("no periodic box and no --cutoff: every pair interacts")
-    particles = traj.dim // 3
-    dist = pair_distances(traj, particles, 3, box, settings.cutoff,
-                          stride=max(1, traj.n_points // 100))  # fmt: skip
+    dist = pair_distances(traj, geometry=geometry, stride=max(1, traj.n_points // 100))
     counts, edges = np.histogram(dist, bins=80)
     say(f"{Path(settings.data).name}: {traj.N + 1} frames of {particles} atoms, h = "
         f"{traj.h:.5g} (ASE time units), box {None if box is None else box.tolist()}, "
@@ -97,7 +97,7 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
             "particles": particles,
             "h": traj.h,
             "box": None if box is None else box.tolist(),
-            "cutoff": settings.cutoff if box is None or settings.cutoff else float(box.min() / 2),
+            "cutoff": geometry.cutoff,
             "momenta": traj.has_momenta,
             "r_range": [float(dist.min()), float(dist.max())],
             "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
@@ -109,14 +109,15 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LibraryWarning)  # said once, in the report
-        fit = pair_force_sindy(traj, library, particles, 3, box, settings.cutoff)
+        fit = pair_force_sindy(traj, library, geometry=geometry)
     results["routes"]["pair_force_sindy"] = _route(fit, truth, time.perf_counter() - t0)
-    say(f"pair force-SINDy: phi = {sp.sstr(_rounded(fit))}  ({time.perf_counter() - t0:.1f} s)")
+    say(f"pair force-SINDy: phi = {sp.sstr(rounded(fit))}  ({time.perf_counter() - t0:.1f} s)")
     if settings.network:
         from ..neural import PairPotential
 
         t0 = time.perf_counter()
-        model = PairPotential(particles, 3, box=box, cutoff=settings.cutoff, seed=settings.seed)
+        g = geometry
+        model = PairPotential(g.particles, g.space, box=g.box, cutoff=g.cutoff, seed=settings.seed)
         # Consecutive frames of MD are nearly the same configuration: a network
         # learns as much from PAIRS_USED pairs of frames spread over the run, at a
         # fraction of the cost (each frame holds every pair of atoms).
@@ -137,18 +138,12 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
                              f"iterations, loss {model.loss_:.3g}")  # fmt: skip
         entry["network_curve"] = model.pair_potential(grid).tolist()
         results["routes"]["network"] = entry
-        say(f"neural pair potential: phi = {sp.sstr(_rounded(nfit))}  "
+        say(f"neural pair potential: phi = {sp.sstr(rounded(nfit))}  "
             f"({time.perf_counter() - t0:.1f} s)")  # fmt: skip
     write_json(out / "results.json", results, indent=2)
     if report:
         say(render_pairs(out)[2])
     return results
-
-
-def _rounded(fit: SparseFit, digits: int = 6) -> sp.Expr:
-    return fit.expression.xreplace(
-        {n: sp.Float(n, digits) for n in fit.expression.atoms(sp.Float)}
-    )
 
 
 def _route(fit: SparseFit, truth, seconds: float) -> dict:

@@ -10,11 +10,15 @@ periodic orthorhombic box (the minimum-image convention).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 import scipy.spatial
 import sympy as sp
 
 __all__ = [
+    "Geometry",
+    "as_geometry",
     "axis_symbols",
     "check_geometry",
     "pair_distances",
@@ -100,6 +104,137 @@ def check_geometry(particles, dim, box=None, cutoff=None, *, total=None):
     return particles, dim, box, cutoff
 
 
+@dataclass(frozen=True, eq=False)
+class Geometry:
+    """Where many bodies live: N particles in s dimensions, a periodic box, a cutoff.
+
+    One validated value, made once (by a reader, a simulation or the user) and
+    carried by :attr:`symhamil.Trajectories.geometry` to every learner.
+
+    Parameters
+    ----------
+    particles : int
+        N >= 2.
+    space : int
+        The spatial dimension s >= 1; the data have N s coordinates
+        (:attr:`dim`), particle-major: x1, y1, z1, x2, ...
+    box : float or sequence of float, length s, optional
+        Side lengths of a periodic orthorhombic box (read-only array).
+    cutoff : float, optional
+        Pairs at distances >= cutoff do not interact. With a box and no
+        cutoff, half the shortest side.
+
+    Examples
+    --------
+    >>> g = Geometry(particles=8, space=3, box=2.0)
+    >>> g.dim, g.box.tolist(), g.cutoff
+    (24, [2.0, 2.0, 2.0], 1.0)
+    """
+
+    particles: int
+    space: int
+    box: np.ndarray | None = None
+    cutoff: float | None = None
+
+    def __post_init__(self) -> None:
+        particles, space, box, cutoff = check_geometry(
+            self.particles, self.space, self.box, self.cutoff
+        )
+        if box is not None:
+            box.flags.writeable = False
+        for name, v in (("particles", particles), ("space", space), ("box", box),
+                        ("cutoff", cutoff)):  # fmt: skip
+            object.__setattr__(self, name, v)
+
+    @property
+    def dim(self) -> int:
+        """The number of coordinates, N s."""
+        return self.particles * self.space
+
+    @property
+    def coords(self) -> tuple[sp.Symbol, ...]:
+        """x1, y1, z1, x2, ... (particle-major)."""
+        return particle_coords(self.particles, self.space)
+
+    def with_cutoff(self, cutoff: float | None) -> Geometry:
+        """This geometry with another cutoff (validated against the box)."""
+        return replace(self, cutoff=cutoff)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Geometry):
+            return NotImplemented
+        same_box = (self.box is None and other.box is None) or (
+            self.box is not None and other.box is not None and np.array_equal(self.box, other.box)
+        )
+        return (self.particles, self.space, self.cutoff) == (
+            other.particles, other.space, other.cutoff
+        ) and same_box  # fmt: skip
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        box = "" if self.box is None else f", box={self.box.tolist()}"
+        cut = "" if self.cutoff is None else f", cutoff={self.cutoff:g}"
+        return f"Geometry(particles={self.particles}, space={self.space}{box}{cut})"
+
+    @classmethod
+    def of(cls, traj, particles=None, space=None, box=None, cutoff=None) -> Geometry:
+        """The geometry of ``traj``: what is given wins, the rest from the data
+        (:attr:`~symhamil.Trajectories.geometry`), checked against its d."""
+        known = traj.geometry
+        if known is not None:
+            particles = known.particles if particles is None else particles
+            space = known.space if space is None else space
+            box = known.box if box is None else box
+        if space is None:
+            if box is not None:
+                space = np.size(box)
+            elif particles is not None and traj.dim % int(particles) == 0:
+                space = traj.dim // int(particles)
+            else:
+                raise ValueError(
+                    "say how the coordinates split into particles: give the geometry "
+                    "(symhamil.Geometry(particles=N, space=s)), or trajectories that carry "
+                    "one (read_ase, simulate of a pair system)."
+                )
+        if particles is None:
+            if traj.dim % int(space):
+                raise ValueError(
+                    f"the data's {traj.dim} coordinates do not split into space={space}."
+                )
+            particles = traj.dim // int(space)
+        check_geometry(particles, space, box, cutoff, total=traj.dim)
+        return cls(particles, space, box, cutoff)
+
+
+def as_geometry(traj, geometry=None, cutoff=None, **loose) -> Geometry:
+    """The geometry a pair learner uses on ``traj``: ``geometry``, else one made
+    of the ``particles``, ``dim`` (the spatial dimension, as the pair learners'
+    keyword names it) and ``box`` keywords and the data's own; with ``cutoff``
+    when given; checked against the data's coordinates.
+    """
+    given = {k: v for k, v in loose.items() if v is not None}
+    if geometry is None:
+        geometry = Geometry.of(
+            traj, given.get("particles"), given.get("dim"), given.get("box"), cutoff
+        )
+    elif not isinstance(geometry, Geometry):
+        raise TypeError(
+            f"geometry must be a symhamil.Geometry; got {type(geometry).__name__}: "
+            "geometry=symhamil.Geometry(particles=N, space=s, box=...), or particles=, dim=, "
+            "box=, or nothing for the data's own."
+        )
+    elif given:
+        raise ValueError(f"give geometry= or {', '.join(given)}=, not both.")
+    elif geometry.dim != traj.dim:
+        raise ValueError(
+            f"the data have {traj.dim} coordinates, but {geometry!r} has {geometry.dim}."
+        )
+    if cutoff is not None and cutoff != geometry.cutoff:
+        geometry = geometry.with_cutoff(cutoff)
+    return geometry
+
+
 def displacements(x: np.ndarray, i: np.ndarray, j: np.ndarray, box) -> np.ndarray:
     d = x[i] - x[j]
     if box is not None:
@@ -143,14 +278,17 @@ def pair_list(X: np.ndarray, box=None, cutoff=None) -> tuple[np.ndarray, np.ndar
     return np.concatenate(out_i), np.concatenate(out_j)
 
 
-def pair_distances(traj, particles=None, dim=None, box=None, cutoff=None, stride=1):
+def pair_distances(
+    traj, particles=None, dim=None, box=None, cutoff=None, stride: int = 1, *, geometry=None
+):
     """Distances of the interacting pairs in trajectories, for histograms.
 
     Parameters
     ----------
     traj : Trajectories, q of shape (R, N+1, N_p s)
-    particles, dim, box, cutoff
-        As in :func:`symhamil.pair_force_sindy` (box from ``traj.box`` by default).
+    particles, dim, box, cutoff, geometry
+        As in :func:`symhamil.pair_force_sindy`: by default the data's own
+        geometry (:attr:`~symhamil.Trajectories.geometry`).
     stride : int
         Use every ``stride``-th sample.
 
@@ -158,7 +296,8 @@ def pair_distances(traj, particles=None, dim=None, box=None, cutoff=None, stride
     -------
     ndarray, shape (P,)
     """
-    particles, dim, box, cutoff = geometry_of(traj, particles, dim, box, cutoff)
+    g = as_geometry(traj, geometry, cutoff, particles=particles, dim=dim, box=box)
+    particles, dim, box, cutoff = g.particles, g.space, g.box, g.cutoff
     X = traj.positions()[::stride].reshape(-1, particles, dim)
     out = []
     for X_c in chunks(X, particles, cutoff):
@@ -188,27 +327,6 @@ def check_apart(r: np.ndarray, i, j, particles: int) -> None:
         f"{zero.size} pair(s) of particles coincide{which}: at distance 0 (or NaN) no pair "
         "potential is defined. Drop the frames where atoms overlap, or check the positions."
     )
-
-
-def geometry_of(traj, particles, dim, box, cutoff):
-    """Geometry for pair learners: box from the data when not given; ``dim`` from
-    the box or ``particles``."""
-    box = traj.box if box is None else box
-    if dim is None:
-        if box is not None:
-            dim = np.size(box)
-        elif particles is not None and traj.dim % int(particles) == 0:
-            dim = traj.dim // int(particles)
-        else:
-            raise ValueError(
-                "say how the coordinates split into particles: give particles=N and dim=s "
-                "(or trajectories with a box)."
-            )
-    if particles is None:
-        if traj.dim % int(dim):
-            raise ValueError(f"the data's {traj.dim} coordinates do not split into dim={dim}.")
-        particles = traj.dim // int(dim)
-    return check_geometry(particles, dim, box, cutoff, total=traj.dim)
 
 
 def chunks(X: np.ndarray, particles: int, cutoff) -> list[np.ndarray]:

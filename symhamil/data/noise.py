@@ -178,6 +178,7 @@ def smooth(traj: Trajectories, window: int, order: int = 3) -> Trajectories:
         sampling=traj.sampling,
         observed=traj.observed,
         box=traj.box,
+        particles=traj.particles,
     )
 
 

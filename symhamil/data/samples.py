@@ -241,111 +241,43 @@ def from_samples(
 
     See :meth:`symhamil.Trajectories.from_samples`, which passes itself as
     ``build``: this module sits below the Trajectories value and never imports
-    it.
+    it. The stages: check the columns, order the samples (runs, restarts,
+    duplicates, non-finite values), find h and cut into regular pieces
+    (bridging short gaps), lay the pieces on a grid, report.
     """
-    if max_gap is None:
-        # Bridge gaps shorter than GAP_FRACTION of the motion's time scale (at
-        # least MIN_GAP samples): the time scale needs pieces first, so a first
-        # pass bridges MIN_GAP, and a second one as much as the data allow. Fewer
-        # cuts keep the shooting segments whole (T1, 10% of samples lost at
-        # random, 1% noise: cutting at gaps of 3 doubled the error; bridging
-        # them left it within 5%).
-        first = from_samples(
-            build, t, q, p, trajectory=trajectory, masses=masses, names=names, rtol=rtol,
-            min_points=min_points, max_gap=MIN_GAP,
-        )  # fmt: skip
-        noise = noise_level(first) if int(first.sizes.max()) > ORDER else None
-        wide = int(GAP_FRACTION * time_scale(first, noise) / first.h)
-        if wide <= MIN_GAP or first.sampling.cuts == ():
-            return first
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SamplingWarning)  # the first pass said it
-            return from_samples(
-                build, t, q, p, trajectory=trajectory, masses=masses, names=names, rtol=rtol,
-                min_points=min_points, max_gap=wide,
-            )  # fmt: skip
-    t = _column("t", t, None, allow_2d=False)
-    n = t.shape[0]
-    q = _column("q", q, n)
-    d = q.shape[1]
-    if p is not None:
-        p = _column("p", p, n)
-        if p.shape[1] != d:
-            raise ValueError(f"p has {p.shape[1]} components per sample but q has {d}.")
-    masses = check_masses(masses, d)
-    if not (isinstance(rtol, int | float) and 0 < rtol < 0.5):
-        raise ValueError(f"rtol must be a number in (0, 0.5); got {rtol!r}.")
-    if isinstance(min_points, bool) or int(min_points) != min_points or min_points < 2:
-        raise ValueError(f"min_points must be a whole number >= 2; got {min_points!r}.")
-    if isinstance(max_gap, bool) or int(max_gap) != max_gap or max_gap < 0:
-        raise ValueError(f"max_gap must be a whole number >= 0; got {max_gap!r}.")
-    ids = np.zeros(n, dtype=np.int64)
-    if trajectory is not None:
-        raw = np.asarray(trajectory)
-        if raw.shape != (n,):
-            raise ValueError(
-                f"trajectory must give one id per sample, shape ({n},); got {raw.shape}."
-            )
-        ids = _in_order_of_appearance(raw)
+    args = dict(trajectory=trajectory, masses=masses, names=names, rtol=rtol,
+                min_points=min_points)  # fmt: skip
+    if max_gap is not None:
+        return _one_pass(build, t, q, p, max_gap=max_gap, **args)
+    # Bridge gaps shorter than GAP_FRACTION of the motion's time scale (at least
+    # MIN_GAP samples): the time scale needs pieces first, so a first pass
+    # bridges MIN_GAP, and a second one as much as the data allow. Fewer cuts
+    # keep the shooting segments whole (T1, 10% of samples lost at random, 1%
+    # noise: cutting at gaps of 3 doubled the error; bridging them left it
+    # within 5%).
+    first = _one_pass(build, t, q, p, max_gap=MIN_GAP, **args)
+    noise = noise_level(first) if int(first.sizes.max()) > ORDER else None
+    wide = int(GAP_FRACTION * time_scale(first, noise) / first.h)
+    if wide <= MIN_GAP or first.sampling.cuts == ():
+        return first
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)  # the first pass said it
+        return _one_pass(build, t, q, p, max_gap=wide, **args)
 
-    finite = np.isfinite(t) & np.isfinite(q).all(axis=1)
-    if p is not None:
-        finite &= np.isfinite(p).all(axis=1)
-    if finite.any():
-        ids[finite] = _restarts(t[finite], ids[finite], min_points, stacklevel=4)
-    dropped_nonfinite = int(n - finite.sum())
-    # Non-finite samples are gaps: the sample is removed, and the step across it,
-    # now about 2h, cuts the piece there.
-    keep = np.flatnonzero(finite)
-    order = keep[np.lexsort((t[keep], ids[keep]))]
-    dup = np.zeros(order.size, dtype=bool)
-    dup[1:] = (ids[order][1:] == ids[order][:-1]) & (t[order][1:] == t[order][:-1])
-    dropped_duplicates = int(dup.sum())
-    if dropped_duplicates:
-        # The first sample of a time stamp, in file order, is kept (lexsort is stable).
-        kept_of = np.maximum.accumulate(np.where(dup, 0, np.arange(order.size)))
-        values = q if p is None else np.concatenate([q, p], axis=1)
-        differ = dup & (values[order] != values[order[kept_of]]).any(axis=1)
-        if differ.any():
-            i = int(order[np.flatnonzero(differ)[0]])
-            warnings.warn(
-                f"{int(differ.sum())} repeated time stamp(s) carry other values than the "
-                f"first sample at that time (first at sample {i}, t = {t[i]:.10g}); the first "
-                "one in file order was kept. Several runs? Give a trajectory column.",
-                SamplingWarning,
-                stacklevel=3,
-            )
-    order = order[~dup]
-    if order.size < 2:
-        raise ValueError(
-            f"only {order.size} usable sample(s) of {n} (finite values, distinct times); "
-            "a trajectory needs at least 2."
-        )
+
+#: Frames between a warning raised in :func:`_one_pass` and the user's call
+#: (_one_pass, from_samples, Trajectories.from_samples).
+_USER = 4
+
+
+def _one_pass(build, t, q, p, *, trajectory, masses, names, rtol, min_points, max_gap):
+    """One pass of :func:`from_samples` with a given ``max_gap``."""
+    t, q, p, ids = _checked_columns(t, q, p, trajectory, rtol, min_points, max_gap)
+    n, d = q.shape
+    masses = check_masses(masses, d)
+    order, dropped_nonfinite, dropped_duplicates = _ordered(t, q, p, ids, min_points)
     ts, gid = t[order], ids[order]
-    steps = np.diff(ts)
-    same = gid[1:] == gid[:-1]
-    if not same.any():
-        raise ValueError("every trajectory id has a single sample; nothing to difference.")
-    h = step_of(steps[same], rtol)
-    # A step of m h (m = 2 .. max_gap + 1, within rtol) is a gap of m - 1 missing
-    # samples: it is bridged, the missing samples filled and flagged; any other
-    # irregular step cuts the data.
-    m = np.rint(steps / h)
-    bridged = same & (m >= 2) & (m <= max_gap + 1) & (np.abs(steps - m * h) <= rtol * h)
-    regular = same & ((np.abs(steps - h) <= rtol * h) | bridged)
-    cut_at = np.flatnonzero(~regular)
-    cuts = tuple((float(ts[i + 1]), float(steps[i])) for i in cut_at if same[i])
-    bounds = np.concatenate([[0], cut_at + 1, [order.size]])
-    pieces = list(itertools.pairwise(bounds))
-    kept = [(a, b) for a, b in pieces if b - a >= min_points]
-    dropped_short = int(sum(b - a for a, b in pieces if b - a < min_points))
-    if not kept:
-        longest = max(b - a for a, b in pieces)
-        raise ValueError(
-            f"no regular piece has {min_points} samples (the longest has {longest}); the "
-            f"steps vary by more than rtol = {rtol} of h = {h:.6g}. Raise rtol or resample "
-            "the data onto a regular grid."
-        )
+    h, kept, cuts, dropped_short = _regular_pieces(ts, gid, rtol, min_points, max_gap)
     # Grid index of every kept sample within its piece.
     grid = [np.rint((ts[a:b] - ts[a]) / h).astype(np.int64) for a, b in kept]
     lengths = np.array([int(k[-1]) + 1 for k in grid], dtype=np.int64)
@@ -353,27 +285,13 @@ def from_samples(
     observed = np.zeros((len(kept), width), dtype=bool)
     for r, k in enumerate(grid):
         observed[r, k] = True
-
-    def padded(x):
-        # Missing samples are filled by linear interpolation in time: the
-        # trapezoid rule of the weak form over them is then the trapezoid rule
-        # over the samples that exist; likelihoods and pairs skip them.
-        out = np.full((len(kept), width, d), np.nan)
-        for r, ((a, b), k) in enumerate(zip(kept, grid, strict=True)):
-            vals = x[order[a:b]]
-            full = np.arange(int(k[-1]) + 1)
-            out[r, : full.size] = np.stack(
-                [np.interp(full, k, vals[:, j]) for j in range(d)], axis=1
-            )
-        return out
-
     t0 = np.array([ts[a] for a, _ in kept])
     jitter = max(
         float(np.max(np.abs(ts[a:b] - (ts[a] + h * k))))
         for (a, b), k in zip(kept, grid, strict=True)
     )
-    qs = padded(q)
-    ps = None if p is None else padded(p)
+    qs = _on_grid(q[order], kept, grid, width)
+    ps = None if p is None else _on_grid(p[order], kept, grid, width)
     ratio = None
     if ps is not None:
         m = np.ones(d) if masses is None else np.asarray(masses, dtype=float)
@@ -397,7 +315,7 @@ def from_samples(
             f"{', '.join(f'{v:.3f}' for v in ratio)} (1 if they agree). Check the masses "
             "and the units, or learn from positions only (p=None).",
             SamplingWarning,
-            stacklevel=3,
+            stacklevel=_USER,
         )
     return build(
         q=qs,
@@ -410,6 +328,121 @@ def from_samples(
         sampling=report,
         observed=None if observed[inside(lengths, width)].all() else observed,
     )
+
+
+def _checked_columns(t, q, p, trajectory, rtol, min_points, max_gap):
+    """The columns as arrays, the settings checked, and each sample's run id."""
+    t = _column("t", t, None, allow_2d=False)
+    n = t.shape[0]
+    q = _column("q", q, n)
+    d = q.shape[1]
+    if p is not None:
+        p = _column("p", p, n)
+        if p.shape[1] != d:
+            raise ValueError(f"p has {p.shape[1]} components per sample but q has {d}.")
+    if not (isinstance(rtol, int | float) and 0 < rtol < 0.5):
+        raise ValueError(f"rtol must be a number in (0, 0.5); got {rtol!r}.")
+    if isinstance(min_points, bool) or int(min_points) != min_points or min_points < 2:
+        raise ValueError(f"min_points must be a whole number >= 2; got {min_points!r}.")
+    if isinstance(max_gap, bool) or int(max_gap) != max_gap or max_gap < 0:
+        raise ValueError(f"max_gap must be a whole number >= 0; got {max_gap!r}.")
+    ids = np.zeros(n, dtype=np.int64)
+    if trajectory is not None:
+        raw = np.asarray(trajectory)
+        if raw.shape != (n,):
+            raise ValueError(
+                f"trajectory must give one id per sample, shape ({n},); got {raw.shape}."
+            )
+        ids = _in_order_of_appearance(raw)
+    return t, q, p, ids
+
+
+def _ordered(t, q, p, ids, min_points):
+    """The usable samples in (run, time) order: (order, dropped non-finite,
+    dropped duplicates). Runs that restart their clocks get ids of their own."""
+    n = t.shape[0]
+    finite = np.isfinite(t) & np.isfinite(q).all(axis=1)
+    if p is not None:
+        finite &= np.isfinite(p).all(axis=1)
+    if finite.any():
+        ids[finite] = _restarts(t[finite], ids[finite], min_points, stacklevel=_USER + 2)
+    dropped_nonfinite = int(n - finite.sum())
+    # Non-finite samples are gaps: the sample is removed, and the step across it,
+    # now about 2h, cuts the piece there.
+    keep = np.flatnonzero(finite)
+    order = keep[np.lexsort((t[keep], ids[keep]))]
+    dup = np.zeros(order.size, dtype=bool)
+    dup[1:] = (ids[order][1:] == ids[order][:-1]) & (t[order][1:] == t[order][:-1])
+    dropped_duplicates = int(dup.sum())
+    if dropped_duplicates:
+        # The first sample of a time stamp, in file order, is kept (lexsort is stable).
+        kept_of = np.maximum.accumulate(np.where(dup, 0, np.arange(order.size)))
+        values = q if p is None else np.concatenate([q, p], axis=1)
+        differ = dup & (values[order] != values[order[kept_of]]).any(axis=1)
+        if differ.any():
+            i = int(order[np.flatnonzero(differ)[0]])
+            warnings.warn(
+                f"{int(differ.sum())} repeated time stamp(s) carry other values than the "
+                f"first sample at that time (first at sample {i}, t = {t[i]:.10g}); the first "
+                "one in file order was kept. Several runs? Give a trajectory column.",
+                SamplingWarning,
+                stacklevel=_USER + 1,
+            )
+    order = order[~dup]
+    if order.size < 2:
+        raise ValueError(
+            f"only {order.size} usable sample(s) of {n} (finite values, distinct times); "
+            "a trajectory needs at least 2."
+        )
+    return order, dropped_nonfinite, dropped_duplicates
+
+
+def _regular_pieces(ts, gid, rtol, min_points, max_gap):
+    """h, the regular pieces (start, stop) of at least ``min_points`` samples, the
+    cuts (time, step) and the samples dropped in shorter pieces.
+
+    A step of m h (m = 2 .. max_gap + 1, within rtol) is a gap of m - 1 missing
+    samples: it is bridged, the missing samples filled and flagged; any other
+    irregular step cuts the data.
+    """
+    steps = np.diff(ts)
+    same = gid[1:] == gid[:-1]
+    if not same.any():
+        raise ValueError("every trajectory id has a single sample; nothing to difference.")
+    h = step_of(steps[same], rtol)
+    m = np.rint(steps / h)
+    bridged = same & (m >= 2) & (m <= max_gap + 1) & (np.abs(steps - m * h) <= rtol * h)
+    regular = same & ((np.abs(steps - h) <= rtol * h) | bridged)
+    cut_at = np.flatnonzero(~regular)
+    cuts = tuple((float(ts[i + 1]), float(steps[i])) for i in cut_at if same[i])
+    bounds = np.concatenate([[0], cut_at + 1, [ts.size]])
+    pieces = list(itertools.pairwise(bounds))
+    kept = [(a, b) for a, b in pieces if b - a >= min_points]
+    dropped_short = int(sum(b - a for a, b in pieces if b - a < min_points))
+    if not kept:
+        longest = max(b - a for a, b in pieces)
+        raise ValueError(
+            f"no regular piece has {min_points} samples (the longest has {longest}); the "
+            f"steps vary by more than rtol = {rtol} of h = {h:.6g}. Raise rtol or resample "
+            "the data onto a regular grid."
+        )
+    return h, kept, cuts, dropped_short
+
+
+def _on_grid(x, kept, grid, width) -> np.ndarray:
+    """Samples in order (n, d) -> pieces on the grid (R, width, d), NaN past each end.
+
+    Missing samples are filled by linear interpolation in time: the trapezoid
+    rule of the weak form over them is then the trapezoid rule over the samples
+    that exist; likelihoods and pairs skip them.
+    """
+    d = x.shape[1]
+    out = np.full((len(kept), width, d), np.nan)
+    for r, ((a, b), k) in enumerate(zip(kept, grid, strict=True)):
+        vals = x[a:b]
+        full = np.arange(int(k[-1]) + 1)
+        out[r, : full.size] = np.stack([np.interp(full, k, vals[:, j]) for j in range(d)], axis=1)
+    return out
 
 
 def _velocity_ratio(q, v, lengths, h) -> tuple[float, ...] | None:

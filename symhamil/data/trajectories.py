@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
 
-from ..base.files import write_npz
-from ..base.parsing import check_name
+from .fields import (
+    check_array,
+    check_box,
+    check_energy_error,
+    check_h,
+    check_lengths,
+    check_masses,
+    check_names,
+    check_observed,
+    check_particles,
+    check_shapes,
+    check_t0,
+)
+from .geometry import Geometry
+from .npz import read_radial, read_trajectories, write_trajectories
 from .samples import from_samples
 from .samples import inside as _valid
 
@@ -19,47 +31,6 @@ if TYPE_CHECKING:
     from ..systems.system import System
 
 __all__ = ["Trajectories", "energy_error", "load_radial"]
-
-
-def _frozen(a: np.ndarray) -> bool:
-    """True when neither ``a`` nor any array it is a view of can be written."""
-    while a is not None:
-        if not isinstance(a, np.ndarray) or a.flags.writeable:
-            return False
-        a = a.base
-    return True
-
-
-def _check_array(name: str, a, where: str, lengths: np.ndarray | None = None) -> np.ndarray:
-    a = np.asarray(a)
-    if a.dtype.kind not in "fiu":
-        raise TypeError(f"{where}{name} must hold real numbers; got dtype {a.dtype}.")
-    if a.ndim != 3:
-        raise ValueError(
-            f"{where}{name} must have shape (R, N+1, d) = (trajectories, time "
-            f"points, dimension); got shape {a.shape}. Use a[None] for one "
-            "trajectory, a[..., None] for a 1-D system."
-        )
-    # A private copy unless ``a`` is already frozen all the way down (a slice of
-    # another Trajectories' arrays): a caller must not be able to write NaN into
-    # data that were validated.
-    padded = lengths is not None and bool(np.any(lengths < a.shape[1]))
-    a = a.astype(np.float64, copy=padded or not _frozen(a))
-    valid = None if not padded else _valid(lengths, a.shape[1])
-    bad = ~np.isfinite(a) if valid is None else ~np.isfinite(a) & valid[..., None]
-    if bad.any():
-        r, n, k = np.argwhere(bad)[0]
-        raise ValueError(
-            f"{where}{name} has {int(bad.sum())} non-finite value(s) (NaN or inf); "
-            f"the first at trajectory {r}, point {n}, component {k}. Drop or "
-            "repair those samples first (Trajectories.from_samples splits at gaps)."
-        )
-    if padded:
-        # Padding repeats each piece's last sample: finite, so elementwise code
-        # runs, and every consumer masks it out with ``valid``.
-        last = a[np.arange(a.shape[0]), lengths - 1]
-        a = np.where(valid[..., None], a, last[:, None, :])
-    return a
 
 
 def energy_error(system: System, q: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -127,6 +98,11 @@ class Trajectories:
         The side lengths of a periodic orthorhombic box, for many particles in s
         dimensions (coordinates x1, y1, z1, x2, ...; d = N s); set by
         :func:`~symhamil.read_ase`. The pair learners use it for minimum images.
+    particles : int, optional
+        The number of particles N when the d coordinates are N bodies in s = d / N
+        dimensions; set by :func:`~symhamil.read_ase` and by
+        :func:`~symhamil.simulate` of a pair system. With ``box`` it makes
+        :attr:`geometry`, which the pair learners read.
 
     Examples
     --------
@@ -147,119 +123,34 @@ class Trajectories:
     sampling: object | None = None
     observed: np.ndarray | None = None
     box: np.ndarray | None = None
+    particles: int | None = None
 
     def __post_init__(self) -> None:
         q0 = np.asarray(self.q)
-        lengths = self._check_lengths(q0)
-        q = _check_array("q", q0, "", lengths)
-        p = None if self.p is None else _check_array("p", self.p, "", lengths)
-        if p is not None and q.shape != p.shape:
-            raise ValueError(
-                f"q and p must have the same shape (R, N+1, d); got q {q.shape} and p {p.shape}."
-            )
-        if q.shape[0] < 1:
-            raise ValueError("Trajectories need at least one trajectory (R >= 1).")
-        if q.shape[1] < 2:
-            raise ValueError(
-                f"each trajectory needs at least two time points to form a "
-                f"difference (p[i+1] - p[i])/h; got {q.shape[1]}."
-            )
-        if q.shape[2] < 1:
-            raise ValueError("the dimension d must be at least 1.")
-        try:
-            h = float(self.h)
-        except (TypeError, ValueError):
-            raise TypeError(
-                "h must be one number, the time step; for time stamps that are not "
-                "evenly spaced use Trajectories.from_samples(t, q, p)."
-            ) from None
-        if not (np.isfinite(h) and h > 0):
-            raise ValueError(f"the time step h must be finite and > 0; got {h}.")
-        d = q.shape[2]
-        names = (
-            (("q",) if d == 1 else tuple(f"q{i}" for i in range(d)))
-            if self.names is None
-            else tuple(str(n) for n in self.names)
-        )
-        if len(names) != d:
-            raise ValueError(f"got {len(names)} coordinate names for dimension {d}.")
-        for n in names:
-            check_name(n, "coordinate")
-        if len(set(names)) != d:
-            raise ValueError(f"the coordinate names {names} repeat a name.")
-        if not _numeric(self.t0):
-            raise TypeError(f"t0 must be a number; got {type(self.t0).__name__}.")
-        t0 = np.asarray(self.t0, dtype=float)
-        if t0.ndim > 1 or (t0.ndim == 1 and t0.shape != (q.shape[0],)):
-            raise ValueError(
-                f"t0 must be a single number or one per trajectory, shape ({q.shape[0]},); "
-                f"got shape {t0.shape}."
-            )
-        if not np.isfinite(t0).all():
-            raise ValueError("the start time t0 must be finite.")
-        t0 = float(t0) if t0.ndim == 0 else t0
-        err = self.energy_error
-        if err is not None:
-            err = np.asarray(err, dtype=float).reshape(-1)
-            if err.shape != (q.shape[0],):
-                raise ValueError(
-                    f"energy_error must have shape (R,) = ({q.shape[0]},); got {err.shape}."
-                )
-        masses = self.masses
-        if masses is not None:
-            masses = np.broadcast_to(np.asarray(masses, dtype=float), (d,)).copy()
-            if not (np.isfinite(masses).all() and (masses > 0).all()):
-                raise ValueError(f"masses must be finite and > 0; got {masses.tolist()}.")
-        observed = self.observed
-        if observed is not None:
-            observed = np.array(observed, dtype=bool)
-            if observed.shape != q.shape[:2]:
-                raise ValueError(
-                    f"observed must have shape (R, N+1) = {q.shape[:2]}; got {observed.shape}."
-                )
-            if observed.all():
-                observed = None
-        box = self.box
-        if box is not None:
-            box = np.atleast_1d(np.asarray(box, dtype=float)).copy()
-            if box.ndim != 1 or d % box.size or not (np.isfinite(box).all() and (box > 0).all()):
-                raise ValueError(
-                    f"box must be the side lengths of a periodic box, finite and > 0, one per "
-                    f"spatial axis (d = {d} coordinates must split into particles of that "
-                    f"many axes); got {box.tolist()}."
-                )
-        for name, a in (
-            ("q", q),
-            ("p", p),
-            ("box", box),
-            ("energy_error", err),
-            ("t0", t0),
-            ("lengths", lengths),
-            ("masses", masses),
-            ("observed", observed),
-        ):
+        lengths = check_lengths(self.lengths, q0)
+        q = check_array("q", q0, "", lengths)
+        p = None if self.p is None else check_array("p", self.p, "", lengths)
+        check_shapes(q, p)
+        R, _, d = q.shape
+        box = check_box(self.box, d)
+        checked = {
+            "q": q,
+            "p": p,
+            "h": check_h(self.h),
+            "names": check_names(self.names, d),
+            "t0": check_t0(self.t0, R),
+            "energy_error": check_energy_error(self.energy_error, R),
+            "lengths": lengths,
+            "masses": check_masses(self.masses, d),
+            "observed": check_observed(self.observed, q.shape[:2]),
+            "box": box,
+            "particles": check_particles(self.particles, d, box),
+        }
+        for name, a in checked.items():
             if isinstance(a, np.ndarray):
                 a = a.view()
                 a.flags.writeable = False
             object.__setattr__(self, name, a)
-        object.__setattr__(self, "h", h)
-        object.__setattr__(self, "names", names)
-
-    def _check_lengths(self, q: np.ndarray) -> np.ndarray | None:
-        if self.lengths is None:
-            return None
-        n = np.asarray(self.lengths)
-        if n.dtype.kind not in "iu" or n.ndim != 1 or q.ndim != 3 or n.shape != q.shape[:1]:
-            raise ValueError(
-                f"lengths must be one whole number per trajectory, shape ({q.shape[0]},); "
-                f"got {n.dtype} of shape {n.shape}."
-            )
-        if n.size and (n.min() < 2 or n.max() > q.shape[1]):
-            raise ValueError(
-                f"each length must be between 2 and N+1 = {q.shape[1]}; got "
-                f"{int(n.min())} to {int(n.max())}."
-            )
-        return None if bool(np.all(n == q.shape[1])) else n.astype(np.int64)
 
     # ------------------------------------------------------------------ shape
     @property
@@ -276,6 +167,21 @@ class Trajectories:
     def dim(self) -> int:
         """Dimension d of q (and p)."""
         return self.q.shape[2]
+
+    @property
+    def geometry(self) -> Geometry | None:
+        """The many-body geometry of the data (particles, space, box), or None.
+
+        Known when ``particles`` or ``box`` was given (a box of s sides makes
+        d / s particles) and there are two particles or more; the cutoff is the
+        learner's (half the box by default; :meth:`Geometry.with_cutoff`).
+        """
+        if self.particles is None and self.box is None:
+            return None
+        particles = self.particles if self.particles is not None else self.dim // self.box.size
+        if particles < 2:  # one body: no pairs
+            return None
+        return Geometry(particles, self.dim // particles, self.box)
 
     @property
     def mass_array(self) -> np.ndarray:
@@ -383,6 +289,7 @@ class Trajectories:
             masses=self.masses,
             observed=observed,
             box=self.box,
+            particles=self.particles,
         )
 
     # ------------------------------------------------------------------ physics
@@ -492,6 +399,7 @@ class Trajectories:
             masses=self.masses,
             observed=None if obs is None else obs[keep],
             box=self.box,
+            particles=self.particles,
         )
 
     def windows(self, n: int, step: int | None = None) -> tuple[Trajectories, ...]:
@@ -640,24 +548,9 @@ class Trajectories:
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> None:
         """Write to exactly ``path`` (no suffix added), atomically, as ``.npz`` with arrays
-        q, p, h, names, t0 (and energy_error, lengths, masses); folders are created as
-        needed."""
-        arrays = {
-            "q": self.q,
-            "h": np.float64(self.h),
-            "names": np.array(self.names),
-            "t0": np.asarray(self.t0, dtype=np.float64),
-        }
-        optional = {
-            "p": self.p,
-            "energy_error": self.energy_error,
-            "lengths": self.lengths,
-            "masses": self.masses,
-            "observed": self.observed,
-            "box": self.box,
-        }
-        arrays.update({k: v for k, v in optional.items() if v is not None})
-        write_npz(path, **arrays)
+        q, p, h, names, t0 (and energy_error, lengths, masses, observed, box,
+        particles); folders are created as needed."""
+        write_trajectories(path, self)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Trajectories:
@@ -666,89 +559,16 @@ class Trajectories:
         Checks that the arrays are there with shape (R, N+1, d), real and finite,
         and that h > 0; the error names the file and what is wrong.
         """
-        where = f"{os.fspath(path)}: "
-        data = _open_npz(path, where, "q, p and h")
-        try:
-            with data:
-                q, p, h, names, err, t0, extra = _read_members(data, where)
-        except (OSError, EOFError, KeyError, zipfile.BadZipFile, TypeError) as exc:
-            raise ValueError(f"{where}a damaged or unexpected member ({exc}).") from None
-        except ValueError as exc:
-            msg = str(exc)
-            raise ValueError(msg if msg.startswith(where) else f"{where}{msg}") from None
-        try:
-            lengths = extra.get("lengths")
-            return cls(
-                q=_check_array("q", q, where, lengths),
-                p=None if p is None else _check_array("p", p, where, lengths),
-                h=float(h.reshape(())),
-                names=names,
-                energy_error=err,
-                t0=t0,
-                lengths=lengths,
-                masses=extra.get("masses"),
-                observed=extra.get("observed"),
-                box=extra.get("box"),
-            )
-        except (ValueError, TypeError) as exc:
-            msg = str(exc)
-            raise type(exc)(msg if msg.startswith(where) else where + msg) from None
+        return _named(read_trajectories(path), cls)
 
 
-def _numeric(x) -> bool:
+def _named(read: tuple[str, dict], cls) -> Trajectories:
+    where, fields = read
     try:
-        return np.asarray(x).dtype.kind in "fiu"
-    except (TypeError, ValueError):
-        return False
-
-
-def _open_npz(path, where: str, arrays: str):
-    """An open ``.npz`` (no pickles), or an error that names the file."""
-    try:
-        data = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{where}no such file.") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{where}not a readable .npz file ({exc}).") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ValueError(f"{where}is a single array (.npy), not an .npz with {arrays}.")
-    return data
-
-
-def _read_members(data, where: str):
-    keys = set(data.files)
-    if {"r", "rdot"} <= keys and "q" not in keys:
-        raise ValueError(
-            f"{where}holds radial arrays r and rdot, not q and p; load it "
-            "with symhamil.load_radial."
-        )
-    missing = {"q", "h"} - keys
-    if missing:
-        raise ValueError(
-            f"{where}missing array(s) {', '.join(sorted(missing))}; a "
-            f"trajectory file needs q (R, N+1, d), h, and p unless it holds "
-            f"positions only. It has {', '.join(sorted(keys)) or 'nothing'}."
-        )
-    h = data["h"]
-    if h.size != 1:
-        raise ValueError(f"{where}h must be a single number; got shape {h.shape}.")
-    q = data["q"]
-    p = data["p"] if "p" in keys else None
-    names = tuple(str(n) for n in data["names"].reshape(-1)) if "names" in keys else None
-    err = data["energy_error"] if "energy_error" in keys else None
-    t0 = 0.0
-    if "t0" in keys:
-        t0_arr = data["t0"]
-        if t0_arr.ndim > 1 or t0_arr.dtype.kind not in "fiu":
-            raise ValueError(
-                f"{where}t0 must be a number or one per trajectory; got "
-                f"{t0_arr.shape} {t0_arr.dtype}."
-            )
-        t0 = float(t0_arr) if t0_arr.ndim == 0 else t0_arr
-    if h.dtype.kind not in "fiu":
-        raise ValueError(f"{where}h must be a number; got dtype {h.dtype}.")
-    extra = {k: data[k] for k in ("lengths", "masses", "observed", "box") if k in keys}
-    return q, p, h, names, err, t0, extra
+        return cls(**fields)
+    except (ValueError, TypeError) as exc:
+        msg = str(exc)
+        raise type(exc)(msg if msg.startswith(where) else where + msg) from None
 
 
 def load_radial(path: str | os.PathLike) -> Trajectories:
@@ -763,36 +583,4 @@ def load_radial(path: str | os.PathLike) -> Trajectories:
     Trajectories
         q = r[..., None], p = rdot[..., None], shape (R, N+1, 1), names ("r",).
     """
-    where = f"{os.fspath(path)}: "
-    data = _open_npz(path, where, "r, rdot and h")
-    with data:
-        missing = {"r", "rdot", "h"} - set(data.files)
-        if missing:
-            raise ValueError(
-                f"{where}missing array(s) {', '.join(sorted(missing))}; a radial "
-                "file needs r, rdot of shape (R, N+1) and h."
-            )
-        try:
-            r, rdot, h = data["r"], data["rdot"], data["h"]
-        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{where}a damaged member ({exc}).") from None
-    if r.ndim == 1:
-        r, rdot = r[None], rdot[None]
-    if r.ndim != 2 or r.shape != rdot.shape:
-        raise ValueError(
-            f"{where}r and rdot must both have shape (R, N+1); got {r.shape} and {rdot.shape}."
-        )
-    if np.any(np.asarray(r) <= 0):
-        raise ValueError(f"{where}r must be positive (it is a distance).")
-    if h.size != 1 or h.dtype.kind not in "fiu":
-        raise ValueError(f"{where}h must be a single number; got {h.shape} {h.dtype}.")
-    try:
-        return Trajectories(
-            q=_check_array("r", r[..., None], where),
-            p=_check_array("rdot", rdot[..., None], where),
-            h=float(np.reshape(h, ())),
-            names=("r",),
-        )
-    except (ValueError, TypeError) as exc:
-        msg = str(exc)
-        raise type(exc)(msg if msg.startswith(where) else where + msg) from None
+    return _named(read_radial(path), Trajectories)

@@ -10,6 +10,7 @@ import sympy as sp
 
 from ..base.files import read_json_as, write_json
 from ..base.parsing import as_expr, check_name, parse_formula
+from ..systems.hamiltonian import Hamiltonian
 
 __all__ = ["Comparison", "compare", "decompose", "format_relative_error"]
 
@@ -246,9 +247,9 @@ def compare(
     recovered : sympy.Expr or SparseFit
         A fit brings its library's terms (kept whole) and, where it has them,
         its intervals and inclusion probabilities into the rows.
-    truth : sympy.Expr or System
-        A System's potential is taken with its parameter values substituted
-        exactly (``System.substituted``), in ``symbols``.
+    truth : sympy.Expr, System or PairSystem
+        A declared system's potential (V, or a pair system's phi) is taken with
+        its parameter values substituted exactly (``substituted``), in ``symbols``.
     symbols : sequence of sympy.Symbol
     points : array_like, shape (K, d), optional
         Where to compare the gradients.
@@ -268,9 +269,9 @@ def compare(
         intervals, inclusion = dict(fit.intervals or {}), dict(fit.inclusion or {})
         terms = (*terms, *fit.library.terms)
         recovered = fit.expression
-    if hasattr(truth, "substituted") and hasattr(truth, "coords"):  # a System
+    if isinstance(truth, Hamiltonian):  # a System's V, a PairSystem's phi
         system = truth
-        truth = system.substituted().xreplace(dict(zip(system.coords, symbols, strict=True)))
+        truth = system.substituted().xreplace(dict(zip(system.variables, symbols, strict=True)))
     recovered = as_expr(recovered, symbols, "recovered potential")
     truth = as_expr(truth, symbols, "true potential")
     for what, e in (("recovered", recovered), ("true", truth)):

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..base.checks import positive_number
-from ..data.noise import initial_momenta, time_scale
+from ..data.noise import initial_momenta
 from ..data.trajectories import Trajectories
+from ..learning.planning import Plan, use_plan
+from ..systems.hamiltonian import Hamiltonian
 from ..systems.integrators import integrate, substeps_for
 from ..systems.potentials import as_potential
-from ..systems.system import System
 
 __all__ = ["Rollout", "rollout"]
 
@@ -70,6 +71,7 @@ def rollout(
     *,
     horizon: float | None = None,
     substeps: int | None = None,
+    plan: Plan | None = None,
 ) -> Rollout:
     """Simulate ``target`` from each piece's first measured state; compare positions.
 
@@ -84,17 +86,22 @@ def rollout(
         The T of the short-time RMS; by default the data's time scale tau.
     substeps : int, optional
         RK4 steps per sample interval; by default enough for ~100 per tau.
+    plan : Plan, optional
+        The data's plan (:func:`symhamil.plan`), made once: tau is its time
+        scale. By default made here (the noise and tau are kept in ``traj``,
+        so a second call costs nothing).
 
     Returns
     -------
     Rollout
     """
     positive_number(horizon, "horizon", allow_none=True)  # checked before any work
-    n_sub = substeps_for(traj, substeps)
+    tau = use_plan(traj, plan).tau
+    n_sub = substeps_for(traj, substeps, tau)
     grad = _gradient(target, traj)
     masses = traj.mass_array
-    if hasattr(target, "masses") and hasattr(target, "coords") and traj.masses is None:
-        masses = np.asarray([float(m) for m in target.masses], dtype=float)
+    if isinstance(target, Hamiltonian) and traj.masses is None:
+        masses = target.mass_array
     p0 = initial_momenta(traj)
     q_sim, _ = integrate(grad, traj.q[:, 0], p0, traj.h, traj.N, masses, n_sub)
     valid = traj.valid()
@@ -102,7 +109,7 @@ def rollout(
     err = np.linalg.norm(q_sim - traj.q, axis=2)
     valid = traj.measured()  # no error against a filled-in sample
     t = np.broadcast_to(traj.h * np.arange(traj.N + 1), valid.shape)
-    T = time_scale(traj) if horizon is None else float(horizon)
+    T = tau if horizon is None else float(horizon)
     return Rollout(t.copy(), q_sim, np.where(valid, err, np.nan), T)
 
 
@@ -110,6 +117,6 @@ def _gradient(target, traj: Trajectories):
     expr = getattr(target, "expression", None)
     if expr is not None and hasattr(target, "library"):  # a SparseFit
         target = expr
-    if isinstance(target, System):  # a System: its own symbols
+    if isinstance(target, Hamiltonian):  # a declared system: its own coordinates
         return as_potential(target, target.coords).require_gradient()
     return as_potential(target, traj.coords).require_gradient()

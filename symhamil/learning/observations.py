@@ -22,10 +22,17 @@ weak (integral form):   -int phi' p dt / int phi dt + int phi grad V dt / int ph
 
 The loss is the mean square of the residuals over every observation inside a
 piece (ragged trajectories are masked) and every component.
+
+The kinds form one registry, :data:`OBSERVATIONS` (as ``base.layers`` names the
+activations): each :class:`Observation` says how its observations are built
+and where grad V enters them (at one sample, at both ends of a pair, or
+weighted over a window). The network's loss, force-SINDy and
+:func:`trajectory_loss` read it; a new kind is one entry here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +42,8 @@ from ..systems.potentials import as_potential
 
 __all__ = [
     "LOSSES",
+    "OBSERVATIONS",
+    "Observation",
     "Pairs",
     "average",
     "bump",
@@ -44,9 +53,6 @@ __all__ = [
     "trajectory_loss",
 ]
 
-LOSSES = ("forward", "midpoint", "verlet", "weak")
-#: Losses that need momenta.
-MOMENTUM_LOSSES = ("forward", "midpoint")
 #: The exponent of the weak form's bump (1 - s^2)^BUMP_POWER.
 BUMP_POWER = 4
 
@@ -71,13 +77,13 @@ def pair_indices(N: int, stride: int = 1) -> np.ndarray:
 
 
 def average(kind: str, g_start, g_end):
-    """The gradient a loss compares with (p_{i+1} - p_i) / h.
+    """The gradient a pair or triple compares with its target.
 
-    ``g_start`` at q_i for the forward loss; the mean of ``g_start`` and ``g_end``
-    (at q_{i+1}) for the midpoint loss. Works on NumPy arrays and on TensorFlow
-    tensors alike (only + and * are used).
+    ``g_start`` (at q_i) where grad V enters at one sample; the mean of
+    ``g_start`` and ``g_end`` (at q_{i+1}) where it enters at both ends. Works
+    on NumPy arrays and on TensorFlow tensors alike (only + and * are used).
     """
-    return 0.5 * (g_start + g_end) if kind == "midpoint" else g_start
+    return 0.5 * (g_start + g_end) if OBSERVATIONS[kind].gathers == "ends" else g_start
 
 
 def bump(k: int, h: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,13 +147,20 @@ class Pairs:
                 out = out + c * g[:, self.index + m]
         return out
 
+    def gathered(self, f) -> np.ndarray:
+        """``f`` (grad V, or the library's gradients) where this kind takes it, one
+        value per observation: (R, P, d, ...). ``f`` maps positions (..., d) to
+        (..., d, ...)."""
+        gathers = OBSERVATIONS[self.kind].gathers
+        if gathers == "start":
+            return f(self.start)
+        if gathers == "ends":
+            return 0.5 * (f(self.start) + f(self.end))
+        return self.combine(f(self.q))
+
     def residual(self, grad_V) -> np.ndarray:
         """dp + the weighted gradients, shape (R, P, d); ``grad_V`` maps (..., d) -> (..., d)."""
-        if self.kind == "forward" or self.kind == "verlet":
-            return self.dp + grad_V(self.start)
-        if self.kind == "midpoint":
-            return self.dp + average(self.kind, grad_V(self.start), grad_V(self.end))
-        return self.dp + self.combine(grad_V(self.q))
+        return self.dp + self.gathered(grad_V)
 
     def rows(self, x: np.ndarray) -> np.ndarray:
         """The observations inside their pieces, flattened: (R, P, ...) -> (n, ...)."""
@@ -187,24 +200,35 @@ def pairs(
     -------
     Pairs
     """
-    check_loss(kind)
-    h = traj.h
-    if kind in MOMENTUM_LOSSES:
-        p = traj.require_momenta(f"the {kind} loss")
-        i = pair_indices(traj.N, stride)
-        dp = (p[:, i + 1] - p[:, i]) / h
-        w = np.array([1.0]) if kind == "forward" else np.array([0.5, 0.5])
-        mask = _mask(traj, 1, i)
-        return Pairs(traj.q[:, i], traj.q[:, i + 1], dp, i, kind, w, traj.q, mask, stride)
+    return OBSERVATIONS[check_loss(kind)].build(traj, kind, stride, window, window_step)
+
+
+def _momentum_pairs(traj: Trajectories, kind, stride, window, window_step) -> Pairs:
+    """(i, i+1) pairs: the momentum change per time against grad V."""
+    p = traj.require_momenta(f"the {kind} loss")
+    i = pair_indices(traj.N, stride)
+    dp = (p[:, i + 1] - p[:, i]) / traj.h
+    w = np.array([1.0]) if OBSERVATIONS[kind].gathers == "start" else np.array([0.5, 0.5])
+    mask = _mask(traj, 1, i)
+    return Pairs(traj.q[:, i], traj.q[:, i + 1], dp, i, kind, w, traj.q, mask, stride)
+
+
+def _triples(traj: Trajectories, kind, stride, window, window_step) -> Pairs:
+    """(i-1, i, i+1) triples of positions: mass times the second difference."""
+    if traj.N < 2:
+        raise ValueError("second differences need at least 3 points per trajectory.")
     m = 1.0 if traj.masses is None else traj.masses
-    if kind == "verlet":
-        if traj.N < 2:
-            raise ValueError("second differences need at least 3 points per trajectory.")
-        i = pair_indices(traj.N - 1, stride) + 1  # centres 1 .. N-1
-        q = traj.q
-        acc = m * (q[:, i + 1] - 2 * q[:, i] + q[:, i - 1]) / h**2
-        mask = _mask(traj, 2, i - 1)
-        return Pairs(q[:, i], q[:, i], acc, i, kind, np.array([1.0]), q, mask, stride)
+    i = pair_indices(traj.N - 1, stride) + 1  # centres 1 .. N-1
+    q = traj.q
+    acc = m * (q[:, i + 1] - 2 * q[:, i] + q[:, i - 1]) / traj.h**2
+    mask = _mask(traj, 2, i - 1)
+    return Pairs(q[:, i], q[:, i], acc, i, kind, np.array([1.0]), q, mask, stride)
+
+
+def _windows(traj: Trajectories, kind, stride, window, window_step) -> Pairs:
+    """Windows of the weak form: the motion and grad V integrated against a bump."""
+    h = traj.h
+    m = 1.0 if traj.masses is None else traj.masses
     k = _check_window(window, traj)
     step = max(1, k // 2) if window_step is None else int(window_step)
     starts = np.arange(0, traj.N - k + 1, step)
@@ -228,6 +252,46 @@ def pairs(
         mask,
         step,
     )
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One kind of observation of grad V, named once.
+
+    Attributes
+    ----------
+    name : str
+    gathers : {"start", "ends", "window"}
+        Where grad V enters each observation: at one sample (its ``start``), as
+        the mean over both ends of a pair, or weighted over a window (``combine``).
+    needs_momenta : bool
+    bias : str
+        The order of its error in h (for the docs and messages).
+    build : callable
+        (traj, kind, stride, window, window_step) -> Pairs.
+    """
+
+    name: str
+    gathers: str
+    needs_momenta: bool
+    bias: str
+    build: Callable[..., Pairs]
+
+
+#: Every kind of observation, by name: the one registry the learners read.
+OBSERVATIONS = {
+    o.name: o
+    for o in (
+        Observation("forward", "start", True, "O(h)", _momentum_pairs),
+        Observation("midpoint", "ends", True, "O(h^2)", _momentum_pairs),
+        Observation("verlet", "start", False, "O(h^2)", _triples),
+        Observation("weak", "window", False, "quadrature", _windows),
+    )
+}
+#: The observation kinds, as losses and force-SINDy name them.
+LOSSES = tuple(OBSERVATIONS)
+#: Losses that need momenta.
+MOMENTUM_LOSSES = tuple(k for k, o in OBSERVATIONS.items() if o.needs_momenta)
 
 
 def _mask(traj: Trajectories, offset: int, first: np.ndarray) -> np.ndarray | None:

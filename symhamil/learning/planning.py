@@ -8,13 +8,13 @@ above the noise estimates and the losses, which it chooses between.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..data.noise import ORDER, NoiseLevel, noise_level, smooth, time_scale
 from ..data.trajectories import Trajectories
 from .observations import default_loss
 
-__all__ = ["QUIET", "Plan", "choose_smoothing", "choose_window", "plan"]
+__all__ = ["QUIET", "Plan", "choose_smoothing", "choose_window", "plan", "use_plan"]
 
 
 #: Data whose largest noise fraction (of a coordinate's spread) is below this
@@ -37,6 +37,10 @@ class Plan:
         Savitzky-Golay window applied first.
     noise : NoiseLevel or None
         The estimate the choices came from (None when too few samples).
+    tau : float
+        The data's time scale (:func:`~symhamil.data.noise.time_scale`, with
+        the noise when there is an estimate): the window, the shooting
+        segments, the rollout's horizon and its Runge-Kutta steps all use it.
     """
 
     kind: str
@@ -44,6 +48,11 @@ class Plan:
     window: int | None
     smooth: int | None
     noise: NoiseLevel | None
+    tau: float
+
+    def replace(self, **changes) -> Plan:
+        """A copy with some choices changed (the estimates stay)."""
+        return replace(self, **changes)
 
     def prepare(self, traj: Trajectories) -> Trajectories:
         """``traj``, smoothed if the plan says so."""
@@ -66,7 +75,29 @@ def plan(traj: Trajectories, *, kind=None, select=None, window=None, smooth=None
         window = choose_window(traj, noise)
     if smooth is None and kind == "weak":
         smooth = choose_smoothing(traj, noise)
-    return Plan(kind, select, window if kind == "weak" else None, smooth, noise)
+    tau = time_scale(traj, noise)
+    return Plan(kind, select, window if kind == "weak" else None, smooth, noise, tau)
+
+
+def use_plan(traj: Trajectories, given: Plan | None = None, **overrides) -> Plan:
+    """``given`` (a plan made once and passed to every learner), or a plan of
+    ``traj`` with the ``overrides`` (kind, select, window, smooth) kept.
+
+    Giving both is an error: a plan is the whole set of choices.
+    """
+    if given is None:
+        return plan(traj, **overrides)
+    if not isinstance(given, Plan):
+        raise TypeError(
+            f"plan must be a symhamil Plan (symhamil.plan(traj)); got {type(given).__name__}."
+        )
+    named = [k for k, v in overrides.items() if v is not None]
+    if named:
+        raise ValueError(
+            f"give plan= or {', '.join(f'{k}=' for k in named)}, not both: a plan holds "
+            "every choice (make it with symhamil.plan(traj, kind=...))."
+        )
+    return given
 
 
 def choose_window(traj: Trajectories, noise: NoiseLevel | None = None) -> int:

@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 
 from .observations import check_loss, pairs
-from .planning import choose_window, plan
+from .planning import Plan, choose_window, plan
 
 __all__ = ["OPTIMIZERS", "TrainingSpec"]
 
@@ -152,19 +152,24 @@ class TrainingSpec:
     def uses_lbfgs(self) -> bool:
         return "lbfgs" in self.optimizer
 
-    def resolve(self, traj) -> TrainingSpec:
+    def resolve(self, traj, how: Plan | None = None) -> TrainingSpec:
         """This spec with the loss (and weak window) chosen for ``traj`` where not given.
 
-        Raises a ValueError, before any training, when the loss cannot be used on
-        ``traj`` (a momentum loss on positions-only data, a weak window longer
-        than the data).
+        The choice is the data's plan ``how`` (made once by
+        :func:`~symhamil.learning.planning.plan` and shared with force-SINDy),
+        or one made here. Raises a ValueError, before any training, when the
+        loss cannot be used on ``traj`` (a momentum loss on positions-only
+        data, a weak window longer than the data).
         """
         spec = self
         if spec.loss is None:
-            how = plan(traj, window=spec.weak_window)
-            spec = spec.replace(loss=how.kind, weak_window=how.window)
+            if how is None:
+                how = plan(traj, window=spec.weak_window)
+            window = spec.weak_window if spec.weak_window is not None else how.window
+            spec = spec.replace(loss=how.kind, weak_window=window if how.kind == "weak" else None)
         elif spec.loss == "weak" and spec.weak_window is None:
-            spec = spec.replace(weak_window=choose_window(traj))
+            weak_plan = how is not None and how.kind == "weak"
+            spec = spec.replace(weak_window=how.window if weak_plan else choose_window(traj))
         if spec.loss != "weak" and spec.weak_window is not None:
             spec = spec.replace(weak_window=None)
         pairs(traj, spec.loss, spec.stride, spec.weak_window)  # fails here if unusable

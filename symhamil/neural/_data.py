@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..data.trajectories import Trajectories
-from ..learning.observations import average, pairs
+from ..learning.observations import OBSERVATIONS, average, pairs
 
 #: When XLA compiles (``jit_compile=True``). Its compilation costs 0.5-1.4 s per
 #: function here, and it saves ~0.5 ms per step on 10,000 points: it pays off on
@@ -56,9 +56,10 @@ class TrainingData:
         step = None if weak_window is None else max(1, weak_window // WEAK_OVERLAP)
         pr = pairs(traj, kind, stride, weak_window, step)
         self.stencil = None
-        if kind in ("forward", "verlet"):
+        gathers = OBSERVATIONS[kind].gathers
+        if gathers == "start":
             self.layout, pts = "forward", pr.start
-        elif kind == "weak":
+        elif gathers == "window":
             self.layout, pts = "stencil", traj.q
             self.stencil = (tuple(float(w) for w in pr.weights), pr.step)
         elif stride == 1:

@@ -20,7 +20,14 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from ..data.geometry import check_geometry, chunks, displacements, pair_distances, pair_list
+from ..data.geometry import (
+    Geometry,
+    check_geometry,
+    chunks,
+    displacements,
+    pair_distances,
+    pair_list,
+)
 from ..data.trajectories import Trajectories
 from . import _network as net
 from ._potential import NeuralPotential
@@ -36,7 +43,10 @@ class PairPotential(NeuralPotential):
     particles : int
         N >= 2.
     dim : int
-        Spatial dimension s; the data have N s coordinates x1, y1, z1, x2, ...
+        The spatial dimension s, as the keyword of :meth:`symhamil.System.pairwise`
+        names it; the data have N s coordinates x1, y1, z1, x2, ... and the
+        model's :attr:`dim` is N s (the number of coordinates, as everywhere),
+        its :attr:`space` s.
     hidden : tuple of int
         Widths of phi's hidden layers.
     activation : {"tanh", "elu", "softplus"}
@@ -84,6 +94,11 @@ class PairPotential(NeuralPotential):
         # The data's dimension; the network itself takes one input (arch_.dim = 1).
         self.dim = particles * space
         self._pair_index: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def geometry(self) -> Geometry:
+        """Particles, space, box and cutoff as one value."""
+        return Geometry(self.particles, self.space, self.box, self.cutoff)
 
     # ------------------------------------------------------------------ the model
     def _V(self, x):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -15,13 +15,89 @@ from ..base.files import read_json_as, write_json
 from ..base.parsing import check_name, parse_formula
 from .library import Library, LibraryWarning
 
-__all__ = ["SOURCE_FIELDS", "PathStep", "SparseFit"]
+__all__ = ["SOURCE_FIELDS", "STEPS", "PathStep", "SparseFit", "Stage"]
+
+#: The parts of a fit whose estimator its provenance names.
+SOURCE_FIELDS = ("coefficients", "stderr", "intervals", "inclusion")
+
+#: The stages a fit can go through, in order.
+STEPS = ("regression", "selection", "refinement", "ensemble", "recorded")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of how a fit was made: what it did, with which settings, and
+    which parts of the fit it set.
+
+    Attributes
+    ----------
+    step : {"regression", "selection", "refinement", "ensemble", "recorded"}
+        ``"recorded"`` stands for a stage read from a file of symhamil 0.1,
+        which kept only a text per part.
+    estimator : str
+        What computed it, in words ("sparse regression", "shooting (maximum
+        likelihood)", "block bootstrap of the sparse regression").
+    settings : Mapping {str: str, float, int, bool or None}
+        Its settings (observations, window, rule, threshold, segments,
+        resamples, ...), JSON-ready.
+    gives : tuple of str
+        The parts of the fit it set, among :data:`SOURCE_FIELDS`.
+    """
+
+    step: str
+    estimator: str
+    settings: Mapping = field(default_factory=dict)
+    gives: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.step not in STEPS:
+            raise ValueError(f"unknown stage {self.step!r}; one of {', '.join(STEPS)}.")
+        gives = tuple(self.gives)
+        if not set(gives) <= set(SOURCE_FIELDS):
+            raise ValueError(f"a stage gives some of {', '.join(SOURCE_FIELDS)}; got {gives}.")
+        settings = dict(self.settings)
+        for k, v in settings.items():
+            if not isinstance(k, str) or not (
+                v is None or isinstance(v, str | bool | int | float)
+            ):
+                raise ValueError(f"stage settings are plain values by name; got {k!r}: {v!r}.")
+        object.__setattr__(self, "settings", MappingProxyType(settings))
+        object.__setattr__(self, "gives", gives)
+
+    def describe(self) -> str:
+        """The estimator with its settings, in one line."""
+        shown = [f"{k} {v}" for k, v in self.settings.items() if v is not None]
+        return self.estimator + (f" ({', '.join(shown)})" if shown else "")
+
+    def to_json(self) -> dict:
+        return {"step": self.step, "estimator": self.estimator,
+                "settings": dict(self.settings), "gives": list(self.gives)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d) -> Stage:
+        if not isinstance(d, dict):
+            raise ValueError("a stage of its provenance is not a JSON object")
+        text = d.get("estimator")
+        if not isinstance(text, str) or len(text) > 500:
+            raise ValueError("a stage's estimator must be a text of at most 500 characters")
+        settings = d.get("settings", {})
+        if not isinstance(settings, dict) or len(settings) > 50:
+            raise ValueError("a stage's settings must be an object of at most 50 entries")
+        for v in settings.values():
+            if isinstance(v, str) and len(v) > 500:
+                raise ValueError("a stage's setting is longer than 500 characters")
+            if isinstance(v, float) and not np.isfinite(v):
+                raise ValueError("a stage's setting is not finite")
+        gives = d.get("gives", [])
+        if not isinstance(gives, list):
+            raise ValueError("a stage's gives must be a list")
+        return cls(str(d.get("step")), text, settings, tuple(gives))
 
 
 @dataclass(frozen=True)
 class PathStep:
     """One threshold of the protocol: lambda, the terms kept, the relative residual,
-    and (with ``select="bic"``) the model's Bayesian information criterion."""
+    and (with the BIC rule) the model's Bayesian information criterion."""
 
     threshold: float
     support: tuple[sp.Expr, ...]
@@ -56,13 +132,12 @@ class SparseFit:
         A confidence interval for each coefficient (bootstrap percentiles, or
         +-1.96 stderr).
     method : str
-        How the model was found (the observations, the selection rule, and
-        whether it was refined).
-    sources : Mapping {str: str}, optional
-        Which estimator gave each of ``coefficients``, ``stderr``, ``intervals``
-        and ``inclusion``. They can differ: with shooting and a bootstrap, the
-        coefficients and standard errors come from shooting and the intervals
-        from the bootstrap of the sparse regression, and ``sources`` says so.
+        How the model was found, in one line (the observations, the selection
+        rule, and whether it was refined).
+    provenance : tuple of Stage
+        Each stage the fit went through (regression, selection, refinement,
+        ensemble) with its estimator and settings, and the parts of the fit it
+        set; :attr:`sources` is read off it.
     """
 
     coefficients: Mapping
@@ -75,11 +150,12 @@ class SparseFit:
     inclusion: Mapping | None = None
     intervals: Mapping | None = None
     method: str = ""
-    sources: Mapping | None = None
+    provenance: tuple[Stage, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "provenance", tuple(self.provenance))
         # Read-only views: a fit is a value, not a dict to edit.
-        for name in ("coefficients", "stderr", "inclusion", "intervals", "sources"):
+        for name in ("coefficients", "stderr", "inclusion", "intervals"):
             v = getattr(self, name)
             if v is not None:
                 if name == "intervals":
@@ -89,9 +165,41 @@ class SparseFit:
 
     def replace(self, **changes) -> SparseFit:
         """A copy with some fields changed."""
-        from dataclasses import replace
-
         return replace(self, **changes)
+
+    def then(self, stage: Stage, **changes) -> SparseFit:
+        """A copy after one more stage: ``changes`` set, ``stage`` appended."""
+        return replace(self, provenance=(*self.provenance, stage), **changes)
+
+    @property
+    def sources(self) -> Mapping | None:
+        """Which estimator gave each of ``coefficients``, ``stderr``, ``intervals``
+        and ``inclusion`` (the last stage that set it), read-only.
+
+        They can differ: with shooting and a bootstrap, the coefficients and
+        standard errors come from shooting and the intervals from the bootstrap
+        of the sparse regression, and the intervals' entry says so.
+        """
+        if not self.provenance:
+            return None
+        out = {}
+        for stage in self.provenance:
+            for part in stage.gives:
+                out[part] = stage.describe()
+        coefficients = next(
+            (s for s in reversed(self.provenance) if "coefficients" in s.gives), None
+        )
+        interval = next((s for s in reversed(self.provenance) if "intervals" in s.gives), None)
+        if (
+            coefficients is not None
+            and interval is not None
+            and interval.step == "ensemble"
+            and coefficients.step != "regression"
+        ):
+            # Said, not hidden: these intervals are of a different estimator
+            # from the coefficients beside them.
+            out["intervals"] += f"; not of {coefficients.estimator}, which gives the coefficients"
+        return MappingProxyType(out)
 
     def latex(self, digits: int = 6) -> str:
         """The expression in LaTeX, coefficients to ``digits`` significant digits."""
@@ -126,6 +234,7 @@ class SparseFit:
             "inclusion": _terms_json(self.inclusion),
             "intervals": _terms_json(self.intervals, list),
             "method": self.method,
+            "provenance": [s.to_json() for s in self.provenance],
             "sources": None if self.sources is None else dict(self.sources),
         }  # fmt: skip
 
@@ -182,7 +291,7 @@ class SparseFit:
             inclusion=terms_of("inclusion"),
             intervals=terms_of("intervals", interval),
             method=str(d.get("method", "")),
-            sources=_sources_from_json(d.get("sources")),
+            provenance=_provenance_from_json(d),
         )
 
     def save(self, path) -> None:
@@ -195,18 +304,25 @@ class SparseFit:
         return read_json_as(path, cls.from_json, "SparseFit")
 
 
-def _sources_from_json(d) -> dict | None:
-    if d is None:
-        return None
-    if not isinstance(d, dict) or not all(
-        k in SOURCE_FIELDS and isinstance(v, str) and len(v) <= 500 for k, v in d.items()
+#: The most stages a fit's provenance holds in a file.
+MAX_STAGES = 20
+
+
+def _provenance_from_json(d: dict) -> tuple[Stage, ...]:
+    stages = d.get("provenance")
+    if stages is not None:
+        if not isinstance(stages, list) or len(stages) > MAX_STAGES:
+            raise ValueError(f"its provenance must be a list of at most {MAX_STAGES} stages")
+        return tuple(Stage.from_json(s) for s in stages)
+    # symhamil 0.1 kept one text per part.
+    old = d.get("sources")
+    if old is None:
+        return ()
+    if not isinstance(old, dict) or not all(
+        k in SOURCE_FIELDS and isinstance(v, str) and len(v) <= 500 for k, v in old.items()
     ):
         raise ValueError(f"its sources must map {', '.join(SOURCE_FIELDS)} to short texts")
-    return dict(d)
-
-
-#: The parts of a fit whose estimator ``SparseFit.sources`` names.
-SOURCE_FIELDS = ("coefficients", "stderr", "intervals", "inclusion")
+    return tuple(Stage("recorded", v, {}, (k,)) for k, v in old.items())
 
 
 def _terms_json(m, value=float):

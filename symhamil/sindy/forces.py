@@ -1,28 +1,32 @@
 """Force-SINDy: the library's gradients regressed on the data's forces (pair,
-triple or weak observations), refined by shooting, with a block bootstrap; and
-the same on pair sums for many bodies."""
+triple or weak observations), a model chosen on the threshold path, refined by
+shooting, with a block bootstrap; and the same on pair sums for many bodies.
+
+Settings travel as values: the data's :class:`~symhamil.learning.planning.Plan`
+(observations, window, smoothing, noise, time scale) and a
+:class:`~symhamil.sindy.selection.Selection`, made once and passed on.
+"""
 
 from __future__ import annotations
-
-import warnings
-from collections.abc import Sequence
 
 import numpy as np
 
 from ..base.checks import whole_number
-from ..data.geometry import geometry_of
-from ..data.noise import time_scale
+from ..data.geometry import Geometry, as_geometry
 from ..data.trajectories import Trajectories
 from ..learning.observations import check_loss
-from ..learning.planning import QUIET, plan
+from ..learning.planning import QUIET, Plan, use_plan
 from ..systems.pairs import PairLibrary
-from .fit import SparseFit, _result
-from .library import Library, LibraryWarning
+from .ensembles import MAX_BOOTSTRAP, check_seed
+from .ensembles import bootstrap as block_bootstrap
+from .fit import SparseFit, Stage, _result
+from .library import Library
 from .observations import force_equations
 from .refinement import refine as shoot  # force_sindy has a parameter named refine
-from .regression import SELECTIONS, _check_threshold, _fit_path, _lstsq, _relative_residual, stlsq
+from .regression import _relative_residual, stlsq
+from .selection import Selection, _fit_path, as_selection
 
-__all__ = ["MAX_BOOTSTRAP", "check_seed", "force_sindy", "pair_force_sindy"]
+__all__ = ["force_sindy", "pair_force_sindy"]
 
 
 #: On the threshold path, models whose BIC is within this of the best are
@@ -30,8 +34,8 @@ __all__ = ["MAX_BOOTSTRAP", "check_seed", "force_sindy", "pair_force_sindy"]
 BIC_MARGIN = 10.0
 
 
-def _refined(fit, traj, how, theta, y, library, method, on_path) -> SparseFit:
-    """``fit`` with coefficients fitted by shooting; with ``select="bic"`` the
+def _refined(fit, traj, how, theta, y, library, method, selection) -> SparseFit:
+    """``fit`` with coefficients fitted by shooting; with the BIC rule the
     close competitors on the path are refined too, and the model of least
     trajectory BIC (2 cost + k log n, cost in noise units) wins.
 
@@ -41,7 +45,7 @@ def _refined(fit, traj, how, theta, y, library, method, on_path) -> SparseFit:
     term must pay for itself in the likelihood.
     """
     candidates = [fit]
-    if on_path and how.select == "bic":
+    if selection.threshold is None and selection.rule == "bic":
         best = min(p.criterion for p in fit.path)
         chosen = set(fit.coefficients)
         for step in fit.path:
@@ -58,96 +62,48 @@ def _refined(fit, traj, how, theta, y, library, method, on_path) -> SparseFit:
     for cand in candidates:
         # Candidates are compared on short segments; only the winner goes on to
         # whole pieces (positions only), which costs several times more.
-        r = shoot(cand, traj, noise=how.noise, continuation=False)
+        r = shoot(cand, traj, plan=how, continuation=False)
         scored.append((2 * r.cost + len(r.coefficients) * np.log(n), cand, r))
     _, cand, r = min(scored, key=lambda x: x[0])
     if not traj.has_momenta:
         start = cand.replace(coefficients=r.coefficients, expression=r.expression)
-        r = shoot(start, traj, noise=how.noise)
+        r = shoot(start, traj, plan=how)
     note = ""
     if len(scored) > 1:
         note = f"; chosen by trajectory BIC from {len(scored)} candidates"
-    return cand.replace(
+    stage = Stage(
+        "refinement",
+        "shooting (maximum likelihood)",
+        {"segments": r.segments, "candidates": len(scored),
+         "intervals": "coefficient +- 1.96 standard errors"},
+        ("coefficients", "stderr", "intervals"),
+    )  # fmt: skip
+    return cand.then(
+        stage,
         coefficients=r.coefficients,
         expression=r.expression,
         stderr=r.stderr,
         intervals={t: (c - 1.96 * r.stderr[t], c + 1.96 * r.stderr[t])
                    for t, c in r.coefficients.items()},
         method=method + f"; refined by shooting over {r.segments} segments{note}",
-        sources=dict.fromkeys(
-            ("coefficients", "stderr"), f"shooting (maximum likelihood, {r.segments} segments)"
-        ) | {"intervals": "shooting: coefficient +- 1.96 standard errors"},
     )  # fmt: skip
 
 
-#: Bootstrap blocks span this many time scales of the data.
-BLOCK_TAUS = 2.0
-
-
-def _bootstrap(fit, theta, y, where, traj, how, n, seed, rule) -> SparseFit:
-    """Ensemble SINDy by a block bootstrap over the rows of the regression."""
-    threshold, rtol, ratio, thresholds = rule
-    block = max(1, round(BLOCK_TAUS * time_scale(traj, how.noise) / traj.h))
-    _, groups = np.unique(where[:, 0] * (traj.N + 2) + where[:, 1] // block, return_inverse=True)
-    G = int(groups.max()) + 1
-    if G < 2:
-        raise ValueError(
-            "the bootstrap needs at least two blocks of data (pieces or stretches of "
-            f"{block} samples); these data give one."
-        )
-    members = [np.flatnonzero(groups == g) for g in range(G)]
-    rng = np.random.default_rng(seed)
-    lib = fit.library
-    betas = np.zeros((n, len(lib)))
-    chosen = [j for j, t in enumerate(lib.terms) if t in fit.coefficients]
-    conditional = np.zeros((n, len(chosen)))
-    for b in range(n):
-        rows = np.concatenate([members[g] for g in rng.integers(0, G, G)])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", LibraryWarning)
-            betas[b] = _fit_path(
-                theta[rows], y[rows], lib, (), threshold, rtol, ratio, thresholds, how.select
-            )[0]
-        if chosen:
-            conditional[b] = _lstsq(theta[rows][:, chosen], y[rows])
-    inclusion = {t: float(np.mean(betas[:, j] != 0)) for j, t in enumerate(lib.terms)}
-    # Intervals of the chosen terms, refitted on each resample with the chosen
-    # support: the selection's own uncertainty is what ``inclusion`` reports, and
-    # mixing it in would let a nearly collinear library (cos q ~ 1 - q^2/2 + ...)
-    # swing the intervals over whole multiples of the coefficients.
-    lo, hi = np.percentile(conditional, [2.5, 97.5], axis=0)
-    intervals = {lib.terms[j]: (float(lo[i]), float(hi[i])) for i, j in enumerate(chosen)}
-    regression = fit.method.split(";")[0]
-    made = dict(fit.sources or {})
-    what = f"block bootstrap of the sparse regression ({regression}), {n} resamples"
-    if "shooting" in made.get("coefficients", ""):
-        # Said, not hidden: these intervals are of a different estimator from the
-        # coefficients beside them.
-        what += "; not of shooting, which gives the coefficients"
-    return fit.replace(
-        inclusion=inclusion,
-        intervals=intervals,
-        method=fit.method + f"; bootstrap of {n} resamples of {G} blocks",
-        sources=made | {"intervals": what, "inclusion": f"block bootstrap, {n} resamples"},
-    )
-
-
+# Over 80 lines with its numpydoc docstring (62 of 86 lines); the code is 9.
 def force_sindy(
     traj,
     library: Library,
     kind: str | None = None,
     stride: int = 1,
-    threshold: float | None = None,
-    rtol: float = 1e-10,
-    ratio: float = 2.0,
-    thresholds: Sequence[float] | None = None,
     *,
-    select: str | None = None,
+    plan: Plan | None = None,
+    selection: Selection | None = None,
     window: int | None = None,
     smooth: int | None = None,
     refine: bool | None = None,
     bootstrap: int = 0,
     seed: int | None = 0,
+    **deprecated,
 ) -> SparseFit:
     """Network-free SINDy on forces: a potential by construction.
 
@@ -171,13 +127,15 @@ def force_sindy(
         momenta) on clean data and "weak" on noisy data.
     stride : int
         Every ``stride``-th pair (pair kinds only).
-    threshold : float, optional
-        A fixed lambda; by default the threshold path is searched.
-    rtol, ratio, thresholds
-        The residual rule of :func:`sindy`.
-    select : {"residual", "bic"}, optional
-        How a model is chosen on the threshold path: the residual ratio rule,
-        or the Bayesian information criterion. By default "residual" on clean
+    plan : Plan, optional
+        The data's plan made once (:func:`symhamil.plan`) and passed to every
+        learner: observations, window, smoothing, noise and time scale. By
+        default made here from ``kind``, ``window`` and ``smooth`` (give one
+        or the other).
+    selection : Selection, optional
+        How the model is chosen (:class:`symhamil.Selection`): a fixed
+        threshold, or the threshold path searched by the residual rule or the
+        BIC. By default the path, with the plan's rule: "residual" on clean
         data and "bic" on noisy data.
     window : int, optional
         Steps per test function of the weak form; by default chosen from the
@@ -200,39 +158,28 @@ def force_sindy(
         chosen terms in every resample.
     seed : int, optional
         Seed of the resampling.
+    **deprecated
+        ``threshold``, ``thresholds``, ``rtol``, ``ratio`` and ``select`` of
+        symhamil 0.1, each a field of ``selection`` now (a DeprecationWarning).
 
     Returns
     -------
     SparseFit
+        Its ``provenance`` lists each stage with its estimator and settings.
     """
-    _check_request("force_sindy", traj, kind, select, threshold, bootstrap, seed)
+    selection = _check_request("force_sindy", traj, kind, selection, bootstrap, seed, deprecated)
     if traj.dim != len(library.symbols):
         raise ValueError(
             f"the trajectories have d = {traj.dim} but the library has "
             f"{len(library.symbols)} symbols."
         )
+    how = use_plan(traj, plan, kind=kind, window=window, smooth=smooth)
     varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
-    return _force_fit(
-        traj, varying, varying, kind, stride, threshold, (rtol, ratio, thresholds),
-        select=select, window=window, smooth=smooth, refine=refine, bootstrap=bootstrap,
-        seed=seed,
-    )  # fmt: skip
+    return _force_fit(traj, varying, varying, how, selection, stride, refine, bootstrap, seed)
 
 
-#: The most bootstrap resamples a fit takes (more add nothing to a 95% interval).
-MAX_BOOTSTRAP = 100_000
-
-
-def check_seed(seed, what: str = "seed") -> None:
-    """A seed is None or a whole number >= 0 (NumPy's rule), checked before any work."""
-    if seed is None:
-        return
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"{what} must be a whole number >= 0 (or None); got {seed!r}.")
-
-
-def _check_request(what, traj, kind, select, threshold, bootstrap, seed=None) -> None:
-    """The checks both force-SINDy entry points make before any work."""
+def _check_request(what, traj, kind, selection, bootstrap, seed, deprecated) -> Selection:
+    """The checks both force-SINDy entry points make before any work; the selection."""
     if not isinstance(traj, Trajectories):
         raise TypeError(
             f"{what} needs symhamil.Trajectories; got {type(traj).__name__}. Build them "
@@ -240,32 +187,31 @@ def _check_request(what, traj, kind, select, threshold, bootstrap, seed=None) ->
         )
     if kind is not None:
         check_loss(kind)
-    if select is not None and select not in SELECTIONS:
-        raise ValueError(f"unknown select {select!r}; choose one of {', '.join(SELECTIONS)}.")
-    _check_threshold(threshold)
     whole_number(bootstrap, "bootstrap (resamples)", 0, MAX_BOOTSTRAP)
     check_seed(seed)
+    return as_selection(selection, what, **deprecated)
 
 
 def _force_fit(
-    traj, varying, forces, kind, stride, threshold, rule, *, select, window, smooth, refine,
-    bootstrap, seed,
-) -> SparseFit:  # fmt: skip
+    traj, varying, forces, how: Plan, selection: Selection, stride, refine, bootstrap, seed
+) -> SparseFit:
     """The body of force-SINDy: ``varying`` names the terms, ``forces.gradient``
     maps positions (K, d) to their gradients (K, d, J) (the library itself, or
     its pair sums for many bodies)."""
-    rtol, ratio, thresholds = rule
-    how = plan(traj, kind=kind, select=select, window=window, smooth=smooth)
+    selection = selection.with_rule(how.select)
     data = how.prepare(traj)
     theta, y, where = force_equations(data, varying, how.kind, stride, how.window, forces)
     varying.check(theta)
-    beta, lam, res, path = _fit_path(
-        theta, y, varying, (), threshold, rtol, ratio, thresholds, how.select
-    )
+    beta, lam, res, path = _fit_path(theta, y, varying, (), selection)
     fit = _result(beta, lam, res, path, varying)
+    rule = "fixed threshold" if selection.threshold is not None else selection.rule
     method = f"{how.kind}" + (f" (window {how.window})" if how.window else "")
-    method += f", {how.select}" + (f", smoothed over {how.smooth}" if how.smooth else "")
-    fit = fit.replace(method=method, sources={"coefficients": f"sparse regression ({method})"})
+    method += f", {rule}" + (f", smoothed over {how.smooth}" if how.smooth else "")
+    observed = {"observations": how.kind, "window": how.window, "smooth": how.smooth,
+                "stride": stride}  # fmt: skip
+    fit = fit.then(
+        Stage("regression", "sparse regression", observed, ("coefficients",)), method=method
+    ).then(Stage("selection", "threshold path", selection.describe() | {"chosen": lam}))
     noisy = how.noise is not None and how.noise.fraction > QUIET
     if forces is not varying:  # many bodies: shooting works on single systems only
         if refine:
@@ -275,13 +221,13 @@ def _force_fit(
             )
         refine = False
     if (noisy if refine is None else refine) and fit.coefficients:
-        fit = _refined(fit, traj, how, theta, y, varying, method, threshold is None)
+        fit = _refined(fit, traj, how, theta, y, varying, method, selection)
     if bootstrap:
-        fit = _bootstrap(fit, theta, y, where, data, how, int(bootstrap), seed,
-                         (threshold, rtol, ratio, thresholds))  # fmt: skip
+        fit = block_bootstrap(fit, theta, y, where, data, how, selection, int(bootstrap), seed)
     return fit
 
 
+# Over 80 lines with its numpydoc docstring (52 of 84 lines); the code is 13.
 def pair_force_sindy(
     traj: Trajectories,
     library: Library,
@@ -291,16 +237,15 @@ def pair_force_sindy(
     cutoff: float | None = None,
     kind: str | None = None,
     stride: int = 1,
-    threshold: float | None = None,
-    rtol: float = 1e-10,
-    ratio: float = 2.0,
-    thresholds: Sequence[float] | None = None,
     *,
-    select: str | None = None,
+    geometry: Geometry | None = None,
+    plan: Plan | None = None,
+    selection: Selection | None = None,
     window: int | None = None,
     smooth: int | None = None,
     bootstrap: int = 0,
     seed: int | None = 0,
+    **deprecated,
 ) -> SparseFit:
     """Force-SINDy for many bodies: one pair potential phi(r) for every pair.
 
@@ -319,15 +264,23 @@ def pair_force_sindy(
     library : Library
         Terms in one symbol, the distance r (e.g. inverse powers and exponentials).
     particles, dim : int, optional
-        N_p and s; one of them, or a box, is enough.
+        N_p and the spatial dimension s; by default the data's own
+        (:attr:`~symhamil.Trajectories.geometry`, set by
+        :func:`~symhamil.read_ase` and by :func:`~symhamil.simulate` of a pair
+        system), and one of them, or a box, is enough.
     box : float or sequence of float, length s, optional
-        A periodic orthorhombic box (``traj.box`` by default).
+        A periodic orthorhombic box (the data's by default).
     cutoff : float, optional
         Only pairs closer than this interact (half the box by default in a box).
         Use the cutoff the data were made with; a shorter one leaves forces out.
-    kind, stride, threshold, rtol, ratio, thresholds, select, window, smooth, bootstrap, seed
+    kind, stride, plan, selection, window, smooth, bootstrap, seed
         As in :func:`force_sindy` (refinement by shooting is not available for
         pair potentials).
+    geometry : Geometry, optional
+        Particles, space, box and cutoff as one value (:class:`symhamil.Geometry`),
+        instead of the four keywords.
+    **deprecated
+        The selection keywords of symhamil 0.1, as in :func:`force_sindy`.
 
     Returns
     -------
@@ -342,21 +295,20 @@ def pair_force_sindy(
     >>> rng = np.random.default_rng(0)
     >>> q0, p0 = rng.uniform(0, 2, 6), rng.normal(0, 0.3, 6)
     >>> tr = sh.simulate(springs, q0, p0, h=0.005, steps=400, substeps=1)  # velocity Verlet
-    >>> fit = sh.pair_force_sindy(tr, sh.Library.polynomial((sh.catalog.R,), 3), particles=3)
+    >>> fit = sh.pair_force_sindy(tr, sh.Library.polynomial((sh.catalog.R,), 3))
     >>> {str(t): round(c, 9) for t, c in fit.coefficients.items()}
     {'r': -4.0, 'r**2': 2.0}
     """
-    _check_request("pair_force_sindy", traj, kind, select, threshold, bootstrap, seed)
+    selection = _check_request(
+        "pair_force_sindy", traj, kind, selection, bootstrap, seed, deprecated
+    )
     if not isinstance(library, Library) or len(library.symbols) != 1:
         raise ValueError(
             "the library of a pair potential must be a symhamil.Library in one symbol, the "
             f"distance r; got {library!r}."
         )
-    particles, dim, box, cutoff = geometry_of(traj, particles, dim, box, cutoff)
+    geometry = as_geometry(traj, geometry, cutoff, particles=particles, dim=dim, box=box)
+    how = use_plan(traj, plan, kind=kind, window=window, smooth=smooth)
     varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
-    forces = PairLibrary(varying.terms, varying.symbols[0], particles, dim, box, cutoff)
-    return _force_fit(
-        traj, varying, forces, kind, stride, threshold, (rtol, ratio, thresholds),
-        select=select, window=window, smooth=smooth, refine=None, bootstrap=bootstrap,
-        seed=seed,
-    )  # fmt: skip
+    forces = PairLibrary(varying.terms, varying.symbols[0], geometry)
+    return _force_fit(traj, varying, forces, how, selection, stride, False, bootstrap, seed)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.geometry import geometry_of
+from ..data.geometry import as_geometry
 from ..data.trajectories import Trajectories
 from ..learning.observations import pairs
 from ..systems.pairs import PairLibrary
@@ -15,22 +15,16 @@ from .library import Library
 __all__ = ["force_equations"]
 
 
-def _pair_forces(target, data: Trajectories, library: Library):
+def _pair_forces(target, data: Trajectories, library: Library, geometry=None):
     """For a pair potential phi(r) learned from many bodies (one library symbol,
-    data of more coordinates): the pair sums of the terms, with the geometry of
-    the network that ``target`` belongs to (``model.pair_potential``) or of the
-    data. None for a single system."""
+    data of more coordinates): the pair sums of the terms, in ``geometry``, else
+    that of the network ``target`` belongs to (``model.pair_potential``, a
+    bound method), else the data's. None for a single system."""
     if len(library.symbols) != 1 or data.dim == 1:
         return None
-    owner = getattr(target, "__self__", target)
-    particles, dim, box, cutoff = geometry_of(
-        data,
-        getattr(owner, "particles", None),
-        getattr(owner, "space", None),
-        getattr(owner, "box", None),
-        getattr(owner, "cutoff", None),
-    )
-    return PairLibrary(library.terms, library.symbols[0], particles, dim, box, cutoff)
+    if geometry is None:
+        geometry = getattr(getattr(target, "__self__", target), "geometry", None)
+    return PairLibrary(library.terms, library.symbols[0], as_geometry(data, geometry))
 
 
 def force_equations(
@@ -70,12 +64,7 @@ def force_equations(
     def grads(q):  # (R, P, d) -> (R, P, d, J)
         return library.gradient(q.reshape(-1, d)).reshape((*q.shape, -1))
 
-    if kind in ("forward", "verlet"):
-        g = grads(pr.start)
-    elif kind == "midpoint":
-        g = 0.5 * (grads(pr.start) + grads(pr.end))
-    else:
-        g = pr.combine(grads(traj.q))
+    g = pr.gathered(grads)
     theta = pr.rows(g).reshape(-1, g.shape[-1])
     y = -pr.rows(pr.dp).reshape(-1)
     where = np.stack(

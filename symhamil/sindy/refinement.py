@@ -17,6 +17,7 @@ import sympy as sp
 
 from ..data.noise import initial_momenta, noise_level, smooth, time_scale
 from ..data.trajectories import Trajectories
+from ..learning.planning import Plan
 from ..systems.integrators import integrate, substeps_for
 
 __all__ = ["RefineResult", "refine"]
@@ -48,6 +49,7 @@ class RefineResult:
 SEGMENT_FRACTION = 2.0
 
 
+# Over 80 lines with its numpydoc docstring (37 of 86 lines); the code is 38.
 def refine(
     fit,
     traj: Trajectories,
@@ -57,6 +59,7 @@ def refine(
     noise=None,
     max_iter: int = 30,
     continuation: bool | None = None,
+    plan: Plan | None = None,
 ) -> RefineResult:
     """The coefficients of ``fit``'s terms that make its trajectories closest to the data.
 
@@ -78,9 +81,12 @@ def refine(
     segment : int, optional
         Samples per shooting segment; by default SEGMENT_FRACTION * tau / h.
     substeps : int, optional
-        RK4 steps per sample interval.
+        RK4 steps per sample interval; by default STEPS_PER_TAU per tau.
     noise : NoiseLevel, optional
         The noise of q and p; estimated from ``traj`` by default.
+    plan : Plan, optional
+        The data's plan (:func:`symhamil.plan`), made once: its noise and time
+        scale tau are used (instead of ``noise``).
     max_iter : int
         Most Levenberg-Marquardt iterations (per stage).
     continuation : bool, optional
@@ -95,14 +101,19 @@ def refine(
     terms = list(fit.coefficients)
     if not terms:
         raise ValueError("the fit has no terms to refine.")
-    noise = noise_level(traj) if noise is None else noise
-    tau = time_scale(traj, noise)
+    if plan is not None and noise is not None:
+        raise ValueError("give plan= or noise=, not both: the plan holds the noise.")
+    if plan is not None and plan.noise is not None:
+        noise, tau = plan.noise, plan.tau
+    else:
+        noise = noise_level(traj) if noise is None else noise
+        tau = time_scale(traj, noise)
     J = len(terms)
     sigmas = [np.maximum(noise.q, 1e-12)]
     if traj.p is not None:
         sigmas.append(np.maximum(noise.p, 1e-12))
     masses = traj.mass_array
-    n_sub = substeps_for(traj, substeps)
+    n_sub = substeps_for(traj, substeps, tau)
     grad_rows = _batched_gradient(terms, traj.coords)
     beta = np.array([fit.coefficients[t] for t in terms], dtype=float)
     longest = int(traj.sizes.max())
@@ -113,15 +124,31 @@ def refine(
     states = np.stack([sm.q[seg.rows, seg.starts], _start_momenta(sm, seg)], axis=1)
     problem = _Shooting(traj, seg, sigmas, masses, n_sub, grad_rows, J)
     beta, states, r, cost = problem.solve(beta, states, max_iter)
-    # Continuation, for positions only: each free segment start costs
-    # information (its momentum is not measured, T1 at 1%: stderr 2.8e-4 with
-    # segments of 2 tau, 1.3e-4 over whole pieces), but long segments are far
-    # from convex. Doubling the
-    # segments, each stage started from the last one's states, reaches whole
-    # pieces; a stage that fits worse per sample (a local minimum) is undone.
     if continuation is None:
         continuation = not traj.has_momenta
-    while segment is None and continuation and L < longest:
+    if segment is None and continuation:
+        problem, beta, states, r, cost = _continued(problem, L, beta, states, r, cost, max_iter)
+    seg = problem.seg
+    stderr = _stderr(*problem.jacobian(beta, states, r), r)
+    S = len(seg.starts)
+    coeffs = {t: float(b) for t, b in zip(terms, beta, strict=True)}
+    expr = sp.Add(*(sp.Float(c, 17) * t for t, c in coeffs.items()))
+    return RefineResult(
+        coeffs, expr, {t: float(e) for t, e in zip(terms, stderr, strict=True)}, cost, S
+    )
+
+
+def _continued(problem, L, beta, states, r, cost, max_iter):
+    """Continuation, for positions only: each free segment start costs
+    information (its momentum is not measured, T1 at 1%: stderr 2.8e-4 with
+    segments of 2 tau, 1.3e-4 over whole pieces), but long segments are far
+    from convex. Doubling the segments, each stage started from the last one's
+    states, reaches whole pieces; a stage that fits worse per sample (a local
+    minimum) is undone. Returns (problem, beta, states, r, cost) of the last
+    stage kept."""
+    traj, seg = problem.traj, problem.seg
+    longest = int(traj.sizes.max())
+    while L < longest:
         L_next = min(2 * (L - 1) + 1, longest)
         seg_next = _segments(traj, L_next)
         # The new starts are every other old start (the same sample).
@@ -135,7 +162,7 @@ def refine(
         ]
         if any(k is None for k in pick):
             break
-        nxt = _Shooting(traj, seg_next, sigmas, masses, n_sub, grad_rows, J)
+        nxt = problem.on(seg_next)
         b2, s2, r2, c2 = nxt.solve(beta, states[pick], max_iter)
         # Residuals are in noise units, so a model that fits has a cost per
         # residual near 1/2. Shorter segments sit below it (their free starts
@@ -146,13 +173,7 @@ def refine(
         if not c2 / max(r2.size, 1) <= CONTINUATION_SLACK * floor:
             break
         beta, states, r, cost, seg, problem, L = b2, s2, r2, c2, seg_next, nxt, L_next
-    stderr = _stderr(*problem.jacobian(beta, states, r), r)
-    S = len(seg.starts)
-    coeffs = {t: float(b) for t, b in zip(terms, beta, strict=True)}
-    expr = sp.Add(*(sp.Float(c, 17) * t for t, c in coeffs.items()))
-    return RefineResult(
-        coeffs, expr, {t: float(e) for t, e in zip(terms, stderr, strict=True)}, cost, S
-    )
+    return problem, beta, states, r, cost
 
 
 #: A longer-segment stage is kept when its cost per residual is at most this
@@ -171,6 +192,11 @@ class _Shooting:
         measured = traj.measured()[seg.rows[:, None], seg.index]
         self.weight = (seg.inside & measured)[..., None].astype(float)
         self.S = len(seg.starts)
+
+    def on(self, seg) -> _Shooting:
+        """The same problem on other segments."""
+        return _Shooting(self.traj, seg, self.sigmas, self.masses, self.n_sub, self.grad_rows,
+                         self.J)  # fmt: skip
 
     def simulate(self, beta_rows, states):
         """K copies: coefficients (K, J), states (K, 2, d) -> simulated q (and p)."""

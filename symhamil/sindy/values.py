@@ -3,23 +3,17 @@ points, regressed on a library; with data, the data choose the support."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
+from ..data.geometry import Geometry
 from ..data.trajectories import Trajectories
-from ..learning.planning import plan
+from ..learning.planning import Plan, use_plan
 from ..systems.potentials import as_potential
-from .fit import PathStep, SparseFit, _result
+from .fit import PathStep, SparseFit, Stage, _result
 from .library import Library
 from .observations import _pair_forces, force_equations
-from .regression import (
-    _bic,
-    _fit_path,
-    _lstsq,
-    _relative_residual,
-    stlsq,
-)  # fmt: skip
+from .regression import _lstsq, _relative_residual, stlsq
+from .selection import Selection, _bic, _fit_path, as_selection
 
 __all__ = ["sindy"]
 
@@ -28,12 +22,12 @@ def sindy(
     target,
     library: Library,
     points,
-    threshold: float | None = None,
-    rtol: float = 1e-10,
-    ratio: float = 2.0,
-    thresholds: Sequence[float] | None = None,
     *,
+    selection: Selection | None = None,
     data: Trajectories | None = None,
+    plan: Plan | None = None,
+    geometry: Geometry | None = None,
+    **deprecated,
 ) -> SparseFit:
     """Sparse regression of a potential's values on a library (the paper's SINDy).
 
@@ -45,18 +39,10 @@ def sindy(
     library : Library
     points : array_like, shape (K, d)
         Where the target and the library are evaluated (training points or a grid).
-    threshold : float, optional
-        A fixed lambda; by default the paper's protocol chooses it.
-    rtol, ratio : float
-        The protocol's stopping rule: lower lambda from 1 until the relative
-        residual ||V - Theta beta|| / ||V - mean V|| is <= max(rtol,
-        ratio * r_full), r_full being the relative residual of least squares on
-        the whole library. The paper's absolute 1e-10 is reachable only by exact
-        targets; a network's values stop at r_full, and a model that misses a
-        true term sits far above it.
-    thresholds : sequence of float, optional
-        The lambdas tried, largest first; by default 20 per decade from 1 down
-        to 1e-8 (``DEFAULT_THRESHOLDS``).
+    selection : Selection, optional
+        A fixed threshold, or the path and its rule (:class:`symhamil.Selection`);
+        by default the paper's protocol: the residual rule on the path from 1
+        down to 1e-8.
     data : Trajectories, optional
         The trajectories a network was trained on: the support is then chosen
         among the path's models by the BIC of a force regression on them, not by
@@ -65,15 +51,19 @@ def sindy(
         symbol r and many-body data, the forces are pair sums (the geometry of
         the :class:`~symhamil.neural.PairPotential` whose ``pair_potential`` is
         the target, or of the data).
+    plan : Plan, optional
+        The plan of ``data`` (made once by :func:`symhamil.plan`).
+    geometry : Geometry, optional
+        The many-body geometry of the force regression on ``data``.
+    **deprecated
+        ``threshold``, ``thresholds``, ``rtol`` and ``ratio`` of symhamil 0.1,
+        fields of ``selection`` now (a DeprecationWarning).
 
     Returns
     -------
     SparseFit
     """
-    if threshold is not None and not (
-        isinstance(threshold, int | float) and np.isfinite(threshold) and threshold >= 0
-    ):
-        raise ValueError(f"threshold must be a finite number >= 0; got {threshold!r}.")
+    selection = as_selection(selection, "sindy", **deprecated)
     x = library._points(points)
     y = np.asarray(as_potential(target, library.symbols).require_values()(x), dtype=float)
     if y.ndim == 0:
@@ -87,13 +77,24 @@ def sindy(
     theta = library.evaluate(x)
     library.check(theta)
     keep = [j for j, t in enumerate(library.terms) if t == 1]
-    if data is not None and threshold is None:
-        return _select_by_data(theta, y, library, keep, thresholds, data, target)
-    beta, lam, res, path = _fit_path(theta, y, library, keep, threshold, rtol, ratio, thresholds)
-    return _result(beta, lam, res, path, library)
+    if data is not None and selection.threshold is None:
+        return _select_by_data(theta, y, library, keep, selection, data, plan, target, geometry)
+    selection = selection.with_rule("residual")
+    beta, lam, res, path = _fit_path(theta, y, library, keep, selection)
+    return (
+        _result(beta, lam, res, path, library)
+        .then(
+            Stage(
+                "regression", "sparse regression on values", {"points": len(y)}, ("coefficients",)
+            )
+        )
+        .then(Stage("selection", "threshold path", selection.describe() | {"chosen": lam}))
+    )
 
 
-def _select_by_data(theta, y, library, keep, thresholds, data, target=None) -> SparseFit:
+def _select_by_data(
+    theta, y, library, keep, selection, data, plan=None, target=None, geometry=None
+) -> SparseFit:
     """The network proposes, the data decide: every distinct support on the
     threshold path of the network's values (for pair potentials, and on the
     data's own path) is scored by the BIC of a force
@@ -107,11 +108,12 @@ def _select_by_data(theta, y, library, keep, thresholds, data, target=None) -> S
     """
     if not isinstance(data, Trajectories):
         raise TypeError(f"data must be symhamil.Trajectories; got {type(data).__name__}.")
-    how = plan(data)
+    how = use_plan(data, plan)
     varying = [j for j, t in enumerate(library.terms) if t.free_symbols]
     vlib = Library(tuple(library.terms[j] for j in varying), library.symbols)
-    pair = _pair_forces(target, data, vlib)
+    pair = _pair_forces(target, data, vlib, geometry)
     th_d, y_d, _ = force_equations(how.prepare(data), vlib, how.kind, 1, how.window, pair)
+    thresholds = selection.thresholds
     if thresholds is None:
         # The data judge, so the path may start above 1: in units where terms
         # carry large coefficients (argon in eV and angstrom: 1e5 r^-12), the
@@ -154,4 +156,11 @@ def _select_by_data(theta, y, library, keep, thresholds, data, target=None) -> S
             best = (crit, b, step)
     _, beta, step = best
     fit = _result(beta, step.threshold, step.residual, tuple(path), library)
-    return fit.replace(method=f"support by the BIC of {how.kind} force regression on the data")
+    method = f"support by the BIC of {how.kind} force regression on the data"
+    return fit.then(
+        Stage("regression", "sparse regression on values", {"points": len(y)}, ("coefficients",)),
+        method=method,
+    ).then(
+        Stage("selection", "BIC of the force regression on the data",
+              {"observations": how.kind, "window": how.window, "supports": len(path)})
+    )  # fmt: skip

@@ -105,9 +105,10 @@ def integrate(
 MAX_SUBSTEPS = 10_000
 
 
-def substeps_for(traj, substeps: int | None = None) -> int:
+def substeps_for(traj, substeps: int | None = None, tau: float | None = None) -> int:
     """RK4 steps per sample interval of ``traj``: ``substeps`` checked, or enough
-    for STEPS_PER_TAU per time scale of the data."""
+    for STEPS_PER_TAU per time scale ``tau`` (the data's own by default)."""
     if substeps is not None:
         return whole_number(substeps, "substeps", 1, MAX_SUBSTEPS)
-    return max(1, math.ceil(STEPS_PER_TAU * traj.h / time_scale(traj)))
+    tau = time_scale(traj) if tau is None else tau
+    return max(1, math.ceil(STEPS_PER_TAU * traj.h / tau))

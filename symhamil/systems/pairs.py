@@ -30,6 +30,7 @@ import sympy as sp
 
 from ..base.parsing import as_expr
 from ..data.geometry import (
+    Geometry,
     axis_symbols,
     check_apart,
     check_geometry,
@@ -38,6 +39,7 @@ from ..data.geometry import (
     pair_list,
     particle_coords,
 )
+from .hamiltonian import Separable
 from .symbols import as_symbols, check_params, default_momentum, exact, smooth_derivative
 
 __all__ = ["MAX_SYMBOLIC_PAIRS", "PairLibrary", "PairSystem", "lattice_starts"]
@@ -124,19 +126,14 @@ class PairLibrary:
     terms : tuple of sympy.Expr
         Terms in ``r``.
     r : sympy.Symbol
-    particles, dim : int
-    box : ndarray of shape (dim,), optional
-    cutoff : float, optional
-        With a cutoff each term is shifted to vanish there (as the energy of
-        MD engines); forces are truncated.
+    geometry : Geometry
+        Particles, space, box and cutoff. With a cutoff each term is shifted to
+        vanish there (as the energy of MD engines); forces are truncated.
     """
 
     terms: tuple
     r: sp.Symbol
-    particles: int
-    dim: int
-    box: np.ndarray | None = None
-    cutoff: float | None = None
+    geometry: Geometry
 
     @cached_property
     def _fns(self) -> tuple[Callable, ...]:
@@ -147,38 +144,39 @@ class PairLibrary:
         return tuple(sp.lambdify(self.r, sp.diff(t, self.r), "numpy") for t in self.terms)
 
     def _configs(self, points) -> np.ndarray:
+        g = self.geometry
         x = np.asarray(points, dtype=float)
-        if x.ndim != 2 or x.shape[1] != self.particles * self.dim:
+        if x.ndim != 2 or x.shape[1] != self.geometry.dim:
             raise ValueError(
-                f"expected positions of shape (K, {self.particles * self.dim}); got {x.shape}."
+                f"expected positions of shape (K, {self.geometry.dim}); got {x.shape}."
             )
-        return x.reshape(-1, self.particles, self.dim)
+        return x.reshape(-1, g.particles, g.space)
 
     def evaluate(self, points) -> np.ndarray:
         """Pair sums of each term, shape (K, N s) -> (K, J)."""
-        X = self._configs(points)
-        if self.cutoff is None:
+        X, g = self._configs(points), self.geometry
+        if g.cutoff is None:
             shift = np.zeros(len(self.terms))
         else:
-            shift = np.array([float(f(self.cutoff)) for f in self._fns])
+            shift = np.array([float(f(g.cutoff)) for f in self._fns])
         parts = [
-            _pair_sum_value(c, self._fns, self.box, self.cutoff, shift)
-            for c in chunks(X, self.particles, self.cutoff)
+            _pair_sum_value(c, self._fns, g.box, g.cutoff, shift)
+            for c in chunks(X, g.particles, g.cutoff)
         ]
         return np.concatenate(parts)
 
     def gradient(self, points) -> np.ndarray:
         """Gradients of the pair sums, shape (K, N s) -> (K, N s, J)."""
-        X = self._configs(points)
+        X, g = self._configs(points), self.geometry
         parts = [
-            _pair_sum_gradient(c, self._dfns, self.box, self.cutoff)
-            for c in chunks(X, self.particles, self.cutoff)
+            _pair_sum_gradient(c, self._dfns, g.box, g.cutoff)
+            for c in chunks(X, g.particles, g.cutoff)
         ]
         return np.concatenate(parts).reshape(X.shape[0], -1, len(self.terms))
 
 
 @dataclass(frozen=True)
-class PairSystem:
+class PairSystem(Separable):
     """N identical-law particles in s dimensions: H = sum |p|^2/(2 m) + sum_{i<j} phi(r_ij).
 
     Made by :meth:`symhamil.System.pairwise`; it has the numeric interface of a
@@ -332,13 +330,10 @@ class PairSystem:
                 V += self.external.subs(dict(zip(axes, x, strict=True)), simultaneous=True)
         return V
 
-    @cached_property
-    def T(self) -> sp.Expr:
-        return sp.Add(*(p**2 / (2 * m) for p, m in zip(self.momenta, self.masses, strict=True)))
-
-    @cached_property
-    def H(self) -> sp.Expr:
-        return self.T + self.V
+    @property
+    def variables(self) -> tuple[sp.Symbol, ...]:
+        """The symbol of phi: the distance r."""
+        return (self.r,)
 
     # ------------------------------------------------------------------ numeric
     @cached_property
@@ -347,14 +342,13 @@ class PairSystem:
         return np.repeat(np.asarray(self.particle_masses), self.space)
 
     @cached_property
-    def _box(self) -> np.ndarray | None:
-        return None if self.box is None else np.asarray(self.box)
+    def geometry(self) -> Geometry:
+        """Particles, space, box and cutoff as one value."""
+        return Geometry(self.particles, self.space, self.box, self.cutoff)
 
     @cached_property
     def _library(self) -> PairLibrary:
-        return PairLibrary(
-            (self.substituted(),), self.r, self.particles, self.space, self._box, self.cutoff
-        )
+        return PairLibrary((self.substituted(),), self.r, self.geometry)
 
     @cached_property
     def _external_fns(self):
@@ -410,13 +404,6 @@ class PairSystem:
     def _force_fn(self, *components):
         """Force from scalar components (the adaptive integrator's call)."""
         return self.force(np.array(components, dtype=float))
-
-    def kinetic(self, p) -> np.ndarray:
-        p = np.asarray(p, dtype=float)
-        return 0.5 * np.sum(p**2 / self.mass_array, axis=-1)
-
-    def energy(self, q, p) -> np.ndarray:
-        return self.kinetic(p) + self.potential(q)
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""

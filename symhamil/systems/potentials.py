@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .system import System
+from .hamiltonian import Hamiltonian
 
 __all__ = ["Potential", "as_potential"]
 
@@ -97,8 +97,9 @@ def as_potential(target, symbols: Sequence[sp.Symbol] | None = None) -> Potentia
 
     Parameters
     ----------
-    target : Potential, System, model, sympy.Expr or callable
-        A :class:`~symhamil.System` (values and -force); anything with
+    target : Potential, Hamiltonian, model, sympy.Expr or callable
+        A declared system (:class:`~symhamil.systems.hamiltonian.Hamiltonian`:
+        a System or a PairSystem; values and -force); anything with
         ``potential`` (and optionally ``gradient``) methods, such as a
         ``NeuralPotential``; a SymPy expression in ``symbols``; or a callable
         mapping positions (K, d) to values (K,).
@@ -111,9 +112,7 @@ def as_potential(target, symbols: Sequence[sp.Symbol] | None = None) -> Potentia
     """
     if isinstance(target, Potential):
         return target
-    if isinstance(target, System) or (
-        callable(getattr(target, "potential", None)) and callable(getattr(target, "force", None))
-    ):  # a System, or a pair system: anything with potential and force
+    if isinstance(target, Hamiltonian):  # a System or a PairSystem: values and -force
         return Potential(target.potential, lambda q: -target.force(q), type(target).__name__)
     if hasattr(target, "potential") and callable(target.potential):
         grad = getattr(target, "gradient", None)

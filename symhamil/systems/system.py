@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from ..base.parsing import as_expr
+from .hamiltonian import Separable
 from .pairs import PairSystem
 from .symbols import as_symbols, check_params, default_momentum, exact, smooth_derivative
 
@@ -58,7 +59,7 @@ def _check_potential(V: sp.Expr, coords, params: dict) -> None:
 
 
 @dataclass(frozen=True)
-class System:
+class System(Separable):
     """A classical separable Hamiltonian H(q, p) = sum_i p_i^2 / (2 m_i) + V(q).
 
     Parameters
@@ -223,49 +224,7 @@ class System:
                     "momenta. symhamil handles H = T(p) + V(q)."
                 )
             (T_terms if fs & ps else V_terms).append(term)
-        T = sp.Add(*T_terms)
-        for t in T_terms:
-            if not t.is_polynomial(*momenta):
-                raise ValueError(
-                    f"the kinetic energy term {t} is not a quadratic form in the "
-                    "momenta; symhamil needs T = sum_i p_i**2/(2 m_i)."
-                )
-        masses = []
-        for p in momenta:
-            c2 = T.coeff(p, 2)
-            if c2 == 0:
-                offending = [t for t in T_terms if p in t.free_symbols]
-                if offending:
-                    raise ValueError(
-                        f"the kinetic energy term {offending[0]} is not allowed: T must be a "
-                        "diagonal quadratic form sum_i p_i**2/(2 m_i)."
-                    )
-                raise ValueError(
-                    f"the kinetic energy has no {p}**2 term, so the mass of {p} is "
-                    "infinite; every momentum needs a positive p**2/(2 m) term."
-                )
-            if c2.free_symbols & ps:
-                raise ValueError(
-                    f"the kinetic energy term {c2 * p**2} is not allowed: T must be "
-                    "a diagonal quadratic form sum_i p_i**2/(2 m_i)."
-                )
-            masses.append(1 / (2 * c2))
-        expected = sum((p**2 / (2 * m) for p, m in zip(momenta, masses, strict=True)), sp.S.Zero)
-        rest = sp.expand(T - expected)
-        if rest != 0:
-            bad = sp.Add.make_args(rest)[0]
-            raise ValueError(
-                f"the kinetic energy term {bad} is not allowed: T must be a diagonal quadratic "
-                "form sum_i p_i**2/(2 m_i) (no cross terms p_i*p_j, no linear or higher "
-                "powers of p)."
-            )
-        for p, m in zip(momenta, masses, strict=True):
-            value = m.subs(params)
-            if _is_positive(value) is False:
-                raise ValueError(
-                    f"the kinetic energy term of {p} has coefficient "
-                    f"{sp.simplify(1 / (2 * m))}: its mass {m} is not positive."
-                )
+        masses = _diagonal_masses(T_terms, momenta, params)
         return cls(
             coords=coords,
             V=sp.Add(*V_terms),
@@ -300,7 +259,9 @@ class System:
         particles : int
             N >= 2.
         dim : int
-            Spatial dimension s; the system has N s coordinates x1, y1, z1, x2, ...
+            The spatial dimension s (the one keyword where ``dim`` names it: the
+            pair constructors' fixed API); the system has N s coordinates x1,
+            y1, z1, x2, ..., its ``dim`` attribute, and ``space`` is s.
         masses : float or sequence of float, length N
             One mass for all particles or one each.
         box : float or sequence of float, length s, optional
@@ -344,15 +305,10 @@ class System:
         """The declared parameters as a dict {symbol: value}."""
         return dict(self.params)
 
-    @cached_property
-    def T(self) -> sp.Expr:
-        """Kinetic energy sum_i p_i^2 / (2 m_i)."""
-        return sp.Add(*(p**2 / (2 * m) for p, m in zip(self.momenta, self.masses, strict=True)))
-
-    @cached_property
-    def H(self) -> sp.Expr:
-        """The Hamiltonian T(p) + V(q)."""
-        return self.T + self.V
+    @property
+    def variables(self) -> tuple[sp.Symbol, ...]:
+        """The symbols of V: the coordinates."""
+        return self.coords
 
     @cached_property
     def grad_V(self) -> tuple[sp.Expr, ...]:
@@ -460,17 +416,6 @@ class System:
         out = np.empty((self.dim, *lead))
         return np.moveaxis(self.force_components(comps, out), 0, -1)
 
-    def kinetic(self, p) -> np.ndarray:
-        """T at momenta ``p``, shape (..., d) -> (...)."""
-        p = np.asarray(p, dtype=float)
-        if p.ndim == 0 or p.shape[-1] != self.dim:
-            raise ValueError(f"expected momenta of shape (..., {self.dim}); got {p.shape}.")
-        return 0.5 * np.sum(p**2 / self.mass_array, axis=-1)
-
-    def energy(self, q, p) -> np.ndarray:
-        """Total energy H at (q, p), each of shape (..., d); returns shape (...)."""
-        return self.kinetic(p) + self.potential(q)
-
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""
         text = f"System({label}H={self.H})"
@@ -479,3 +424,53 @@ class System:
     def _repr_latex_(self) -> str:
         """The Hamiltonian, for notebooks."""
         return f"$H = {sp.latex(self.H)}$"
+
+
+def _diagonal_masses(T_terms, momenta, params) -> list:
+    """The masses m_i of T = sum_i p_i**2/(2 m_i), each term checked; any other
+    kinetic energy is refused with the offending term named."""
+    ps = set(momenta)
+    T = sp.Add(*T_terms)
+    for t in T_terms:
+        if not t.is_polynomial(*momenta):
+            raise ValueError(
+                f"the kinetic energy term {t} is not a quadratic form in the "
+                "momenta; symhamil needs T = sum_i p_i**2/(2 m_i)."
+            )
+    masses = []
+    for p in momenta:
+        c2 = T.coeff(p, 2)
+        if c2 == 0:
+            offending = [t for t in T_terms if p in t.free_symbols]
+            if offending:
+                raise ValueError(
+                    f"the kinetic energy term {offending[0]} is not allowed: T must be a "
+                    "diagonal quadratic form sum_i p_i**2/(2 m_i)."
+                )
+            raise ValueError(
+                f"the kinetic energy has no {p}**2 term, so the mass of {p} is "
+                "infinite; every momentum needs a positive p**2/(2 m) term."
+            )
+        if c2.free_symbols & ps:
+            raise ValueError(
+                f"the kinetic energy term {c2 * p**2} is not allowed: T must be "
+                "a diagonal quadratic form sum_i p_i**2/(2 m_i)."
+            )
+        masses.append(1 / (2 * c2))
+    expected = sum((p**2 / (2 * m) for p, m in zip(momenta, masses, strict=True)), sp.S.Zero)
+    rest = sp.expand(T - expected)
+    if rest != 0:
+        bad = sp.Add.make_args(rest)[0]
+        raise ValueError(
+            f"the kinetic energy term {bad} is not allowed: T must be a diagonal quadratic "
+            "form sum_i p_i**2/(2 m_i) (no cross terms p_i*p_j, no linear or higher "
+            "powers of p)."
+        )
+    for p, m in zip(momenta, masses, strict=True):
+        value = m.subs(params)
+        if _is_positive(value) is False:
+            raise ValueError(
+                f"the kinetic energy term of {p} has coefficient "
+                f"{sp.simplify(1 / (2 * m))}: its mass {m} is not positive."
+            )
+    return masses

@@ -30,7 +30,7 @@ import sympy as sp
 from ...base.files import real_folder
 from ...interpret.compare import compare, decompose
 from ...interpret.export import pade, to_sympy
-from ...sindy import SparseFit, force_sindy, sindy
+from ...sindy import Selection, SparseFit, force_sindy, sindy
 from .experiments import Case
 from .models import train
 from .results import Curve, PathStep, RouteResult, Training
@@ -202,7 +202,9 @@ def interpret(model, case: Case, threshold: float | None = None) -> SparseFit:
     y = np.asarray(model.potential(x), dtype=float)
     # The network lives in the data's coordinates (6 for the Coulomb pair), the
     # library in the case's variable (r): hand SINDy the values, point by point.
-    return sindy(lambda _: y, case.library, case.to_variable(x), threshold=threshold)
+    return sindy(
+        lambda _: y, case.library, case.to_variable(x), selection=Selection(threshold=threshold)
+    )
 
 
 def exported(model, case: Case) -> dict[str, str]:
