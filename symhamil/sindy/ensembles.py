@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 
-from ..data.noise import time_scale
 from .fit import SparseFit, Stage
 from .library import LibraryWarning
 from .regression import _lstsq
@@ -52,7 +51,7 @@ def bootstrap(fit, theta, y, where, traj, how, selection, n, seed) -> SparseFit:
         Resamples.
     seed : int or None
     """
-    block = max(1, round(BLOCK_TAUS * time_scale(traj, how.noise) / traj.h))
+    block = max(1, round(BLOCK_TAUS * how.tau / traj.h))  # the plan's time scale
     _, groups = np.unique(where[:, 0] * (traj.N + 2) + where[:, 1] // block, return_inverse=True)
     G = int(groups.max()) + 1
     if G < 2:
