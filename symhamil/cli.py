@@ -219,7 +219,7 @@ def _reproduce(args: argparse.Namespace) -> int:
             f"unknown experiment {', '.join(map(repr, unknown))}; choose from "
             f"{', '.join([*EXPERIMENTS, 'all'])}."
         )
-    from .apps.paper import reproduce
+    from .apps.paper import reproduce  # an application: loaded when run
 
     reproduce(
         names, budget=args.budget, out=args.out, seed=args.seed, report=not args.no_report,
@@ -290,6 +290,7 @@ def _folder_kind(out: str) -> str | None:
 
 
 def _learn(args: argparse.Namespace) -> int:
+    # Applications, loaded when run (the other commands never import them).
     from .apps.learn import LearnSettings, learn, parse_columns
     from .apps.learn_pairs import MD_SUFFIXES, PairSettings, learn_pairs
 
@@ -369,12 +370,12 @@ def _run_command(args: argparse.Namespace) -> int:
         if args.command == "report":
             kind = _folder_kind(args.out)
             if kind == "symhamil learn pairs":
-                from .apps.learn_pairs import render_pairs
+                from .apps.learn_pairs import render_pairs  # an application
 
                 print(render_pairs(args.out, compile=not args.no_pdf)[2])
                 return 0
             if kind == "symhamil learn":
-                from .apps.learn import render_learn
+                from .apps.learn import render_learn  # an application
 
                 print(render_learn(args.out, compile=not args.no_pdf)[2])
                 return 0
@@ -384,7 +385,7 @@ def _run_command(args: argparse.Namespace) -> int:
                     f"{str(kind)[:60]!r}; symhamil renders 'symhamil learn', 'symhamil learn "
                     "pairs' and reproductions."
                 )
-            from .apps.paper import render
+            from .apps.paper import render  # an application
 
             print(render(args.out, compile=not args.no_pdf)[2])
             return 0

@@ -113,7 +113,7 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     results["routes"]["pair_force_sindy"] = _route(fit, truth, time.perf_counter() - t0)
     say(f"pair force-SINDy: phi = {sp.sstr(rounded(fit))}  ({time.perf_counter() - t0:.1f} s)")
     if settings.network:
-        from ..neural import PairPotential
+        from ..neural import PairPotential  # TensorFlow, only for this route
 
         t0 = time.perf_counter()
         g = geometry

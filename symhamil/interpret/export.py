@@ -178,7 +178,7 @@ def lambdify_deep(symbols: Sequence[sp.Symbol], expr: sp.Expr):
     callable
         f(*coords) with each coordinate an array of one shape.
     """
-    from sympy.printing.numpy import NumPyPrinter
+    from sympy.printing.numpy import NumPyPrinter  # SymPy's printers load on first use
 
     symbols = tuple(symbols)
     # Generated code never contains a name from outside: the arguments become

@@ -9,10 +9,12 @@ draws into axes it is given (or makes a figure) and returns the figure.
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import sympy as sp
 
 from ..base.files import real_folder, write_bytes
 from ..systems.potentials import as_potential
@@ -31,6 +33,7 @@ __all__ = [
 
 
 def pyplot():
+    # matplotlib loads only when something is drawn, never on `import symhamil`.
     import matplotlib
     import matplotlib.pyplot as plt
 
@@ -40,7 +43,6 @@ def pyplot():
 
 
 def _interactive() -> bool:
-    import sys
 
     return "ipykernel" in sys.modules or hasattr(sys, "ps1")
 
@@ -293,7 +295,6 @@ def plot_pair_potential(learned, truth, r, distances, cutoff=None, labels=None):
 
 def _symbol_of(item):
     """The one free symbol of a SymPy expression (r), or a placeholder for callables."""
-    import sympy as sp
 
     free = getattr(item, "free_symbols", None)
     if free and len(free) == 1:

@@ -154,7 +154,7 @@ def train(
     say : callable, str -> None
         Progress messages ("resuming ...").
     """
-    from ...neural import NeuralPotential
+    from ...neural import NeuralPotential  # TensorFlow is loaded here, not at import
 
     key = {"recipe": recipe.to_json(), "seed": seed}
     done = folder / "training.json"
