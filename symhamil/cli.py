@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -40,6 +41,17 @@ SYSTEMS: dict[str, tuple[Callable[[], System], str]] = {
     "henon-heiles": (catalog.henon_heiles, "uniform"),
     "kepler": (catalog.kepler, "normal"),
 }
+
+
+def _positive_number(text: str) -> float:
+    """A finite number > 0, checked before anything is printed or computed."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {text}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -87,7 +99,9 @@ def _add_simulate(sub) -> None:
     sim.add_argument(
         "--steps", "-N", type=_positive, default=5000, help="saved steps N (default 5000)"
     )
-    sim.add_argument("--h", type=float, default=0.001, help="time between samples (0.001)")
+    sim.add_argument(
+        "--h", type=_positive_number, default=0.001, help="time between samples (0.001)"
+    )
     sim.add_argument("--method", choices=METHODS, default="verlet", help="integrator (verlet)")
     sim.add_argument(
         "--substeps", type=_positive, default=10, help="internal steps per sample (10)"
@@ -101,7 +115,7 @@ def _add_simulate(sub) -> None:
     sim.add_argument("--seed", type=int, default=0, help="random seed (0)")
     sim.add_argument(
         "--drop-above",
-        type=float,
+        type=_positive_number,
         default=0.01,
         help="drop trajectories whose relative energy error exceeds this (default 0.01)",
     )
@@ -180,7 +194,7 @@ def _add_learn(sub) -> None:
     md = lrn.add_argument_group("molecular-dynamics files (pair potentials)")
     md.add_argument("--cutoff", type=float, default=None,
                     help="the cutoff of the interaction (default: half the box)")  # fmt: skip
-    md.add_argument("--h", type=float, default=None,
+    md.add_argument("--h", type=_positive_number, default=None,
                     help="time between frames in ASE units, if the file does not say")  # fmt: skip
     md.add_argument("--frames", default=":", help="which frames, as ASE's index (':')")
     md.add_argument("--positions-only", action="store_true", help="ignore stored momenta")
@@ -312,6 +326,8 @@ def _learn(args: argparse.Namespace) -> int:
         learn_pairs(settings, args.out, report=not args.no_report)
         return 0
     if args.columns is None:
+        if not os.path.exists(args.data):  # the first thing wrong is the file, not --columns
+            raise FileNotFoundError(f"{args.data}: no such file.")
         raise ValueError(
             f"{args.data}: say which columns hold what with --columns, e.g. "
             "--columns 't=time q=angle v=omega' (molecular-dynamics files ending in "

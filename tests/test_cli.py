@@ -22,8 +22,15 @@ def test_cli_catalog(capsys):
 
 
 def test_cli_bad_arguments_give_clear_messages(capsys):
-    assert main(["simulate", "double-well", "--h", "-1", "--out", "/dev/null"]) == 2
-    assert "h must be finite and > 0" in capsys.readouterr().err
+    # Refused by the parser, before anything is printed or simulated.
+    for bad in (["--h", "-1"], ["--h", "nan"], ["--drop-above", "0"]):
+        with pytest.raises(SystemExit) as info:
+            main(["simulate", "double-well", *bad, "--out", "/dev/null"])
+        assert info.value.code == 2
+        captured = capsys.readouterr()
+        assert "must be a finite number > 0" in captured.err and captured.out == ""
+    assert main(["learn", "no-such-file.csv"]) == 1
+    assert "no-such-file.csv: no such file" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         main(["simulate", "no-such-system"])
     assert info.value.code == 2

@@ -203,8 +203,13 @@ class Geometry:
                     f"the data's {traj.dim} coordinates do not split into space={space}."
                 )
             particles = traj.dim // int(space)
-        check_geometry(particles, space, box, cutoff, total=traj.dim)
-        return cls(particles, space, box, cutoff)
+        geometry = cls(particles, space, box, cutoff)  # validated once, here
+        if geometry.dim != traj.dim:
+            raise ValueError(
+                f"the data have {traj.dim} coordinates, but particles={geometry.particles} in "
+                f"dim={geometry.space} need {geometry.dim} (particle-major: x1, y1, z1, x2, ...)."
+            )
+        return geometry
 
 
 def as_geometry(traj, geometry=None, cutoff=None, **loose) -> Geometry:

@@ -212,7 +212,7 @@ def _estimate_time_scale(traj: Trajectories, noise: NoiseLevel | None) -> float:
 
     s_q = spread(traj.q)
     if traj.has_momenta:
-        m = 1.0 if traj.masses is None else traj.masses
+        m = traj.mass_array
         s_v = spread(traj.p / m)
     else:
         sigma = np.zeros(traj.dim) if noise is None else noise.q

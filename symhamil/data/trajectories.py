@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -168,7 +169,7 @@ class Trajectories:
         """Dimension d of q (and p)."""
         return self.q.shape[2]
 
-    @property
+    @cached_property
     def geometry(self) -> Geometry | None:
         """The many-body geometry of the data (particles, space, box), or None.
 

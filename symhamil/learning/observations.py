@@ -217,7 +217,7 @@ def _triples(traj: Trajectories, kind, stride, window, window_step) -> Pairs:
     """(i-1, i, i+1) triples of positions: mass times the second difference."""
     if traj.N < 2:
         raise ValueError("second differences need at least 3 points per trajectory.")
-    m = 1.0 if traj.masses is None else traj.masses
+    m = traj.mass_array
     i = pair_indices(traj.N - 1, stride) + 1  # centres 1 .. N-1
     q = traj.q
     acc = m * (q[:, i + 1] - 2 * q[:, i] + q[:, i - 1]) / traj.h**2
@@ -228,7 +228,7 @@ def _triples(traj: Trajectories, kind, stride, window, window_step) -> Pairs:
 def _windows(traj: Trajectories, kind, stride, window, window_step) -> Pairs:
     """Windows of the weak form: the motion and grad V integrated against a bump."""
     h = traj.h
-    m = 1.0 if traj.masses is None else traj.masses
+    m = traj.mass_array
     k = _check_window(window, traj)
     step = max(1, k // 2) if window_step is None else int(window_step)
     starts = np.arange(0, traj.N - k + 1, step)

@@ -176,30 +176,14 @@ class SparseFit:
         """Which estimator gave each of ``coefficients``, ``stderr``, ``intervals``
         and ``inclusion`` (the last stage that set it), read-only.
 
-        They can differ: with shooting and a bootstrap, the coefficients and
-        standard errors come from shooting and the intervals from the bootstrap
-        of the sparse regression, and the intervals' entry says so.
+        With shooting and a bootstrap, coefficients, standard errors and
+        intervals are shooting's, and the inclusion probabilities the bootstrap's.
         """
         if not self.provenance:
             return None
-        out = {}
-        for stage in self.provenance:
-            for part in stage.gives:
-                out[part] = stage.describe()
-        coefficients = next(
-            (s for s in reversed(self.provenance) if "coefficients" in s.gives), None
+        return MappingProxyType(
+            {part: stage.describe() for stage in self.provenance for part in stage.gives}
         )
-        interval = next((s for s in reversed(self.provenance) if "intervals" in s.gives), None)
-        if (
-            coefficients is not None
-            and interval is not None
-            and interval.step == "ensemble"
-            and coefficients.step != "regression"
-        ):
-            # Said, not hidden: these intervals are of a different estimator
-            # from the coefficients beside them.
-            out["intervals"] += f"; not of {coefficients.estimator}, which gives the coefficients"
-        return MappingProxyType(out)
 
     def latex(self, digits: int = 6) -> str:
         """The expression in LaTeX, coefficients to ``digits`` significant digits."""
