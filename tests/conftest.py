@@ -36,3 +36,42 @@ def write_pendulum_csv(path, steps: int = 300, drop: float = 0.0, substeps: int 
             rows.append(f"{t:.4f},{a:.6f},{w:.6f},{'AB'[r]}")
     path.write_text("\n".join(rows) + "\n")
     return path
+
+
+def damped_pendulum(
+    seed: int = 0,
+    c: float = 1.3,
+    gamma: float = 0.0091,
+    offset: float = 0.02,
+    vscale: float = 1.05,
+    fps: float = 6.0,
+    n: int = 556,
+    q0: float = 1.0,
+    noise: float = 0.002,
+):
+    """A pendulum as a camera films it, made to carry the model errors of measured
+    data: dq/dt = p, dp/dt = -c sin q - gamma p (friction the model lacks), the
+    angle read with an ``offset`` (V = -c cos(q - offset): a sin q term appears),
+    the angular velocity on a scale ``vscale`` off, ``fps`` frames per second,
+    ``n`` frames and Gaussian noise of ``noise`` rad on the angle (and the matching
+    noise of a finite-difference velocity). The defaults follow a measured
+    pendulum: c = 1.3 /s^2, gamma = 0.0091 /s, 556 frames at 6 per second."""
+    import numpy as np
+    from scipy.integrate import solve_ivp
+
+    import symhamil as sh
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / fps
+    sol = solve_ivp(
+        lambda _, y: [y[1], -c * np.sin(y[0]) - gamma * y[1]],
+        (0, t[-1]),
+        [q0, 0.0],
+        t_eval=t,
+        method="DOP853",
+        rtol=1e-11,
+        atol=1e-12,
+    )
+    q = sol.y[0] + offset + noise * rng.standard_normal(n)
+    p = vscale * sol.y[1] + vscale * noise * fps * 0.5 * rng.standard_normal(n)
+    return sh.Trajectories(q=q[None, :, None], p=p[None, :, None], h=1 / fps, names=("q",))

@@ -200,7 +200,7 @@ def test_a_fit_names_each_stage_with_its_estimator_and_settings():
     assert steps == ["regression", "selection", "refinement", "ensemble"]
     regression, selection, refinement, ensemble = fit.provenance
     assert regression.settings["observations"] == "weak" and regression.gives == ("coefficients",)
-    assert selection.settings["rule"] == "bic" and selection.settings["chosen"] == fit.threshold
+    assert selection.settings["rule"] == "cv" and selection.settings["chosen"] == fit.threshold
     assert set(refinement.gives) == {"coefficients", "stderr", "intervals"}
     assert ensemble.settings["resamples"] == 20
     assert ensemble.gives == ("inclusion",)  # the intervals stay shooting's own

@@ -4,10 +4,10 @@ An application on top of the library, like :mod:`symhamil.apps.paper`; the libra
 never imports it. :func:`learn` reads a delimited text file, cuts it into
 regular pieces, estimates the noise, and runs
 
-* force-SINDy with the data's defaults (the weak form, BIC, shooting and a
-  bootstrap on noisy data),
+* force-SINDy with the data's defaults (the weak form, cross-validation,
+  shooting and a bootstrap on noisy data),
 * force-SINDy on the pair (strong) form - midpoint, or second differences
-  without momenta - with BIC, for comparison,
+  without momenta - with cross-validation, for comparison,
 * the network route (a :class:`~symhamil.neural.NeuralPotential` trained with
   the loss the data call for, then SINDy on it with the support chosen by the
   data), unless switched off,
@@ -148,7 +148,7 @@ def _read(settings: LearnSettings, out: Path, say):
 
 
 def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path):
-    """Force-SINDy (the default), the strong form with BIC, and the network
+    """Force-SINDy (the default), the strong form with cross-validation, and the network
     route when asked for: (routes, fits, notes, model)."""
     routes: dict[str, dict] = {}
     fits: dict[str, SparseFit] = {}
@@ -165,7 +165,7 @@ def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path):
             traj,
             lib,
             plan=how.replace(kind=strong, window=None, smooth=None),
-            selection=Selection(rule="bic"),
+            selection=Selection(rule="cv"),
             refine=False,
         )
         routes["strong_form"] = {"seconds": time.perf_counter() - tic}

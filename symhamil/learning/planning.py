@@ -30,7 +30,7 @@ class Plan:
     ----------
     kind : str
         The observations (:func:`symhamil.learning.observations.pairs`).
-    select : {"residual", "bic"}
+    select : {"residual", "bic", "cv"}
     window : int or None
         Steps per test function of the weak form.
     smooth : int or None
@@ -64,13 +64,16 @@ def plan(traj: Trajectories, *, kind=None, select=None, window=None, smooth=None
 
     Clean data (noise below :data:`QUIET` of the spread): midpoint pairs (verlet
     triples without momenta) and the residual rule. Noisy data: the weak form
-    with a window from :func:`choose_window`, and BIC.
+    with a window from :func:`choose_window`, and cross-validation by blocks
+    with the one-standard-error rule (:class:`~symhamil.Selection`): measured
+    data are never exactly the model, and in-sample criteria then keep terms
+    that fit the systematic error.
     """
 
     noise = noise_level(traj) if int(traj.sizes.max()) > ORDER else None
     noisy = noise is not None and noise.fraction > QUIET
     kind = kind or ("weak" if noisy else default_loss(traj))
-    select = select or ("bic" if noisy else "residual")
+    select = select or ("cv" if noisy else "residual")
     if kind == "weak" and window is None:
         window = choose_window(traj, noise)
     if smooth is None and kind == "weak":

@@ -10,7 +10,7 @@ import numpy as np
 from .fit import SparseFit, Stage
 from .library import LibraryWarning
 from .regression import _lstsq
-from .selection import _fit_path
+from .selection import _fit_path, folds
 
 __all__ = ["MAX_BOOTSTRAP", "bootstrap", "check_seed"]
 
@@ -60,6 +60,7 @@ def bootstrap(fit, theta, y, where, traj, how, selection, n, seed) -> SparseFit:
             f"{block} samples); these data give one."
         )
     members = [np.flatnonzero(groups == g) for g in range(G)]
+    fold = folds(where, len(y))
     rng = np.random.default_rng(seed)
     lib = fit.library
     betas = np.zeros((n, len(lib)))
@@ -69,7 +70,9 @@ def bootstrap(fit, theta, y, where, traj, how, selection, n, seed) -> SparseFit:
         rows = np.concatenate([members[g] for g in rng.integers(0, G, G)])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LibraryWarning)
-            betas[b] = _fit_path(theta[rows], y[rows], lib, (), selection)[0]
+            # The blocks of cross-validation are the whole data's: the copies of a
+            # resampled row are held out together, never fitted and tested at once.
+            betas[b] = _fit_path(theta[rows], y[rows], lib, (), selection, fold=fold[rows])[0]
         if chosen:
             conditional[b] = _lstsq(theta[rows][:, chosen], y[rows])
     inclusion = {t: float(np.mean(betas[:, j] != 0)) for j, t in enumerate(lib.terms)}

@@ -134,9 +134,11 @@ def force_sindy(
         or the other).
     selection : Selection, optional
         How the model is chosen (:class:`symhamil.Selection`): a fixed
-        threshold, or the threshold path searched by the residual rule or the
-        BIC. By default the path, with the plan's rule: "residual" on clean
-        data and "bic" on noisy data.
+        threshold, or the threshold path searched by the residual rule, the
+        BIC or cross-validation. By default the path, with the plan's rule:
+        "residual" on clean data and "cv" (held-out blocks of time or whole
+        pieces, the fewest terms within one standard error of the best) on
+        noisy data.
     window : int, optional
         Steps per test function of the weak form; by default chosen from the
         noise (:func:`symhamil.learning.planning.choose_window`).
@@ -202,7 +204,7 @@ def _force_fit(
     data = how.prepare(traj)
     theta, y, where = force_equations(data, varying, how.kind, stride, how.window, forces)
     varying.check(theta)
-    beta, lam, res, path = _fit_path(theta, y, varying, (), selection)
+    beta, lam, res, path = _fit_path(theta, y, varying, (), selection, where)
     fit = _result(beta, lam, res, path, varying)
     rule = "fixed threshold" if selection.threshold is not None else selection.rule
     method = f"{how.kind}" + (f" (window {how.window})" if how.window else "")

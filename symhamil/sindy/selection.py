@@ -1,8 +1,9 @@
 """Model selection on the threshold path, and the settings of it as one value.
 
 :class:`Selection` says how a model is chosen: a fixed threshold, or a path of
-thresholds searched by a rule - the paper's relative-residual rule or the
-Bayesian information criterion. Every learner takes one (``selection=``); the
+thresholds searched by a rule - the paper's relative-residual rule, the
+Bayesian information criterion, or cross-validation by blocks of the data with
+the one-standard-error rule. Every learner takes one (``selection=``); the
 data's plan (:func:`symhamil.learning.planning.plan`) supplies the rule when the
 value leaves it open.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, replace
+from itertools import combinations
 
 import numpy as np
 
@@ -26,7 +28,7 @@ DEFAULT_THRESHOLDS = tuple(10.0 ** (-np.arange(0, 8 * 20 + 1) / 20))
 
 
 #: How a model is chosen along the threshold path.
-SELECTIONS = ("residual", "bic")
+SELECTIONS = ("residual", "bic", "cv")
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,19 @@ class Selection:
 
     Parameters
     ----------
-    rule : {"residual", "bic"}, optional
+    rule : {"residual", "bic", "cv"}, optional
         The rule along the threshold path: ``"residual"`` lowers lambda from 1
         until the relative residual ||y - Theta beta|| / ||y - mean y|| is at
         most max(rtol, ratio * r_full), r_full being that of least squares on
         the whole library (the paper's protocol); ``"bic"`` takes the model of
-        least Bayesian information criterion on the whole path. By default the
-        data's plan chooses (BIC on noisy data), and ``"residual"`` where there
-        is no plan (values of a network or a formula).
+        least Bayesian information criterion on the whole path; ``"cv"``
+        scores every support of the path and every small subset of the
+        library by its error on held-out blocks of the data (whole pieces, or
+        stretches of time) and takes the fewest terms among the models whose
+        score is within one standard error of the best (:func:`_select_cv`).
+        By default the data's plan chooses (cross-validation on noisy data),
+        and ``"residual"`` where there is no plan (values of a network or a
+        formula).
     threshold : float, optional
         A fixed lambda >= 0: no path, no rule.
     thresholds : sequence of float, optional
@@ -55,8 +62,8 @@ class Selection:
 
     Examples
     --------
-    >>> Selection(rule="bic").rule
-    'bic'
+    >>> Selection(rule="cv").rule
+    'cv'
     >>> Selection(threshold=0.05).threshold
     0.05
     """
@@ -201,9 +208,15 @@ def _select_bic(theta, y, library: Library, keep, thresholds):
 
 
 def _fit_path(
-    theta, y, library: Library, keep, selection: Selection
+    theta, y, library: Library, keep, selection: Selection, where=None, fold=None
 ) -> tuple[np.ndarray, float, float, tuple[PathStep, ...]]:
-    """The model ``selection`` chooses: (beta, threshold, residual, path)."""
+    """The model ``selection`` chooses: (beta, threshold, residual, path).
+
+    ``where`` (n, 2): the piece and first sample of each row, which
+    cross-validation holds out by blocks (:func:`folds`; rows in order by
+    default); or ``fold`` (n,), the block of each row, made once for data
+    that are then resampled.
+    """
     threshold = selection.threshold
     if threshold is not None:
         beta = stlsq(theta, y, threshold, keep)
@@ -215,6 +228,8 @@ def _fit_path(
     thresholds = selection.path
     if selection.rule == "bic":
         return _select_bic(theta, y, library, keep, thresholds)
+    if selection.rule == "cv":
+        return _select_cv(theta, y, library, keep, thresholds, where, fold)
     full = _lstsq(theta, y)
     tol = max(selection.rtol, selection.ratio * _relative_residual(theta, y, full))
     path = []
@@ -231,3 +246,192 @@ def _fit_path(
             beta, lam, res = b, float(lam_k), r
             break
     return beta, lam, res, tuple(path)
+
+
+#: Cross-validation holds out one of this many blocks at a time.
+FOLDS = 5
+#: With fewer pieces than blocks, each piece is cut into FOLDS * CYCLES
+#: stretches of time, dealt to the blocks in turn: every block then holds
+#: stretches from the whole record (a damped pendulum's large and small swings).
+CYCLES = 4
+#: Blocks of fewer rows than this give no usable held-out score.
+MIN_BLOCK_ROWS = 3
+#: Cross-validation scores every subset of the library up to the size at which
+#: there would be more than this many (all 127 of 7 terms; up to 3 of 12).
+MAX_SUBSETS = 300
+
+
+def folds(where, n: int, k: int = FOLDS) -> np.ndarray:
+    """The held-out block of each row, shape (n,), values 0 .. k-1.
+
+    Rows of different pieces are independent, so with at least ``k`` pieces
+    whole pieces are held out; otherwise each piece is cut into ``k`` *
+    :data:`CYCLES` stretches of time dealt to the blocks in turn. Residuals of
+    a model that is not exactly right are correlated over about a period; a
+    held-out stretch of several time scales tests the model on motion it has
+    not seen, where rows drawn at random would sit between neighbours that
+    were fitted.
+    """
+    if where is None:
+        return (np.arange(n) * k) // max(n, 1)
+    where = np.asarray(where)
+    piece, start = where[:, 0], where[:, 1]
+    ids, piece = np.unique(piece, return_inverse=True)
+    if ids.size >= k:
+        return piece % k
+    out = np.empty(n, dtype=int)
+    for r in range(ids.size):
+        rows = piece == r
+        s = start[rows]
+        lo, hi = s.min(), s.max()
+        block = (s - lo) * (k * CYCLES) // max(hi - lo + 1, 1)
+        out[rows] = (block + r) % k
+    return out
+
+
+def _supports(theta, y, keep, thresholds) -> list[tuple[float, tuple[int, ...]]]:
+    """The candidate models: every distinct support on the threshold path (with
+    its lambda) and every small subset of the library (with the smallest of
+    its least-squares coefficients, the largest lambda that keeps it)."""
+    J = theta.shape[1]
+    keep = tuple(sorted(keep))
+    free = [j for j in range(J) if j not in keep]
+    found: dict[tuple[int, ...], float] = {}
+    for lam in thresholds:
+        s = tuple(np.flatnonzero(stlsq(theta, y, lam, keep)))
+        if s and s not in found:
+            found[s] = float(lam)
+    total, size = 0, 0
+    while size < len(free):
+        more = math.comb(len(free), size + 1)
+        if total + more > MAX_SUBSETS:
+            break
+        size, total = size + 1, total + more
+    for k in range(1, size + 1):
+        for sub in combinations(free, k):
+            s = tuple(sorted(set(sub) | set(keep)))
+            if s not in found:
+                b = _lstsq(theta[:, s], y)
+                found[s] = float(np.min(np.abs(b)))
+    return sorted(((lam, s) for s, lam in found.items()), key=lambda x: -x[0])
+
+
+def _interpolated(theta, fold) -> np.ndarray:
+    """Which rows lie, in every column of the library, within the range of the
+    rows of the other blocks, shape (n,) of bool.
+
+    A held-out block may hold the only trajectory that went somewhere (T1's
+    highest energy); every model fitted without it extrapolates there, and the
+    one whose spurious terms happen to extrapolate best wins by orders of
+    magnitude in that block alone. The score asks how well a model predicts
+    motion like the data's, so it is taken where the other blocks have been.
+    """
+    out = np.zeros(len(fold), dtype=bool)
+    for b in range(int(fold.max()) + 1):
+        test = fold == b
+        train = theta[~test]
+        lo, hi = train.min(axis=0), train.max(axis=0)
+        out[test] = ((theta[test] >= lo) & (theta[test] <= hi)).all(axis=1)
+    return out
+
+
+def _cv_errors(theta, y, fold, support, scored=None) -> np.ndarray:
+    """Mean square held-out error of ``support`` in each block, shape (k,), over
+    the held-out rows in ``scored`` (all by default)."""
+    k = int(fold.max()) + 1
+    out = np.empty(k)
+    cols = list(support)
+    for b in range(k):
+        test = fold == b
+        beta = _lstsq(theta[~test][:, cols], y[~test])
+        rows = test if scored is None else test & scored
+        out[b] = np.mean((y[rows] - theta[rows][:, cols] @ beta) ** 2)
+    return out
+
+
+def _select_cv(theta, y, library: Library, keep, thresholds, where, fold=None):
+    """The fewest terms that predict held-out data as well as the best model.
+
+    Every candidate (:func:`_supports`) is fitted on all blocks but one and
+    scored by its mean square error on the held-out block (:func:`folds`).
+    The best mean score is not the answer: models the data cannot tell apart
+    differ by less than the standard error of the best score (from its
+    spread over the blocks: the one-standard-error rule of Breiman et al.),
+    and among those the fewest terms win. A block is scored only where the
+    other blocks have been (:func:`_interpolated`). In-sample criteria count every row
+    as independent; when the model is not exactly right (friction, an offset,
+    a velocity scale), the residuals are correlated over a period and BIC's
+    log(n) per term is far too cheap (a damped pendulum with a nearly
+    collinear library of 7 terms keeps 6). A held-out block pays for a term
+    that only fits the systematic error of the blocks it was fitted on.
+    """
+    n = len(y)
+    fold = folds(where, n) if fold is None else np.unique(fold, return_inverse=True)[1]
+    k = int(fold.max()) + 1
+    if k < 2 or min(np.bincount(fold, minlength=k)) < MIN_BLOCK_ROWS:
+        warnings.warn(
+            f"cross-validation needs at least 2 blocks of {MIN_BLOCK_ROWS} rows; the data give "
+            f"{n} rows in {k} block(s), so the model was chosen by BIC instead.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return _select_bic(theta, y, library, keep, thresholds)
+    cands = _supports(theta, y, keep, thresholds)
+    supports = [s for _, s in cands]
+    score, chosen, fits = held_out(theta, y, fold, supports)
+    scale = float(np.mean((y - y.mean()) ** 2)) or 1.0
+    path = tuple(
+        PathStep(
+            lam_c,
+            tuple(library.terms[j] for j in s),
+            _relative_residual(theta, y, b),
+            float(np.sqrt(score[c] / scale)),
+        )
+        for c, ((lam_c, s), b) in enumerate(zip(cands, fits, strict=True))
+    )
+    beta = fits[chosen]
+    return beta, cands[chosen][0], _relative_residual(theta, y, beta), path
+
+
+def held_out(theta, y, fold, supports) -> tuple[np.ndarray, int, list[np.ndarray]]:
+    """Cross-validation of the ``supports`` (column indices) of one regression.
+
+    Returns
+    -------
+    score : ndarray, shape (C,)
+        Mean square held-out error of each support (:func:`_cv_errors`, over
+        the blocks with enough rows where the other blocks have been).
+    chosen : int
+        The fewest terms within one standard error of the best score; among
+        equally many, the least residual on all rows.
+    fits : list of ndarray, shape (J,) each
+        Each support's least-squares coefficients on all rows.
+    """
+    k = int(fold.max()) + 1
+    scored = _interpolated(theta, fold)
+    counts = np.bincount(fold[scored], minlength=k)
+    if (counts >= MIN_BLOCK_ROWS).sum() < 2:
+        scored = np.ones(len(y), dtype=bool)  # nothing to hold out but extrapolation
+        counts = np.bincount(fold, minlength=k)
+    use = counts >= MIN_BLOCK_ROWS
+    errors = np.array([_cv_errors(theta, y, fold, s, scored)[use] for s in supports])
+    score = errors @ (counts[use] / counts[use].sum())
+    best = int(np.argmin(score))
+    se = errors[best].std(ddof=1) / np.sqrt(int(use.sum()))
+    floor = (BIC_FLOOR**2) * float(np.mean(y**2))  # rounding, not evidence (exact data)
+    tied = np.flatnonzero(score - score[best] <= max(se, floor))
+    fits = []
+    for s in supports:
+        b = np.zeros(theta.shape[1])
+        b[list(s)] = _lstsq(theta[:, list(s)], y)
+        fits.append(b)
+    # Among the fewest terms, models of equal size are told apart by their fit to
+    # all rows: none of them has more freedom, and the rows a held-out score
+    # leaves out (the largest amplitudes) are where they differ most (q against
+    # sin q for a pendulum's offset).
+    fewest = min(len(supports[c]) for c in tied)
+    chosen = min(
+        (c for c in tied if len(supports[c]) == fewest),
+        key=lambda c: float(np.sum((y - theta @ fits[c]) ** 2)),
+    )
+    return score, int(chosen), fits

@@ -13,7 +13,15 @@ from .fit import PathStep, SparseFit, Stage, _result
 from .library import Library
 from .observations import _pair_forces, force_equations
 from .regression import _lstsq, _relative_residual, stlsq
-from .selection import Selection, _bic, _fit_path, as_selection
+from .selection import (
+    MIN_BLOCK_ROWS,
+    Selection,
+    _bic,
+    _fit_path,
+    as_selection,
+    folds,
+    held_out,
+)
 
 __all__ = ["sindy"]
 
@@ -97,10 +105,11 @@ def _select_by_data(
 ) -> SparseFit:
     """The network proposes, the data decide: every distinct support on the
     threshold path of the network's values (for pair potentials, and on the
-    data's own path) is scored by the BIC of a force
-    regression on the trajectories ``data`` restricted to it (with force-SINDy's
-    plan for them), and the least wins. Its coefficients are fitted to the
-    network's values as usual.
+    data's own path) is scored by a force regression on the trajectories
+    ``data`` restricted to it (with force-SINDy's plan for them): by its BIC,
+    or with the rule "cv" (the plan's on noisy data) by its error on held-out
+    blocks, the fewest terms within one standard error of the best winning.
+    Its coefficients are fitted to the network's values as usual.
 
     A network's error is smooth and systematic, so its values cannot say which
     small terms are real (the residual rule keeps all seven pendulum terms on a
@@ -112,7 +121,10 @@ def _select_by_data(
     varying = [j for j, t in enumerate(library.terms) if t.free_symbols]
     vlib = Library(tuple(library.terms[j] for j in varying), library.symbols)
     pair = _pair_forces(target, data, vlib, geometry)
-    th_d, y_d, _ = force_equations(how.prepare(data), vlib, how.kind, 1, how.window, pair)
+    th_d, y_d, where = force_equations(how.prepare(data), vlib, how.kind, 1, how.window, pair)
+    rule = selection.rule or how.select
+    fold = folds(where, len(y_d))
+    cv = rule == "cv" and min(np.bincount(fold)) >= MIN_BLOCK_ROWS
     thresholds = selection.thresholds
     if thresholds is None:
         # The data judge, so the path may start above 1: in units where terms
@@ -134,33 +146,46 @@ def _select_by_data(
                 b = np.zeros(len(library.terms))
                 b[cols] = _lstsq(theta[:, cols], y)
                 proposals.append((lam_k, b))
-    path, seen, best = [], set(), None
+    path, seen, rows = [], set(), []
     for lam_k, b in proposals:
         support = tuple(np.flatnonzero(b != 0))
         if support in seen:
             continue
         seen.add(support)
         cols = [varying.index(j) for j in support if j in varying]
-        bd = np.zeros(len(varying))
-        if cols:
+        if cols:  # a model without a varying term has no force to compare
+            rows.append((lam_k, b, support, cols))
+    if not rows:  # every proposal is empty: the empty model, as the path gives it
+        lam_k, b = proposals[0]
+        rows, crits, chosen = [(lam_k, b, tuple(np.flatnonzero(b)), [])], [np.inf], 0
+    elif cv:
+        score, chosen, fits = held_out(th_d, y_d, fold, [cols for *_, cols in rows])
+        crits = list(score)
+    else:
+        fits = []
+        for *_, cols in rows:
+            bd = np.zeros(len(varying))
             bd[cols] = _lstsq(th_d[:, cols], y_d)  # scaled: r^-12 columns are tiny
-        crit = _bic(th_d, y_d, bd) if cols else np.inf
-        step = PathStep(
-            float(lam_k),
-            tuple(library.terms[j] for j in support),
-            _relative_residual(theta, y, b),
-            float(crit),
+            fits.append(bd)
+        crits = [_bic(th_d, y_d, bd) for bd in fits]
+        chosen = int(np.argmin(crits))
+    for (lam_k, b, support, _), crit in zip(rows, crits, strict=True):
+        path.append(
+            PathStep(
+                float(lam_k),
+                tuple(library.terms[j] for j in support),
+                _relative_residual(theta, y, b),
+                float(crit),
+            )
         )
-        path.append(step)
-        if best is None or crit < best[0]:
-            best = (crit, b, step)
-    _, beta, step = best
+    beta, step = rows[chosen][1], path[chosen]
     fit = _result(beta, step.threshold, step.residual, tuple(path), library)
-    method = f"support by the BIC of {how.kind} force regression on the data"
+    judge = "held-out error" if cv else "BIC"
+    method = f"support by the {judge} of {how.kind} force regression on the data"
     return fit.then(
         Stage("regression", "sparse regression on values", {"points": len(y)}, ("coefficients",)),
         method=method,
     ).then(
-        Stage("selection", "BIC of the force regression on the data",
+        Stage("selection", f"{judge} of the force regression on the data",
               {"observations": how.kind, "window": how.window, "supports": len(path)})
     )  # fmt: skip

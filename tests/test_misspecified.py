@@ -1,0 +1,92 @@
+"""Honest answers when the model is not exactly right: selection under model
+error (issue 19). The data are made to carry what measured data carry -
+friction the model lacks, an angle offset, velocities on another scale, a
+coarse frame rate - with a library whose terms are nearly collinear."""
+
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+from conftest import damped_pendulum
+
+import symhamil as sh
+from symhamil.sindy.selection import CYCLES, FOLDS, folds
+
+q = sp.Symbol("q")
+#: The measured pendulum's library: cos q ~ 1 - q^2/2 + q^4/24 over the swing.
+PENDULUM_LIBRARY = sh.Library([sp.Integer(1), sp.cos(q), sp.sin(q), q, q**2, q**3, q**4], (q,))
+#: V = -c cos(q - offset) = -c cos(offset) cos q - c sin(offset) sin q: both are physics.
+RIGHT_SUPPORTS = ({sp.cos(q)}, {sp.cos(q), sp.sin(q)})
+#: The issue's bar for c; positions only measured 0.03-0.2% off (the friction,
+#: 0.0091 /s, is not in the model and biases it a little).
+C_TOLERANCE = 0.01
+
+
+def positions_only(traj):
+    return sh.Trajectories(q=traj.q, p=None, h=traj.h, names=traj.names)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_a_damped_pendulum_with_an_offset_keeps_the_simplest_support(seed):
+    """6 frames per second, friction, an offset of 0.02 rad, velocities 5% off and
+    7 nearly collinear terms: the default (cross-validation by blocks of time, one
+    standard error) keeps cos q and the offset's sin q, nothing else."""
+    data = damped_pendulum(seed)
+    for traj in (data, positions_only(data)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = sh.force_sindy(traj, PENDULUM_LIBRARY)
+        assert set(fit.coefficients) in RIGHT_SUPPORTS, fit.expression
+    c = -fit.coefficients[sp.cos(q)]
+    assert abs(c / (1.3 * np.cos(0.02)) - 1) < C_TOLERANCE
+
+
+def test_the_in_sample_criterion_keeps_spurious_terms_there():
+    """Why cross-validation is the default on noisy data: on the same data BIC,
+    which counts every row as independent, keeps terms that only fit the model
+    error (the residuals are correlated over the pendulum's period)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bic = sh.force_sindy(
+            damped_pendulum(0), PENDULUM_LIBRARY, selection=sh.Selection(rule="bic"), refine=False
+        )
+        cv = sh.force_sindy(damped_pendulum(0), PENDULUM_LIBRARY, refine=False)
+    assert len(bic.coefficients) >= 4 and set(cv.coefficients) in RIGHT_SUPPORTS
+    selection = next(s for s in cv.provenance if s.step == "selection")
+    assert selection.settings["rule"] == "cv"
+    # Every candidate is on the path with its held-out error as its criterion.
+    assert all(np.isfinite(step.criterion) for step in cv.path)
+    assert len(cv.path) >= 2 ** (len(PENDULUM_LIBRARY) - 1) - 1  # all 63 subsets of 6 terms
+
+
+def test_blocks_hold_out_whole_pieces_or_stretches_of_time():
+    where = np.stack([np.repeat(np.arange(10), 4), np.tile(np.arange(4), 10)], axis=1)
+    f = folds(where, len(where))
+    # Ten pieces: each block holds two whole pieces.
+    assert all(len(set(f[where[:, 0] == r])) == 1 for r in range(10))
+    assert np.bincount(f).tolist() == [8] * FOLDS
+    # One piece: FOLDS * CYCLES stretches of time dealt in turn, so every block
+    # holds stretches from the start, the middle and the end of the record.
+    n = 400
+    one = folds(np.stack([np.zeros(n, int), np.arange(n)], axis=1), n)
+    stretch = n // (FOLDS * CYCLES)
+    assert np.array_equal(one, (np.arange(n) // stretch) % FOLDS)
+    assert {int(one[0]), int(one[n // 2]), int(one[-1])} <= set(range(FOLDS))
+    assert CYCLES >= 2
+
+
+def test_the_data_choose_a_network_like_potential_s_support_by_held_out_error():
+    """sindy(target, lib, points, data=traj): a smooth systematic error (what a
+    network carries) makes the values' own rule keep q^3 and q^4; the data, by
+    held-out force error, keep only what they support."""
+    data = damped_pendulum(0)
+    target = -1.3 * sp.cos(q - 0.02) + 0.002 * q**4 - 0.003 * q**3
+    points = data.q.reshape(-1, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values = sh.sindy(target, PENDULUM_LIBRARY, points)
+        fit = sh.sindy(target, PENDULUM_LIBRARY, points, data=data)
+    assert {q**3, q**4} <= set(values.coefficients)
+    assert set(fit.coefficients) - {sp.Integer(1)} in RIGHT_SUPPORTS
+    assert "held-out error" in fit.method
