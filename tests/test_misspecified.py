@@ -38,8 +38,32 @@ def test_a_damped_pendulum_with_an_offset_keeps_the_simplest_support(seed):
             warnings.simplefilter("ignore")
             fit = sh.force_sindy(traj, PENDULUM_LIBRARY)
         assert set(fit.coefficients) in RIGHT_SUPPORTS, fit.expression
-    c = -fit.coefficients[sp.cos(q)]
-    assert abs(c / (1.3 * np.cos(0.02)) - 1) < C_TOLERANCE
+        c = -fit.coefficients[sp.cos(q)]
+        assert abs(c / (1.3 * np.cos(0.02)) - 1) < C_TOLERANCE
+
+
+def test_momenta_off_the_positions_scale_are_left_out_with_a_warning():
+    """Velocities 5% off scale would make c 2.7% off (shooting splits the
+    difference between q and p); the positions define dq/dt, so the plan leaves
+    the momenta out and says so, and keeps them when told."""
+    data = damped_pendulum(0)
+    with pytest.warns(sh.SamplingWarning, match=r"p / \(m dq/dt\) = 1.04"):
+        how = sh.plan(data)
+    assert not how.momenta and how.observed(data).p is None
+    assert how.observed(data) is data.positions_only  # made once
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = sh.force_sindy(data, PENDULUM_LIBRARY, plan=how)
+        kept = sh.force_sindy(data, PENDULUM_LIBRARY, plan=sh.plan(data, momenta=True))
+    assert "positions only" in fit.method
+    assert fit.provenance[0].settings["momenta"] is False
+    c, c_p = -fit.coefficients[sp.cos(q)], -kept.coefficients[sp.cos(q)]
+    truth = 1.3 * np.cos(0.02)
+    assert abs(c / truth - 1) < C_TOLERANCE < abs(c_p / truth - 1)
+    # Momenta that agree are kept without a word.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sh.SamplingWarning)
+        assert sh.plan(damped_pendulum(0, vscale=1.0)).momenta
 
 
 def test_the_in_sample_criterion_keeps_spurious_terms_there():

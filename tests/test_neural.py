@@ -375,7 +375,9 @@ def test_D5_lbfgs_raises_on_a_non_finite_loss():
         h=1e-3,
     )
     with pytest.raises(TrainingError, match="L-BFGS-B loss"):
-        NeuralPotential(dim=1, hidden=(8, 8)).fit(huge, steps=0, optimizer="lbfgs", lbfgs_steps=20)
+        NeuralPotential(dim=1, hidden=(8, 8)).fit(
+            huge, loss="midpoint", steps=0, optimizer="lbfgs", lbfgs_steps=20
+        )
 
 
 def test_D20_history_and_steps_agree_after_a_training_error(sho_data):

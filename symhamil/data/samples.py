@@ -24,6 +24,7 @@ __all__ = [
     "from_samples",
     "inside",
     "step_of",
+    "velocity_ratio",
 ]
 
 
@@ -295,7 +296,7 @@ def _one_pass(build, t, q, p, *, trajectory, masses, names, rtol, min_points, ma
     ratio = None
     if ps is not None:
         m = np.ones(d) if masses is None else np.asarray(masses, dtype=float)
-        ratio = _velocity_ratio(qs, ps / m, lengths, h)
+        ratio = velocity_ratio(qs, ps / m, lengths, h)
     report = SamplingReport(
         samples=n,
         used=int(observed.sum()),
@@ -445,8 +446,10 @@ def _on_grid(x, kept, grid, width) -> np.ndarray:
     return out
 
 
-def _velocity_ratio(q, v, lengths, h) -> tuple[float, ...] | None:
-    """Least-squares c in int v dt = c (q(t + kh) - q(t)), per coordinate.
+def velocity_ratio(q, v, lengths, h) -> tuple[float, ...] | None:
+    """Least-squares c in int v dt = c (q(t + kh) - q(t)), per coordinate: how
+    the measured velocities ``v`` (R, N+1, d) compare with the positions'
+    motion (1 if they agree); None when the noise of q swamps the displacements.
 
     Windows of k steps, a quarter of the time scale spread(q) / spread(v):
     integrals over them average the noise of v, and displacements over them

@@ -170,6 +170,27 @@ class Trajectories:
         return self.q.shape[2]
 
     @cached_property
+    def positions_only(self) -> Trajectories:
+        """These trajectories without their momenta (themselves when none were
+        measured), made once: what learners use when the measured momenta
+        disagree with the positions (:func:`symhamil.plan`)."""
+        if self.p is None:
+            return self
+        return Trajectories(
+            q=self.q,
+            p=None,
+            h=self.h,
+            names=self.names,
+            t0=self.t0,
+            lengths=self.lengths,
+            masses=self.masses,
+            sampling=self.sampling,
+            observed=self.observed,
+            box=self.box,
+            particles=self.particles,
+        )
+
+    @cached_property
     def geometry(self) -> Geometry | None:
         """The many-body geometry of the data (particles, space, box), or None.
 

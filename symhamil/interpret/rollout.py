@@ -96,7 +96,8 @@ def rollout(
     Rollout
     """
     positive_number(horizon, "horizon", allow_none=True)  # checked before any work
-    tau = use_plan(traj, plan).tau
+    how = use_plan(traj, plan)
+    traj, tau = how.observed(traj), how.tau  # momenta off scale: start from the positions
     n_sub = substeps_for(traj, substeps, tau)
     grad = _gradient(target, traj)
     masses = traj.mass_array

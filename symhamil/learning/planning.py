@@ -8,9 +8,11 @@ above the noise estimates and the losses, which it chooses between.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 
 from ..data.noise import ORDER, NoiseLevel, noise_level, smooth, time_scale
+from ..data.samples import VELOCITY_MISMATCH, SamplingWarning, velocity_ratio
 from ..data.trajectories import Trajectories
 from .observations import default_loss
 
@@ -41,6 +43,11 @@ class Plan:
         The data's time scale (:func:`~symhamil.data.noise.time_scale`, with
         the noise when there is an estimate): the window, the shooting
         segments, the rollout's horizon and its Runge-Kutta steps all use it.
+    momenta : bool
+        Whether the measured momenta are used. False when they disagree with
+        the positions' motion (p / (m dq/dt) off 1 by more than
+        :data:`~symhamil.data.samples.VELOCITY_MISMATCH`): then every learner
+        works from the positions (:meth:`observed`), which define dq/dt.
     """
 
     kind: str
@@ -49,18 +56,34 @@ class Plan:
     smooth: int | None
     noise: NoiseLevel | None
     tau: float
+    momenta: bool = True
 
     def replace(self, **changes) -> Plan:
         """A copy with some choices changed (the estimates stay)."""
         return replace(self, **changes)
 
+    def observed(self, traj: Trajectories) -> Trajectories:
+        """What the learners use of ``traj``: without its momenta when the plan
+        leaves them out (:attr:`Trajectories.positions_only`, made once)."""
+        return traj if self.momenta else traj.positions_only
+
     def prepare(self, traj: Trajectories) -> Trajectories:
-        """``traj``, smoothed if the plan says so."""
+        """``traj`` as the regression uses it: :meth:`observed`, then smoothed
+        if the plan says so."""
+        traj = self.observed(traj)
         return traj if self.smooth is None else smooth(traj, self.smooth)
 
 
-def plan(traj: Trajectories, *, kind=None, select=None, window=None, smooth=None) -> Plan:
+def plan(
+    traj: Trajectories, *, kind=None, select=None, window=None, smooth=None, momenta=None
+) -> Plan:
     """The defaults for ``traj``: what is given is kept, the rest chosen from the noise.
+
+    Measured momenta that disagree with the positions' motion (a velocity
+    column on another scale, wrong masses) are left out, with a
+    SamplingWarning that gives the ratio: the positions define dq/dt, and a
+    potential fitted to momenta on a scale 5% off is 5% off (``momenta=True``
+    keeps them, ``momenta=False`` leaves them out whatever they say).
 
     Clean data (noise below :data:`QUIET` of the spread): midpoint pairs (verlet
     triples without momenta) and the residual rule. Noisy data: the weak form
@@ -70,6 +93,10 @@ def plan(traj: Trajectories, *, kind=None, select=None, window=None, smooth=None
     that fit the systematic error.
     """
 
+    if momenta is None:
+        momenta = _momenta_agree(traj)
+    if not momenta:
+        traj = traj.positions_only
     noise = noise_level(traj) if int(traj.sizes.max()) > ORDER else None
     noisy = noise is not None and noise.fraction > QUIET
     kind = kind or ("weak" if noisy else default_loss(traj))
@@ -79,7 +106,34 @@ def plan(traj: Trajectories, *, kind=None, select=None, window=None, smooth=None
     if smooth is None and kind == "weak":
         smooth = choose_smoothing(traj, noise)
     tau = time_scale(traj, noise)
-    return Plan(kind, select, window if kind == "weak" else None, smooth, noise, tau)
+    return Plan(
+        kind, select, window if kind == "weak" else None, smooth, noise, tau, bool(momenta)
+    )
+
+
+def _momenta_agree(traj: Trajectories) -> bool:
+    """False, with a SamplingWarning, when ``traj``'s momenta are off the
+    positions' motion by more than VELOCITY_MISMATCH; True otherwise (also
+    when there is too little motion to tell)."""
+    if not traj.has_momenta or int(traj.sizes.max()) <= ORDER:
+        return True
+    cache = traj.__dict__.setdefault("_estimates", {})
+    if "velocity ratio" not in cache:
+        cache["velocity ratio"] = velocity_ratio(
+            traj.q, traj.p / traj.mass_array, traj.sizes, traj.h
+        )
+    ratio = cache["velocity ratio"]
+    if ratio is None or max(abs(r - 1) for r in ratio) <= VELOCITY_MISMATCH:
+        return True
+    warnings.warn(
+        f"the measured momenta disagree with the positions: p / (m dq/dt) = "
+        f"{', '.join(f'{r:.3f}' for r in ratio)} (1 if they agree), so the potential is "
+        "learned from the positions alone. Check the masses and the units of p, or keep "
+        "them with symhamil.plan(traj, momenta=True).",
+        SamplingWarning,
+        stacklevel=3,
+    )
+    return False
 
 
 def use_plan(traj: Trajectories, given: Plan | None = None, **overrides) -> Plan:

@@ -20,6 +20,7 @@ import tensorflow as tf
 from ..data.trajectories import Trajectories
 from ..learning.observations import trajectory_loss
 from ..learning.planning import Plan
+from ..learning.planning import plan as make_plan  # fit has a parameter named plan
 from ..learning.training import TrainingSpec
 from . import _network as net
 from ._optimizers import FirstOrder
@@ -405,6 +406,10 @@ class NeuralPotential:
         spec = TrainingSpec.from_kwargs(spec, **settings)
         if plan is not None and not isinstance(plan, Plan):
             raise TypeError(f"plan must be a symhamil Plan; got {type(plan).__name__}.")
+        if plan is None and spec.loss is None:
+            plan = make_plan(traj, window=spec.weak_window)
+        if plan is not None:
+            traj = plan.observed(traj)  # without momenta that disagree with the positions
         for name, v in (("checkpoint_every", checkpoint_every), ("chunk", chunk)):
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
                 raise ValueError(f"{name} must be a whole number >= 1; got {v!r}.")

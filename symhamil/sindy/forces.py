@@ -201,6 +201,8 @@ def _force_fit(
     maps positions (K, d) to their gradients (K, d, J) (the library itself, or
     its pair sums for many bodies)."""
     selection = selection.with_rule(how.select)
+    measured_p = traj.has_momenta
+    traj = how.observed(traj)  # without momenta that disagree with the positions
     data = how.prepare(traj)
     theta, y, where = force_equations(data, varying, how.kind, stride, how.window, forces)
     varying.check(theta)
@@ -209,8 +211,10 @@ def _force_fit(
     rule = "fixed threshold" if selection.threshold is not None else selection.rule
     method = f"{how.kind}" + (f" (window {how.window})" if how.window else "")
     method += f", {rule}" + (f", smoothed over {how.smooth}" if how.smooth else "")
+    if not how.momenta and measured_p:
+        method += ", positions only (the measured p disagree with m dq/dt)"
     observed = {"observations": how.kind, "window": how.window, "smooth": how.smooth,
-                "stride": stride}  # fmt: skip
+                "stride": stride, "momenta": how.momenta and measured_p}  # fmt: skip
     fit = fit.then(
         Stage("regression", "sparse regression", observed, ("coefficients",)), method=method
     ).then(Stage("selection", "threshold path", selection.describe() | {"chosen": lam}))

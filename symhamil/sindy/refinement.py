@@ -103,6 +103,8 @@ def refine(
         raise ValueError("the fit has no terms to refine.")
     if plan is not None and noise is not None:
         raise ValueError("give plan= or noise=, not both: the plan holds the noise.")
+    if plan is not None:
+        traj = plan.observed(traj)  # without momenta that disagree with the positions
     if plan is not None and plan.noise is not None:
         noise, tau = plan.noise, plan.tau
     else:
