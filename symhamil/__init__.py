@@ -19,6 +19,7 @@ from .data.geometry import Geometry
 from .data.noise import NoiseLevel, noise_level
 from .data.samples import SamplingReport, SamplingWarning
 from .data.trajectories import Trajectories, load_radial
+from .interpret.assess import Assessment, assess
 from .interpret.compare import Comparison, compare
 from .interpret.export import pade, taylor, to_sympy
 from .interpret.rollout import Rollout, rollout
@@ -65,6 +66,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "METHODS",
+    "Assessment",
     "Comparison",
     "ConservationWarning",
     "EnergyErrorWarning",
@@ -87,6 +89,7 @@ __all__ = [
     "Trajectories",
     "__version__",
     "as_potential",
+    "assess",
     "catalog",
     "compare",
     "datasets",

@@ -75,3 +75,29 @@ def damped_pendulum(
     q = sol.y[0] + offset + noise * rng.standard_normal(n)
     p = vscale * sol.y[1] + vscale * noise * fps * 0.5 * rng.standard_normal(n)
     return sh.Trajectories(q=q[None, :, None], p=p[None, :, None], h=1 / fps, names=("q",))
+
+
+def double_pendulum(seed: int = 0, fps: float = 30.0, seconds: float = 20.0, noise: float = 0.002,
+                    angles=(1.2, -0.6), g: float = 9.81):  # fmt: skip
+    """Two equal rods (masses and lengths 1) filmed at ``fps``: the angles only,
+    with Gaussian noise of ``noise`` rad. Its kinetic energy,
+    T = w1^2 + w2^2/2 + w1 w2 cos(q1 - q2), is not sum p^2/2m: the mass matrix
+    couples the angles and depends on them."""
+    import numpy as np
+    from scipy.integrate import solve_ivp
+
+    import symhamil as sh
+
+    def rhs(_, y):
+        a, b, wa, wb = y
+        s, c = np.sin(a - b), np.cos(a - b)
+        M = np.array([[2.0, c], [c, 1.0]])
+        f = np.array([-s * wb**2 - 2 * g * np.sin(a), s * wa**2 - g * np.sin(b)])
+        return [wa, wb, *np.linalg.solve(M, f)]
+
+    t = np.arange(int(seconds * fps) + 1) / fps
+    sol = solve_ivp(rhs, (0, t[-1]), [*angles, 0.0, 0.0], t_eval=t, method="DOP853",
+                    rtol=1e-11, atol=1e-12)  # fmt: skip
+    rng = np.random.default_rng(seed)
+    q = sol.y[:2].T + noise * rng.standard_normal((t.size, 2))
+    return sh.Trajectories(q=q[None], p=None, h=1 / fps, names=("q1", "q2"))

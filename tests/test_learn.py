@@ -44,8 +44,12 @@ def test_learn_writes_results_and_the_report(pendulum_csv, tmp_path, capsys):
     assert "bridged" in printed and "noise:" in printed
     res = json.loads((out / "results.json").read_text())
     assert res["kind"] == "symhamil learn"
+    assert "force_sindy (answer)" in printed or "(also adequate)" in printed
+    assert set(res["ranking"]) == {"force_sindy", "strong_form", "network"}
     for route in ("force_sindy", "strong_form", "network"):
         r = res["routes"][route]
+        # A closed pendulum with white noise: every route explains it.
+        assert r["assessment"]["adequate"] and r["assessment"]["reasons"] == [], route
         assert r["same_support"], route
         assert r["max_relative_error"] < 0.01, route  # 1% noise on ~580 samples
         # Over the first time scale the rollout stays at the noise (0.014 rad); over
@@ -112,3 +116,28 @@ def test_parsers():
     lib = parse_library("1, exp(-(x**2 + y**2)), x*y", (x, y))  # top-level commas split
     assert len(lib) == 3
     assert len(parse_library(None, (x, y), degree=2)) == 6
+
+
+def test_learn_says_in_the_terminal_when_no_route_explains_the_data(tmp_path, capsys):
+    """A damped pendulum: every formula is printed with its verdict (friction),
+    and results.json records it per route."""
+    from conftest import damped_pendulum
+
+    tr = damped_pendulum(0, vscale=1.0)
+    rows = ["t,angle,omega"] + [
+        f"{k * tr.h:.5f},{tr.q[0, k, 0]:.6f},{tr.p[0, k, 0]:.6f}" for k in range(tr.N + 1)
+    ]
+    path = tmp_path / "damped.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    args = ["learn", str(path), "--columns", "t=t q=angle v=omega", "--library", LIBRARY,
+            "--no-network", "--no-report", "--bootstrap", "0", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "force_sindy (not adequate)" in printed and "lose energy" in printed
+    assert "no route explains the data to within their noise (likely: friction)" in printed
+    res = json.loads((out / "results.json").read_text())
+    for route in ("force_sindy", "strong_form"):
+        a = res["routes"][route]["assessment"]
+        assert a["adequate"] is False and "friction" in a["causes"]
+    sh.apps.learn_report.read_learn_results(out)  # the schema takes it

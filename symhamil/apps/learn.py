@@ -29,6 +29,7 @@ import sympy as sp
 
 from ..base.files import real_folder, write_json
 from ..base.parsing import parse_formula
+from ..interpret.assess import assess
 from ..interpret.compare import compare
 from ..interpret.rollout import rollout
 from ..learning.planning import plan
@@ -91,15 +92,19 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
         real_folder(out, "network")
         real_folder(out, "model")
     routes, fits, notes, model = _fit_routes(traj, lib, how, settings, out)
+    verdicts = {}
     for name, fit in fits.items():
-        say(f"{name}: V = {sp.sstr(rounded(fit))}  [{fit.method}]")
         routes[name]["fit"] = fit.to_json()
         ro = rollout(fit, traj, plan=how)
         routes[name]["rollout"] = _rollout_json(ro)
+        verdicts[name] = (assess(fit, traj, plan=how), ro)
+        routes[name]["assessment"] = verdicts[name][0].to_json()
         if truth is not None:
             cmp = compare(fit.expression, truth, traj.coords)
             routes[name]["same_support"] = bool(cmp.same_support)
             routes[name]["max_relative_error"] = float(cmp.max_relative_error)
+    ranking = rank(verdicts)
+    _say_routes(ranking, fits, verdicts, say)
     if model is not None:
         routes["network"]["network_rollout"] = _rollout_json(rollout(model, traj, plan=how))
     results = {
@@ -110,6 +115,7 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
         "truth": None if truth is None else sp.sstr(truth),
         "notes": notes,
         "routes": routes,
+        "ranking": ranking,
         "seconds": time.perf_counter() - t0,
     }
     write_json(out / "results.json", results)
@@ -118,6 +124,45 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
     if report:
         say(render_learn(out)[2])
     return results
+
+
+def rank(verdicts: dict) -> list[str]:
+    """The routes, best first: adequate before not, then by the rollouts' RMS
+    error over whole pieces (a route whose rollout is not finite last): over the
+    first time scale every route that is nearly right sits at the noise."""
+
+    def key(name):
+        assessment, ro = verdicts[name]
+        err = ro.rms
+        return (not assessment.adequate, err if np.isfinite(err) else np.inf)
+
+    return sorted(verdicts, key=key)
+
+
+def _say_routes(ranking, fits, verdicts, say) -> None:
+    """Each route's formula and verdict in the terminal, best first.
+
+    A route that does not explain the data while another does is printed as
+    failed, not as an alternative answer; when none does, the data hold more
+    than a potential, and the line says what the evidence points to.
+    """
+    best = ranking[0]
+    any_adequate = verdicts[best][0].adequate
+    for name in ranking:
+        fit, (assessment, _) = fits[name], verdicts[name]
+        if assessment.adequate:
+            label = "answer" if name == best else "also adequate"
+        else:
+            label = "FAILED" if any_adequate else "not adequate"
+        say(f"{name} ({label}): V = {sp.sstr(rounded(fit))}  [{fit.method}]")
+        say(f"  {assessment}")
+    if not any_adequate:
+        causes = sorted({c for a, _ in verdicts.values() for c in a.causes})
+        hint = f" (likely: {', '.join(causes)})" if causes else ""
+        say(
+            "no route explains the data to within their noise" + hint + "; the formulas are "
+            f"the best potentials in the library, and {best} leads."
+        )
 
 
 def _read(settings: LearnSettings, out: Path, say):
@@ -160,7 +205,7 @@ def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path):
         )
         routes["force_sindy"] = {"seconds": time.perf_counter() - tic}
         tic = time.perf_counter()
-        strong = "midpoint" if traj.has_momenta else "verlet"
+        strong = "midpoint" if how.observed(traj).has_momenta else "verlet"
         fits["strong_form"] = force_sindy(
             traj,
             lib,

@@ -176,9 +176,16 @@ LEARN_SCHEMA = {
             "network_rollout?": ROLLOUT_SCHEMA,
             "same_support?": bool,
             "max_relative_error?": Number(nan=True, inf=True),
+            "assessment?": {
+                "adequate": bool,
+                "reasons": [Text(2_000)],
+                "causes": [Text(100)],
+                "figures": Mapping(Optional(Number()), limit=50),
+            },
         },
         keys=frozenset(ROUTE_TITLES),
     ),
+    "ranking?": [Text(100)],
 }
 
 
@@ -265,6 +272,14 @@ def _learn_tex(results: dict, figs: dict, tex_escape) -> str:
             f"{ro['rms_horizon']:.3g} over the first {ro['horizon']:.3g} s, "
             f"{ro['rms']:.3g} over whole pieces."
         )
+        if "assessment" in r:
+            a = r["assessment"]
+            verdict = (
+                "adequate: explains the data to within their noise"
+                if a["adequate"]
+                else ("not adequate: " + "; ".join(a["reasons"]))
+            )
+            lines.append(r"\textbf{Verdict:} " + esc(verdict) + ".")
         if "max_relative_error" in r:
             same = "yes" if r["same_support"] else "no"
             lines.append(

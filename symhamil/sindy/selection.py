@@ -301,6 +301,17 @@ def _supports(theta, y, keep, thresholds) -> list[tuple[float, tuple[int, ...]]]
         s = tuple(np.flatnonzero(stlsq(theta, y, lam, keep)))
         if s and s not in found:
             found[s] = float(lam)
+    for s in small_subsets(free, keep):
+        if s not in found:
+            b = _lstsq(theta[:, s], y)
+            found[s] = float(np.min(np.abs(b)))
+    return sorted(((lam, s) for s, lam in found.items()), key=lambda x: -x[0])
+
+
+def small_subsets(free, keep=()):
+    """Every subset of the columns ``free``, smallest first, up to the size at
+    which there would be more than :data:`MAX_SUBSETS`, each with ``keep``
+    added (sorted tuples)."""
     total, size = 0, 0
     while size < len(free):
         more = math.comb(len(free), size + 1)
@@ -309,11 +320,7 @@ def _supports(theta, y, keep, thresholds) -> list[tuple[float, tuple[int, ...]]]
         size, total = size + 1, total + more
     for k in range(1, size + 1):
         for sub in combinations(free, k):
-            s = tuple(sorted(set(sub) | set(keep)))
-            if s not in found:
-                b = _lstsq(theta[:, s], y)
-                found[s] = float(np.min(np.abs(b)))
-    return sorted(((lam, s) for s, lam in found.items()), key=lambda x: -x[0])
+            yield tuple(sorted(set(sub) | set(keep)))
 
 
 def _interpolated(theta, fold) -> np.ndarray:

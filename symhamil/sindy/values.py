@@ -21,6 +21,7 @@ from .selection import (
     as_selection,
     folds,
     held_out,
+    small_subsets,
 )
 
 __all__ = ["sindy"]
@@ -146,6 +147,14 @@ def _select_by_data(
                 b = np.zeros(len(library.terms))
                 b[cols] = _lstsq(theta[:, cols], y)
                 proposals.append((lam_k, b))
+    if cv:
+        # Held-out error can judge any support, so every small one is proposed
+        # too, with its coefficients fitted to the network's values: a network's
+        # own path may never pass through the simplest (cos q, sin q of 7 terms).
+        for s in small_subsets(varying, keep):
+            b = np.zeros(len(library.terms))
+            b[list(s)] = _lstsq(theta[:, list(s)], y)
+            proposals.append((float(np.min(np.abs(b[list(s)]))), b))
     path, seen, rows = [], set(), []
     for lam_k, b in proposals:
         support = tuple(np.flatnonzero(b != 0))
