@@ -319,3 +319,27 @@ def test_results_accumulate_across_runs_into_one_folder(run, tmp_path):
         kept.routes["symhamil"].coefficients
         == results["double_well_T1"].routes["symhamil"].coefficients
     )
+
+
+def test_a_term_below_the_data_s_resolution_does_not_make_the_support_wrong():
+    """On exact data a route may keep a term of 1e-6 of the largest coefficient
+    (rounding the regression cannot tell from zero): the summary says "exact up
+    to" it; a term above 1e-5, or a missed true term, is a wrong support."""
+    from types import SimpleNamespace
+
+    from symhamil.apps.paper.report import RESOLUTION, _exact, _max_err
+
+    q = sp.Symbol("q")
+
+    def route(coefficients, errors, true_support=False):
+        return SimpleNamespace(
+            coefficients=coefficients, relative_error=errors, true_support=true_support
+        )
+
+    exact = route({q**2: 0.5}, {q**2: 1e-9}, True)
+    tiny = route({q**2: 0.5, q**3: 0.1 * RESOLUTION}, {q**2: 1e-9, q**3: np.inf})
+    big = route({q**2: 0.5, q**3: 10 * RESOLUTION}, {q**2: 1e-9, q**3: np.inf})
+    missed = route({q**3: 1e-7}, {q**2: 1.0, q**3: np.inf})
+    assert _exact(exact) == "yes" and _exact(tiny).startswith("yes, up to terms below")
+    assert _exact(big) == "NO" and _exact(missed) == "NO"
+    assert "spurious" not in _max_err(tiny) and "spurious" in _max_err(big)
