@@ -182,3 +182,13 @@ def test_coefficients_the_data_do_not_support_are_named():
 def test_assess_refuses_what_is_not_trajectories():
     with pytest.raises(TypeError, match=r"assess needs symhamil\.Trajectories"):
         sh.assess(sp.cos(q), np.zeros((3, 10, 1)))
+
+
+def test_a_library_in_other_names_than_the_data_s_is_refused_with_both():
+    """x, y against the default q0, q1: matched by position, shooting would
+    differentiate by the wrong symbols; the error names both and both fixes."""
+    x, y = sp.symbols("x y")
+    data = sh.Trajectories(q=np.zeros((1, 20, 2)), p=np.zeros((1, 20, 2)), h=0.1)
+    with pytest.raises(ValueError, match=r"written in x, y but .* named q0, q1") as err:
+        sh.force_sindy(data, sh.Library([x**2, y**2, x * y], (x, y)))
+    assert "names=('x', 'y')" in str(err.value)

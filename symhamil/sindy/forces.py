@@ -175,9 +175,27 @@ def force_sindy(
             f"the trajectories have d = {traj.dim} but the library has "
             f"{len(library.symbols)} symbols."
         )
+    check_symbols(library, traj)
     how = use_plan(traj, plan, kind=kind, window=window, smooth=smooth)
     varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
     return _force_fit(traj, varying, varying, how, selection, stride, refine, bootstrap, seed)
+
+
+def check_symbols(library: Library, traj: Trajectories) -> None:
+    """Refuse a library written in other symbols than the data's coordinates.
+
+    Matching them by position would differentiate the fit by the wrong names
+    later (shooting, rollouts): the names are how a formula and its data meet.
+    """
+    given = [s.name for s in library.symbols]
+    names = [s.name for s in traj.coords]
+    if given != names:
+        raise ValueError(
+            f"the library is written in {', '.join(given)} but the data's coordinates are "
+            f"named {', '.join(names)}. Name the coordinates when making the data "
+            f"(Trajectories(..., names={tuple(given)!r})), or write the library in "
+            f"{', '.join(names)} (symhamil.Library(terms, traj.coords))."
+        )
 
 
 def _check_request(what, traj, kind, selection, bootstrap, seed, deprecated) -> Selection:
