@@ -48,6 +48,9 @@ class Plan:
         the positions' motion (p / (m dq/dt) off 1 by more than
         :data:`~symhamil.data.samples.VELOCITY_MISMATCH`): then every learner
         works from the positions (:meth:`observed`), which define dq/dt.
+    coarse : bool
+        Whether the sampling resolves the motion poorly (:func:`plan`): then
+        force-SINDy chooses and fits by shooting between the samples.
     """
 
     kind: str
@@ -57,6 +60,7 @@ class Plan:
     noise: NoiseLevel | None
     tau: float
     momenta: bool = True
+    coarse: bool = False
 
     def replace(self, **changes) -> Plan:
         """A copy with some choices changed (the estimates stay)."""
@@ -91,6 +95,14 @@ def plan(
     with the one-standard-error rule (:class:`~symhamil.Selection`): measured
     data are never exactly the model, and in-sample criteria then keep terms
     that fit the systematic error.
+
+    Coarse data (a step of :data:`COARSE` of the time scale or more, or noise
+    that the differences cannot see because the signal dominates them while
+    their upper bound is above QUIET): pair observations and
+    cross-validation, then shooting between the samples (exact for any step)
+    chooses among the simplest supports and fits their coefficients. The weak
+    form needs many samples per time scale; exact orbits at h / tau = 0.5 are
+    not noisy data.
     """
 
     if momenta is None:
@@ -99,15 +111,23 @@ def plan(
         traj = traj.positions_only
     noise = noise_level(traj) if int(traj.sizes.max()) > ORDER else None
     noisy = noise is not None and noise.fraction > QUIET
-    kind = kind or ("weak" if noisy else default_loss(traj))
-    select = select or ("cv" if noisy else "residual")
+    tau = time_scale(traj, noise)
+    coarse = traj.h >= COARSE * tau or (noisy and noise.coarse)
+    kind = kind or (default_loss(traj) if coarse or not noisy else "weak")
+    select = select or ("cv" if noisy or coarse else "residual")
     if kind == "weak" and window is None:
         window = choose_window(traj, noise)
     if smooth is None and kind == "weak":
         smooth = choose_smoothing(traj, noise)
-    tau = time_scale(traj, noise)
     return Plan(
-        kind, select, window if kind == "weak" else None, smooth, noise, tau, bool(momenta)
+        kind,
+        select,
+        window if kind == "weak" else None,
+        smooth,
+        noise,
+        tau,
+        bool(momenta),
+        bool(coarse),
     )
 
 
@@ -185,6 +205,9 @@ def choose_smoothing(traj: Trajectories, noise: NoiseLevel | None) -> int | None
     return w if 7 <= w <= int(traj.sizes.max()) else None
 
 
+#: A step of this share of the time scale or more is coarse sampling (a
+#: pendulum filmed at 6 frames per second: 0.18; Mercury every 8 days: 0.57).
+COARSE = 0.3
 #: Window of the weak form, in units of the time scale.
 WINDOW_FRACTION = 1.2
 #: The shortest weak window, in steps: fewer samples per test function make
