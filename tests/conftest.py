@@ -101,3 +101,27 @@ def double_pendulum(seed: int = 0, fps: float = 30.0, seconds: float = 20.0, noi
     rng = np.random.default_rng(seed)
     q = sol.y[:2].T + noise * rng.standard_normal((t.size, 2))
     return sh.Trajectories(q=q[None], p=None, h=1 / fps, names=("q1", "q2"))
+
+
+def coloured_pendulum(seed: int = 0, rho: float = 0.8, noise: float = 0.01, offset: float = 0.02):
+    """The pendulum of :func:`damped_pendulum` without friction, filmed at 6
+    frames per second, with coloured noise: an AR(1) process of lag-one
+    correlation ``rho`` and standard deviation ``noise`` rad on the angle (and
+    the matching one on the velocity), as a tracker that smooths leaves it."""
+    import numpy as np
+
+    clean = damped_pendulum(seed, gamma=0.0, offset=offset, vscale=1.0, noise=0.0)
+    rng = np.random.default_rng(1000 + seed)
+    n = clean.N + 1
+
+    def ar(scale):
+        e = np.empty(n)
+        e[0] = scale * rng.standard_normal()
+        kicks = scale * np.sqrt(1 - rho**2) * rng.standard_normal(n)
+        for k in range(1, n):
+            e[k] = rho * e[k - 1] + kicks[k]
+        return e
+
+    return type(clean)(q=clean.q + ar(noise)[None, :, None],
+                       p=clean.p + ar(1.14 * noise)[None, :, None], h=clean.h,
+                       names=clean.names)  # fmt: skip

@@ -94,10 +94,13 @@ def _refined(fit, traj, how, theta, y, library, method, selection) -> SparseFit:
     note = ""
     if len(scored) > 1:
         note = f"; chosen by trajectory BIC from {len(scored)} candidates"
+    if r.note:
+        note += f"; {r.note}"
     stage = Stage(
         "refinement",
         "shooting (maximum likelihood)",
         {"segments": r.segments, "candidates": len(scored),
+         "residual correlation": round(r.correlation, 4),
          "intervals": "coefficient +- 1.96 standard errors"},
         ("coefficients", "stderr", "intervals"),
     )  # fmt: skip

@@ -32,10 +32,18 @@ class RefineResult:
     coefficients : dict {sympy.Expr: float}
     expression : sympy.Expr
     stderr : dict {sympy.Expr: float}
-        Standard errors from the Gauss-Newton covariance.
+        Standard errors from the Gauss-Newton covariance, scaled by the
+        residuals' variance when it exceeds the noise and by their correlation
+        in time (:func:`_stderr`); never NaN: inf where the data do not
+        identify a coefficient, with ``note`` saying so.
     cost : float
         Half the sum of squared normalised residuals at the optimum.
     segments : int
+    correlation : float
+        Lag-one correlation of the residuals along the samples (0 for white
+        noise; a model that misses a signal leaves it correlated).
+    note : str
+        Why a standard error is inf, or "".
     """
 
     coefficients: dict
@@ -43,6 +51,8 @@ class RefineResult:
     stderr: dict
     cost: float
     segments: int
+    correlation: float = 0.0
+    note: str = ""
 
 
 #: Segment length of multiple shooting, in units of the time scale tau.
@@ -131,13 +141,12 @@ def refine(
     if segment is None and continuation:
         problem, beta, states, r, cost = _continued(problem, L, beta, states, r, cost, max_iter)
     seg = problem.seg
-    stderr = _stderr(*problem.jacobian(beta, states, r), r)
+    stderr, rho, note = _stderr(*problem.jacobian(beta, states, r), r, problem)
     S = len(seg.starts)
     coeffs = {t: float(b) for t, b in zip(terms, beta, strict=True)}
     expr = sp.Add(*(sp.Float(c, 17) * t for t, c in coeffs.items()))
-    return RefineResult(
-        coeffs, expr, {t: float(e) for t, e in zip(terms, stderr, strict=True)}, cost, S
-    )
+    errors = {t: float(e) for t, e in zip(terms, stderr, strict=True)}
+    return RefineResult(coeffs, expr, errors, cost, S, rho, note)
 
 
 def _continued(problem, L, beta, states, r, cost, max_iter):
@@ -340,21 +349,60 @@ def _lm_step(A, B, r, lam):
     return db, ds.reshape(-1)
 
 
-def _stderr(A, B, r) -> np.ndarray:
-    """Standard errors of the coefficients: the Gauss-Newton covariance with the
-    segment states eliminated, scaled by the residuals' variance when it exceeds
-    the noise (a model that does not fit)."""
+def _stderr(A, B, r, problem) -> tuple[np.ndarray, float, str]:
+    """Standard errors of the coefficients, their residuals' lag-one correlation,
+    and why any is inf.
+
+    The Gauss-Newton covariance with the segment states eliminated, scaled by
+    the residuals' variance when it exceeds the noise (a model that does not
+    fit), and by (1 + rho) / (1 - rho) when the residuals are correlated along
+    the samples (rho above chance, 3 / sqrt(n)): n correlated residuals carry
+    the information of n (1 - rho) / (1 + rho) independent ones (an AR(1)
+    model of the misfit). A coefficient the data do not identify (a singular
+    or indefinite covariance) gets inf, and the note says so; never NaN.
+    """
     S, _, J = A.shape
     U = np.einsum("snk,snl->skl", B, B)
     W = np.einsum("snk,snj->skj", B, A)
     try:
         red = np.einsum("snj,snl->jl", A, A) - np.einsum("skj,skl->jl", W, np.linalg.solve(U, W))
-        cov = np.linalg.inv(red)
+        var = np.diag(np.linalg.inv(red))
     except np.linalg.LinAlgError:
-        return np.full(J, np.nan)
+        var = np.full(J, np.inf)
     dof = max(r.size - J - S * B.shape[2], 1)
     s2 = float(np.sum(r**2)) / dof
-    return np.sqrt(np.maximum(np.diag(cov), 0) * max(s2, 1.0))
+    rho = _lag_one(r, problem)
+    n = max(int(problem.weight.sum()), 1)
+    grow = (1 + rho) / (1 - rho) if 3 / np.sqrt(n) < rho < MAX_RHO else 1.0
+    if rho >= MAX_RHO:
+        grow = (1 + MAX_RHO) / (1 - MAX_RHO)
+    bad = ~(np.isfinite(var) & (var >= 0))
+    stderr = np.where(bad, np.inf, np.sqrt(np.where(bad, 0.0, var) * max(s2, 1.0) * grow))
+    note = ""
+    if bad.any():
+        note = (
+            f"{int(bad.sum())} coefficient(s) not identified by the data (the covariance is "
+            "singular there): nearly collinear terms, or too little motion"
+        )
+    return stderr, float(rho), note
+
+
+#: Residual correlations above this are taken as this (the AR(1) factor would
+#: otherwise grow without bound).
+MAX_RHO = 0.95
+
+
+def _lag_one(r, problem) -> float:
+    """The residuals' correlation between consecutive samples of a segment,
+    pooled over segments and components (residuals in noise units)."""
+    S, width = problem.S, problem.seg.width
+    d = problem.traj.dim
+    parts = r.reshape(S, len(problem.obs), width, d)
+    w = problem.weight[:, :, 0]  # (S, width)
+    both = (w[:, 1:] * w[:, :-1])[:, None, :, None]
+    a, b = parts[:, :, 1:] * both, parts[:, :, :-1] * both
+    den = np.sqrt(np.sum(a**2) * np.sum(b**2))
+    return float(np.sum(a * b) / den) if den > 0 else 0.0
 
 
 def _batched_gradient(terms, coords):
