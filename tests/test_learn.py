@@ -141,3 +141,25 @@ def test_learn_says_in_the_terminal_when_no_route_explains_the_data(tmp_path, ca
         a = res["routes"][route]["assessment"]
         assert a["adequate"] is False and "friction" in a["causes"]
     sh.apps.learn_report.read_learn_results(out)  # the schema takes it
+
+
+def test_a_route_far_worse_than_force_sindy_is_flagged():
+    """A network whose rollouts are orders of magnitude off force-SINDy's fails,
+    whatever its own checks say."""
+    from symhamil.apps.learn import WORSE, _against_force_sindy
+    from symhamil.interpret.assess import Assessment
+
+    class Ro:
+        def __init__(self, rms):
+            self.rms = rms
+
+    verdicts = {
+        "force_sindy": (Assessment(True), Ro(0.01)),
+        "strong_form": (Assessment(True), Ro(0.02)),
+        "network": (Assessment(True), Ro(0.01 * WORSE * 3)),
+    }
+    routes = {k: {} for k in verdicts}
+    _against_force_sindy(verdicts, routes)
+    assert verdicts["strong_form"][0].adequate and verdicts["force_sindy"][0].adequate
+    assert not verdicts["network"][0].adequate
+    assert "300 times further" in routes["network"]["assessment"]["reasons"][0]

@@ -29,7 +29,7 @@ import sympy as sp
 
 from ..base.files import real_folder, write_json
 from ..base.parsing import parse_formula
-from ..interpret.assess import assess
+from ..interpret.assess import Assessment, assess
 from ..interpret.compare import compare
 from ..interpret.rollout import rollout
 from ..learning.planning import plan
@@ -103,6 +103,7 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
             cmp = compare(fit.expression, truth, traj.coords)
             routes[name]["same_support"] = bool(cmp.same_support)
             routes[name]["max_relative_error"] = float(cmp.max_relative_error)
+    _against_force_sindy(verdicts, routes)
     ranking = rank(verdicts)
     _say_routes(ranking, fits, verdicts, say)
     if model is not None:
@@ -124,6 +125,33 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
     if report:
         say(render_learn(out)[2])
     return results
+
+
+#: A route whose rollouts are this many times worse than force-SINDy's failed.
+WORSE = 100.0
+
+
+def _against_force_sindy(verdicts: dict, routes: dict) -> None:
+    """Flag a route whose rollouts are orders of magnitude worse than
+    force-SINDy's on the same data (a network trained in units far from 1 can
+    land on an upside-down well without any check of its own failing)."""
+    if "force_sindy" not in verdicts:
+        return
+    ref = verdicts["force_sindy"][1].rms
+    for name, (assessment, ro) in list(verdicts.items()):
+        if name == "force_sindy" or not np.isfinite(ref) or ref <= 0:
+            continue
+        ratio = ro.rms / ref if np.isfinite(ro.rms) else np.inf
+        if ratio > WORSE:
+            reason = (
+                f"its rollouts are {ratio:.3g} times further from the data than "
+                "force-SINDy's (RMS over whole pieces)"
+            )
+            worse = Assessment(
+                False, (*assessment.reasons, reason), assessment.figures, assessment.causes
+            )
+            verdicts[name] = (worse, ro)
+            routes[name]["assessment"] = worse.to_json()
 
 
 def rank(verdicts: dict) -> list[str]:
