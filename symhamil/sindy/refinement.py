@@ -55,6 +55,9 @@ class RefineResult:
     note: str = ""
 
 
+#: Levenberg-Marquardt iterations of the segment states alone before the joint
+#: fit (a start, not an optimum: T1 needs 2-3).
+STATE_ITERATIONS = 5
 #: Segment length of multiple shooting, in units of the time scale tau.
 SEGMENT_FRACTION = 2.0
 
@@ -135,6 +138,11 @@ def refine(
     sm = _smoothed(traj, tau) if noise.fraction > 1e-6 else traj
     states = np.stack([sm.q[seg.rows, seg.starts], _start_momenta(sm, seg)], axis=1)
     problem = _Shooting(traj, seg, sigmas, masses, n_sub, grad_rows, J)
+    # The starting coefficients first get their own best segment states, and
+    # the joint fit starts there: Levenberg-Marquardt only ever lowers the
+    # cost, so the refined coefficients never fit the raw samples worse than
+    # the regression's did (from the smoothed states alone they could).
+    beta, states, r, cost = problem.solve(beta, states, STATE_ITERATIONS, fixed=True)
     beta, states, r, cost = problem.solve(beta, states, max_iter)
     if continuation is None:
         continuation = not traj.has_momenta
@@ -231,17 +239,21 @@ class _Shooting:
         r = self.residuals(sims, np.arange(self.S))
         return r, 0.5 * float(np.sum(r**2))
 
-    def jacobian(self, beta, states, r):
+    def jacobian(self, beta, states, r, states_only=False):
         d = states.shape[2]
-        return _jacobian(self.simulate, self.residuals, beta, states, r, self.seg, self.J, d)
+        return _jacobian(
+            self.simulate, self.residuals, beta, states, r, self.seg, self.J, d, states_only
+        )
 
-    def solve(self, beta, states, max_iter):
-        """Levenberg-Marquardt from (beta, states); returns beta, states, r, cost."""
+    def solve(self, beta, states, max_iter, fixed=False):
+        """Levenberg-Marquardt from (beta, states); returns beta, states, r, cost.
+        With ``fixed``, beta stays and only the segment states move."""
         S, d = self.S, states.shape[2]
         r, cost = self.evaluate(beta, states)
         lam = 1e-3
         for _ in range(max_iter):
-            step = _lm_step(*self.jacobian(beta, states, r), r, lam)
+            A, B = self.jacobian(beta, states, r, states_only=fixed)
+            step = _lm_states(B, r, lam) if fixed else _lm_step(A, B, r, lam)
             if step is None:
                 break
             db, ds = step
@@ -302,30 +314,43 @@ def _start_momenta(traj: Trajectories, seg: _Segments) -> np.ndarray:
 FD_STEP = 1e-7
 
 
-def _jacobian(simulate, residuals, beta, states, r, seg, J, d):
+def _jacobian(simulate, residuals, beta, states, r, seg, J, d, states_only=False):
     """Columns for the J coefficients (dense) and each segment's 2d state entries,
     by forward differences; all perturbed copies in one integration.
 
-    Returns A (S, n, J) and B (S, n, 2d).
+    Returns A (S, n, J) and B (S, n, 2d); A is None with ``states_only``.
     """
     S = len(seg.starts)
-    P = J + 2 * d
+    K = 0 if states_only else J  # coefficient columns
+    P = K + 2 * d
     betas = np.repeat(beta[None, None], S, axis=0).repeat(P, axis=1)  # (S, P, J)
     st = np.repeat(states[:, None], P, axis=1)  # (S, P, 2, d)
     hb = FD_STEP * np.maximum(np.abs(beta), 1e-3)
     hs = FD_STEP * np.maximum(np.abs(states), 1e-3)  # (S, 2, d)
-    for j in range(J):
+    for j in range(K):
         betas[:, j, j] += hb[j]
     flat = st.reshape(S, P, 2 * d)
     for k in range(2 * d):
-        flat[:, J + k, k] += hs.reshape(S, 2 * d)[:, k]
+        flat[:, K + k, k] += hs.reshape(S, 2 * d)[:, k]
     sims = simulate(betas.reshape(S * P, J), flat.reshape(S * P, 2, d))
     rows = np.repeat(np.arange(S), P)
     rp = residuals(sims, rows).reshape(S, P, -1)
     diff = rp - r[:, None, :]
-    A = np.transpose(diff[:, :J] / hb[None, :, None], (0, 2, 1))
-    B = np.transpose(diff[:, J:] / hs.reshape(S, 2 * d)[:, :, None], (0, 2, 1))
+    A = None if states_only else np.transpose(diff[:, :K] / hb[None, :, None], (0, 2, 1))
+    B = np.transpose(diff[:, K:] / hs.reshape(S, 2 * d)[:, :, None], (0, 2, 1))
     return A, B
+
+
+def _lm_states(B, r, lam):
+    """The damped Gauss-Newton step of the segment states alone (coefficients fixed)."""
+    U = np.einsum("snk,snl->skl", B, B)
+    U = U + lam * np.einsum("skk->sk", U)[..., None] * np.eye(U.shape[1]) + 1e-300
+    g = np.einsum("snk,sn->sk", B, r)
+    try:
+        ds = -np.linalg.solve(U, g[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return None
+    return 0.0, ds.reshape(-1)
 
 
 def _lm_step(A, B, r, lam):
