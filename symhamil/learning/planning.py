@@ -139,8 +139,9 @@ def _momenta_agree(traj: Trajectories) -> bool:
         return True
     cache = traj.__dict__.setdefault("_estimates", {})
     if "velocity ratio" not in cache:
+        sigma = noise_level(traj).q  # measured samples only (gaps are bridged)
         cache["velocity ratio"] = velocity_ratio(
-            traj.q, traj.p / traj.mass_array, traj.sizes, traj.h
+            traj.q, traj.p / traj.mass_array, traj.sizes, traj.h, sigma
         )
     ratio = cache["velocity ratio"]
     if ratio is None or max(abs(r - 1) for r in ratio) <= VELOCITY_MISMATCH:
