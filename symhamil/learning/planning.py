@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from ..data.noise import ORDER, NoiseLevel, noise_level, smooth, time_scale
 from ..data.samples import VELOCITY_MISMATCH, SamplingWarning, velocity_ratio
 from ..data.trajectories import Trajectories
-from .observations import default_loss
+from .observations import MOMENTUM_LOSSES, default_loss
 
 __all__ = ["QUIET", "Plan", "choose_smoothing", "choose_window", "plan", "use_plan"]
 
@@ -87,7 +87,10 @@ def plan(
     column on another scale, wrong masses) are left out, with a
     SamplingWarning that gives the ratio: the positions define dq/dt, and a
     potential fitted to momenta on a scale 5% off is 5% off (``momenta=True``
-    keeps them, ``momenta=False`` leaves them out whatever they say).
+    keeps them, ``momenta=False`` leaves them out whatever they say; a
+    ``kind`` that needs momenta keeps them too). With no masses given, a ratio
+    off 1 may also be the masses (p = m dq/dt): give them, and the potential
+    from the positions is in energy units.
 
     Clean data (noise below :data:`QUIET` of the spread): midpoint pairs (verlet
     triples without momenta) and the residual rule. Noisy data: the weak form
@@ -105,6 +108,8 @@ def plan(
     not noisy data.
     """
 
+    if momenta is None and kind is not None and kind in MOMENTUM_LOSSES:
+        momenta = True  # observations that need p, asked for by name: p is used
     if momenta is None:
         momenta = _momenta_agree(traj)
     if not momenta:
