@@ -27,7 +27,9 @@ def positions_only(traj):
     return sh.Trajectories(q=traj.q, p=None, h=traj.h, names=traj.names)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize(
+    "seed", [0, 1, *(pytest.param(s, marks=pytest.mark.slow) for s in (2, 3, 4))]
+)
 def test_a_damped_pendulum_with_an_offset_keeps_the_simplest_support(seed):
     """6 frames per second, friction, an offset of 0.02 rad, velocities 5% off and
     7 nearly collinear terms: the default (cross-validation by blocks of time, one
