@@ -41,7 +41,7 @@ import sympy as sp
 import symhamil as sh
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from conftest import damped_pendulum  # the tests' generator, defined once
+from conftest import central_orbits, damped_pendulum, kepler_orbits  # the tests' data
 
 SMOOTH = (5, 9, 15)
 WEAK = (2, 4, 8)
@@ -73,35 +73,22 @@ def pendulum_cases() -> list:
 
 
 def kepler_case() -> list:
-    kepler = sh.catalog.kepler()
+    kepler, data = kepler_orbits(0.65)
     x, y = kepler.coords
     r = sp.sqrt(x**2 + y**2)
-    q0 = np.array([[1.0, 0.0], [1.5, 0.0], [0.8, 0.0]])
-    p0 = np.array([[0.0, 1.1], [0.0, 0.7], [0.0, 1.25]])
-    data = sh.simulate(kepler, q0, p0, h=0.65, steps=154, substeps=650)
     terms = [1 / r, 1 / r**2, r, r**2, 1 / r**3, sp.log(r)]
     return [Case("coarse Kepler", data, terms, (x, y), ({1 / r},), {1 / r: -1.0})]
 
 
 def central_cases() -> list:
-    x, y = sp.symbols("q0 q1")
-    r = sp.sqrt(x**2 + y**2)
-    system = sh.System(coords=(x, y), V=-1 / r + sp.Rational(1, 10) * r**2)
-    q0 = np.array([[1.0, 0.0], [1.5, 0.0], [0.8, 0.0], [2.0, 0.0]])
-    p0 = np.array([[0.0, 1.1], [0.0, 0.9], [0.0, 1.25], [0.0, 0.8]])
-    clean = sh.simulate(system, q0, p0, h=0.15, steps=400, substeps=100)
-    terms = [1 / r, r, r**2, sp.log(r), 1 / r**2, x, y, x * y]
     cases = []
     for seed in range(3):
-        rng = np.random.default_rng(seed)
-        sq, sp_ = clean.q.std(axis=(0, 1)), clean.p.std(axis=(0, 1))
-        data = sh.Trajectories(
-            q=clean.q + 0.01 * sq * rng.standard_normal(clean.q.shape),
-            p=clean.p + 0.01 * sp_ * rng.standard_normal(clean.p.shape),
-            h=clean.h,
-        )
-        cases.append(Case("central 1%", data, terms, (x, y), ({1 / r, r**2},),
-                          {1 / r: -1.0, r**2: 0.1}))  # fmt: skip
+        data = central_orbits(0.01, seed)
+        x, y = data.coords
+        r = sp.sqrt(x**2 + y**2)
+        terms = [1 / r, r, r**2, sp.log(r), 1 / r**2, x, y, x * y]
+        truth = {1 / r: -1.0, r**2: 0.1}
+        cases.append(Case("central 1%", data, terms, (x, y), ({1 / r, r**2},), truth))
     return cases
 
 

@@ -125,3 +125,40 @@ def coloured_pendulum(seed: int = 0, rho: float = 0.8, noise: float = 0.01, offs
     return type(clean)(q=clean.q + ar(noise)[None, :, None],
                        p=clean.p + ar(1.14 * noise)[None, :, None], h=clean.h,
                        names=clean.names)  # fmt: skip
+
+
+def kepler_orbits(h: float):
+    """Three exact Kepler orbits (V = -1/r, GM = 1) sampled every ``h``, and the
+    system: at h = 0.65, h / tau = 0.49, as planets sampled every 8 days. RK4
+    at dt = 1e-3 between samples: exact to 1e-12."""
+    import numpy as np
+
+    import symhamil as sh
+
+    kepler = sh.catalog.kepler()
+    q0 = np.array([[1.0, 0.0], [1.5, 0.0], [0.8, 0.0]])
+    p0 = np.array([[0.0, 1.1], [0.0, 0.7], [0.0, 1.25]])
+    orbits = sh.simulate(kepler, q0, p0, h=h, steps=round(100 / h), substeps=round(h / 1e-3))
+    return kepler, orbits
+
+
+def central_orbits(noise: float, seed: int = 0):
+    """Four orbits of V = -1/r + 0.1 r^2 at h = 0.15 (about 40 samples per orbit),
+    with Gaussian noise of ``noise`` of each coordinate's spread on q and p; the
+    coordinates are q0, q1."""
+    import numpy as np
+    import sympy as sp
+
+    import symhamil as sh
+
+    x, y = sp.symbols("q0 q1")
+    r = sp.sqrt(x**2 + y**2)
+    system = sh.System(coords=(x, y), V=-1 / r + sp.Rational(1, 10) * r**2)
+    q0 = np.array([[1.0, 0.0], [1.5, 0.0], [0.8, 0.0], [2.0, 0.0]])
+    p0 = np.array([[0.0, 1.1], [0.0, 0.9], [0.0, 1.25], [0.0, 0.8]])
+    clean = sh.simulate(system, q0, p0, h=0.15, steps=400, substeps=100)
+    rng = np.random.default_rng(seed)
+    sq, sp_ = clean.q.std(axis=(0, 1)), clean.p.std(axis=(0, 1))
+    return sh.Trajectories(q=clean.q + noise * sq * rng.standard_normal(clean.q.shape),
+                           p=clean.p + noise * sp_ * rng.standard_normal(clean.p.shape),
+                           h=clean.h)  # fmt: skip

@@ -154,12 +154,12 @@ def test_a_route_far_worse_than_force_sindy_is_flagged():
             self.rms = rms
 
     verdicts = {
-        "force_sindy": (Assessment(True), Ro(0.01)),
-        "strong_form": (Assessment(True), Ro(0.02)),
-        "network": (Assessment(True), Ro(0.01 * WORSE * 3)),
+        "force_sindy": Assessment(True, rollout=Ro(0.01)),
+        "strong_form": Assessment(True, rollout=Ro(0.02)),
+        "network": Assessment(True, rollout=Ro(0.01 * WORSE * 3)),
     }
     routes = {k: {} for k in verdicts}
     _against_force_sindy(verdicts, routes)
-    assert verdicts["strong_form"][0].adequate and verdicts["force_sindy"][0].adequate
-    assert not verdicts["network"][0].adequate
+    assert verdicts["strong_form"].adequate and verdicts["force_sindy"].adequate
+    assert not verdicts["network"].adequate
     assert "300 times further" in routes["network"]["assessment"]["reasons"][0]

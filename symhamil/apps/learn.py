@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ import sympy as sp
 
 from ..base.files import real_folder, write_json
 from ..base.parsing import parse_formula
-from ..interpret.assess import Assessment, assess
+from ..interpret.assess import assess
 from ..interpret.compare import compare
 from ..interpret.rollout import rollout
 from ..learning.planning import plan
@@ -95,10 +95,10 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
     verdicts = {}
     for name, fit in fits.items():
         routes[name]["fit"] = fit.to_json()
-        ro = rollout(fit, traj, plan=how)
-        routes[name]["rollout"] = _rollout_json(ro)
-        verdicts[name] = (assess(fit, traj, plan=how), ro)
-        routes[name]["assessment"] = verdicts[name][0].to_json()
+        a = assess(fit, traj, plan=how)  # its rollouts are the ones reported
+        routes[name]["rollout"] = _rollout_json(a.rollout)
+        verdicts[name] = a
+        routes[name]["assessment"] = a.to_json()
         if truth is not None:
             cmp = compare(fit.expression, truth, traj.coords)
             routes[name]["same_support"] = bool(cmp.same_support)
@@ -137,20 +137,19 @@ def _against_force_sindy(verdicts: dict, routes: dict) -> None:
     land on an upside-down well without any check of its own failing)."""
     if "force_sindy" not in verdicts:
         return
-    ref = verdicts["force_sindy"][1].rms
-    for name, (assessment, ro) in list(verdicts.items()):
+    ref = verdicts["force_sindy"].rollout.rms
+    for name, assessment in list(verdicts.items()):
         if name == "force_sindy" or not np.isfinite(ref) or ref <= 0:
             continue
-        ratio = ro.rms / ref if np.isfinite(ro.rms) else np.inf
+        rms = assessment.rollout.rms
+        ratio = rms / ref if np.isfinite(rms) else np.inf
         if ratio > WORSE:
             reason = (
                 f"its rollouts are {ratio:.3g} times further from the data than "
                 "force-SINDy's (RMS over whole pieces)"
             )
-            worse = Assessment(
-                False, (*assessment.reasons, reason), assessment.figures, assessment.causes
-            )
-            verdicts[name] = (worse, ro)
+            worse = replace(assessment, adequate=False, reasons=(*assessment.reasons, reason))
+            verdicts[name] = worse
             routes[name]["assessment"] = worse.to_json()
 
 
@@ -160,9 +159,8 @@ def rank(verdicts: dict) -> list[str]:
     first time scale every route that is nearly right sits at the noise."""
 
     def key(name):
-        assessment, ro = verdicts[name]
-        err = ro.rms
-        return (not assessment.adequate, err if np.isfinite(err) else np.inf)
+        err = verdicts[name].rollout.rms
+        return (not verdicts[name].adequate, err if np.isfinite(err) else np.inf)
 
     return sorted(verdicts, key=key)
 
@@ -175,9 +173,9 @@ def _say_routes(ranking, fits, verdicts, say) -> None:
     than a potential, and the line says what the evidence points to.
     """
     best = ranking[0]
-    any_adequate = verdicts[best][0].adequate
+    any_adequate = verdicts[best].adequate
     for name in ranking:
-        fit, (assessment, _) = fits[name], verdicts[name]
+        fit, assessment = fits[name], verdicts[name]
         if assessment.adequate:
             label = "answer" if name == best else "also adequate"
         else:
@@ -185,7 +183,7 @@ def _say_routes(ranking, fits, verdicts, say) -> None:
         say(f"{name} ({label}): V = {sp.sstr(rounded(fit))}  [{fit.method}]")
         say(f"  {assessment}")
     if not any_adequate:
-        causes = sorted({c for a, _ in verdicts.values() for c in a.causes})
+        causes = sorted({c for a in verdicts.values() for c in a.causes})
         hint = f" (likely: {', '.join(causes)})" if causes else ""
         say(
             "no route explains the data to within their noise" + hint + "; the formulas are "

@@ -12,6 +12,7 @@ import sympy as sp
 from ..base.files import LOAD_ERRORS, describe, write_text
 from ..base.parsing import MAX_FORMULA, is_plain_name, parse_formula
 from ..base.schema import Mapping, Number, Optional, Text, read_document
+from ..interpret.assess import verdict
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_path, pyplot, save_figure
 from ..sindy import SOURCE_FIELDS, SparseFit
@@ -274,12 +275,7 @@ def _learn_tex(results: dict, figs: dict, tex_escape) -> str:
         )
         if "assessment" in r:
             a = r["assessment"]
-            verdict = (
-                "adequate: explains the data to within their noise"
-                if a["adequate"]
-                else ("not adequate: " + "; ".join(a["reasons"]))
-            )
-            lines.append(r"\textbf{Verdict:} " + esc(verdict) + ".")
+            lines.append(r"\textbf{Verdict:} " + esc(verdict(a["adequate"], a["reasons"])) + ".")
         if "max_relative_error" in r:
             same = "yes" if r["same_support"] else "no"
             lines.append(

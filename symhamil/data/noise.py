@@ -204,19 +204,7 @@ def smooth(traj: Trajectories, window: int, order: int = 3) -> Trajectories:
                 out[r, :n] = savgol_filter(x[r, :n], w, order, axis=0)
         return out
 
-    return type(traj)(
-        q=filt(traj.q),
-        p=filt(traj.p),
-        h=traj.h,
-        names=traj.names,
-        t0=traj.t0,
-        lengths=traj.lengths,
-        masses=traj.masses,
-        sampling=traj.sampling,
-        observed=traj.observed,
-        box=traj.box,
-        particles=traj.particles,
-    )
+    return traj.with_values(filt(traj.q), filt(traj.p))
 
 
 def time_scale(traj: Trajectories, noise: NoiseLevel | None = None) -> float:

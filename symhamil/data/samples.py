@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .noise import ORDER, noise_level, sigma_from_differences, time_scale
+from .noise import ORDER, _cache, noise_level, sigma_from_differences, time_scale
 
 __all__ = [
     "SamplingReport",
@@ -23,6 +23,7 @@ __all__ = [
     "check_masses",
     "from_samples",
     "inside",
+    "momentum_ratio",
     "step_of",
     "velocity_ratio",
 ]
@@ -296,11 +297,14 @@ def _one_pass(build, t, q, p, *, trajectory, masses, names, rtol, min_points, ma
     ratio = None
     if ps is not None:
         m = np.ones(d) if masses is None else np.asarray(masses, dtype=float)
-        # The noise of q from windows of measured samples only.
-        measured = np.lib.stride_tricks.sliding_window_view(observed, ORDER + 1, axis=1)
-        windows = measured.all(axis=-1) & inside(lengths - ORDER, qs.shape[1] - ORDER)
-        sixth = np.diff(qs, n=ORDER, axis=1)[windows]
-        sigma = sigma_from_differences(sixth) if len(sixth) else None
+        # The noise of q from windows of measured samples only (pieces too
+        # short for a window leave it to velocity_ratio).
+        sigma = None
+        if qs.shape[1] > ORDER:
+            measured = np.lib.stride_tricks.sliding_window_view(observed, ORDER + 1, axis=1)
+            windows = measured.all(axis=-1) & inside(lengths - ORDER, qs.shape[1] - ORDER)
+            sixth = np.diff(qs, n=ORDER, axis=1)[windows]
+            sigma = sigma_from_differences(sixth) if len(sixth) else None
         ratio = velocity_ratio(qs, ps / m, lengths, h, sigma)
     report = SamplingReport(
         samples=n,
@@ -451,6 +455,20 @@ def _on_grid(x, kept, grid, width) -> np.ndarray:
     return out
 
 
+def momentum_ratio(traj) -> tuple[float, ...] | None:
+    """p / (m dq/dt) of ``traj`` per coordinate (:func:`velocity_ratio`, with the
+    noise of q from measured samples only), estimated once per Trajectories
+    value; None without momenta or with too few samples to tell."""
+    if not traj.has_momenta or int(traj.sizes.max()) <= ORDER:
+        return None
+    cache = _cache(traj)
+    if "velocity ratio" not in cache:
+        cache["velocity ratio"] = velocity_ratio(
+            traj.q, traj.p / traj.mass_array, traj.sizes, traj.h, noise_level(traj).q
+        )
+    return cache["velocity ratio"]
+
+
 def velocity_ratio(q, v, lengths, h, sigma=None) -> tuple[float, ...] | None:
     """Least-squares c in int v dt = c (q(t + kh) - q(t)), per coordinate: how
     the measured velocities ``v`` (R, N+1, d) compare with the positions'
@@ -474,10 +492,10 @@ def velocity_ratio(q, v, lengths, h, sigma=None) -> tuple[float, ...] | None:
     # Simpson's rule over an even number of steps: the trapezoid's O(h^2) bias
     # is 2% at h / tau = 0.5 (exact orbits read as momenta 2% off scale).
     k0 = max(2, 2 * round(0.125 * tau / h))
-    sixth = np.diff(q, n=ORDER, axis=1)[
-        np.arange(q.shape[1] - ORDER)[None, :] < (lengths - ORDER)[:, None]
-    ]
     if sigma is None:
+        sixth = np.diff(q, n=ORDER, axis=1)[
+            np.arange(q.shape[1] - ORDER)[None, :] < (lengths - ORDER)[:, None]
+        ]
         sigma = sigma_from_differences(sixth)
     num, den, count = np.zeros(d), np.zeros(d), 0
     for r, n in enumerate(lengths):

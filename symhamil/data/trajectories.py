@@ -174,11 +174,15 @@ class Trajectories:
         """These trajectories without their momenta (themselves when none were
         measured), made once: what learners use when the measured momenta
         disagree with the positions (:func:`symhamil.plan`)."""
-        if self.p is None:
-            return self
+        return self if self.p is None else self.with_values(self.q, None)
+
+    def with_values(self, q, p) -> Trajectories:
+        """Other values of q and p on the same pieces: the clock, lengths, masses,
+        sampling report, measured samples and geometry kept (smoothing, or
+        leaving the momenta out). q, p of shape (R, N+1, d), p may be None."""
         return Trajectories(
-            q=self.q,
-            p=None,
+            q=q,
+            p=p,
             h=self.h,
             names=self.names,
             t0=self.t0,

@@ -37,9 +37,9 @@ from scipy.signal import savgol_coeffs, savgol_filter
 from ..data.trajectories import Trajectories
 from ..learning.planning import Plan, use_plan
 from ..systems.potentials import as_potential
-from .rollout import rollout
+from .rollout import Rollout, rollout
 
-__all__ = ["Assessment", "assess"]
+__all__ = ["Assessment", "assess", "verdict"]
 
 #: A rollout that leaves the data (an error above LOST of the spread of q)
 #: within this many time scales does not describe the motion.
@@ -93,12 +93,16 @@ class Assessment:
     causes : tuple of str
         The likely causes named (among "friction", "kinetic energy", "missing
         term", "coarse sampling").
+    rollout : Rollout or None
+        The rollouts the verdict judged (not in :meth:`to_json`), for a caller
+        that reports them too.
     """
 
     adequate: bool
     reasons: tuple[str, ...] = ()
     figures: Mapping = field(default_factory=dict)
     causes: tuple[str, ...] = ()
+    rollout: Rollout | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reasons", tuple(self.reasons))
@@ -113,9 +117,14 @@ class Assessment:
                 "causes": list(self.causes), "figures": figs}  # fmt: skip
 
     def __str__(self) -> str:
-        if self.adequate:
-            return "adequate: explains the data to within their noise"
-        return "NOT ADEQUATE: " + "; ".join(self.reasons)
+        return verdict(self.adequate, self.reasons)
+
+
+def verdict(adequate: bool, reasons) -> str:
+    """The verdict in one line (the terminal's and the report's)."""
+    if adequate:
+        return "adequate: explains the data to within their noise"
+    return "NOT ADEQUATE: " + "; ".join(reasons)
 
 
 def assess(target, traj: Trajectories, *, plan: Plan | None = None) -> Assessment:
@@ -165,7 +174,7 @@ def assess(target, traj: Trajectories, *, plan: Plan | None = None) -> Assessmen
     reasons: list[str] = []
     causes: list[str] = []
 
-    _rollouts(target, data, how, noise_q, figures, reasons)
+    ro = _rollouts(target, data, how, noise_q, figures, reasons)
     derivs = _derivatives(data, tau)
     if derivs is not None:
         qs, vs, as_, w = derivs
@@ -173,7 +182,7 @@ def assess(target, traj: Trajectories, *, plan: Plan | None = None) -> Assessmen
         _energy(qs, vs, m, values, data, figures, reasons, causes)
         q, v, a = (np.concatenate(x) for x in (qs, vs, as_))  # (n, d)
         force = grad(q)
-        _residual(m * a + force, force, q, v, a, m, noise_q, w, h, figures, reasons, causes)
+        _residual(m * a + force, force, q, v, m, noise_q, w, h, figures, reasons, causes)
     _uncertainty(target, figures, reasons)
     if figures["h_over_tau"] >= COARSE and reasons:
         causes.append("coarse sampling")
@@ -181,7 +190,8 @@ def assess(target, traj: Trajectories, *, plan: Plan | None = None) -> Assessmen
             f"the sampling resolves the motion poorly (h / tau = {figures['h_over_tau']:.2f}): "
             "the observations' bias grows with it"
         )
-    return Assessment(not reasons, tuple(reasons), figures, tuple(dict.fromkeys(causes)))
+    causes = tuple(dict.fromkeys(causes))
+    return Assessment(not reasons, tuple(reasons), figures, causes, ro)
 
 
 def _expression(target):
@@ -190,7 +200,7 @@ def _expression(target):
     return expr if expr is not None and hasattr(target, "library") else target
 
 
-def _rollouts(target, data, how, noise_q, figures, reasons) -> None:
+def _rollouts(target, data, how, noise_q, figures, reasons) -> Rollout:
     ro = rollout(target, data, plan=how)
     spread = float(np.sqrt(np.sum(data.positions().var(axis=0))))
     sigma = float(np.sqrt(np.sum(noise_q**2)))
@@ -206,6 +216,7 @@ def _rollouts(target, data, how, noise_q, figures, reasons) -> None:
             f"quarter of the spread of q; RMS error {ro.rms_horizon:.3g} over the first "
             f"time scale, noise {sigma:.3g})"
         )
+    return ro
 
 
 def _derivatives(data: Trajectories, tau: float):
@@ -276,7 +287,7 @@ def _energy(qs, vs, m, values, data, figures, reasons, causes) -> None:
             )
 
 
-def _residual(r, force, q, v, a, m, noise_q, w, h, figures, reasons, causes) -> None:
+def _residual(r, force, q, v, m, noise_q, w, h, figures, reasons, causes) -> None:
     """The force residual against the noise, and what it correlates with."""
     d = r.shape[1]
     # Noise of m * (d2q/dt2 from the filter): sigma_q * m * ||filter weights||.

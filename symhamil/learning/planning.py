@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, replace
 
 from ..data.noise import ORDER, NoiseLevel, noise_level, smooth, time_scale
-from ..data.samples import VELOCITY_MISMATCH, SamplingWarning, velocity_ratio
+from ..data.samples import VELOCITY_MISMATCH, SamplingWarning, momentum_ratio
 from ..data.trajectories import Trajectories
 from .observations import MOMENTUM_LOSSES, default_loss
 
@@ -140,15 +140,7 @@ def _momenta_agree(traj: Trajectories) -> bool:
     """False, with a SamplingWarning, when ``traj``'s momenta are off the
     positions' motion by more than VELOCITY_MISMATCH; True otherwise (also
     when there is too little motion to tell)."""
-    if not traj.has_momenta or int(traj.sizes.max()) <= ORDER:
-        return True
-    cache = traj.__dict__.setdefault("_estimates", {})
-    if "velocity ratio" not in cache:
-        sigma = noise_level(traj).q  # measured samples only (gaps are bridged)
-        cache["velocity ratio"] = velocity_ratio(
-            traj.q, traj.p / traj.mass_array, traj.sizes, traj.h, sigma
-        )
-    ratio = cache["velocity ratio"]
+    ratio = momentum_ratio(traj)
     if ratio is None or max(abs(r - 1) for r in ratio) <= VELOCITY_MISMATCH:
         return True
     warnings.warn(

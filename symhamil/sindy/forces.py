@@ -264,8 +264,8 @@ def _force_fit(
     fit = fit.then(
         Stage("regression", "sparse regression", observed, ("coefficients",)), method=method
     ).then(Stage("selection", "threshold path", selection.describe() | {"chosen": lam}))
-    noisy = how.noise is not None and how.noise.fraction > QUIET
-    noisy = noisy or how.coarse  # coarse data are fitted by shooting too
+    # Noisy and coarse data are fitted by shooting by default.
+    shoot_them = how.coarse or (how.noise is not None and how.noise.fraction > QUIET)
     if forces is not varying:  # many bodies: shooting works on single systems only
         if refine:
             raise ValueError(
@@ -273,7 +273,7 @@ def _force_fit(
                 "for pair potentials; leave refine unset."
             )
         refine = False
-    if (noisy if refine is None else refine) and fit.coefficients:
+    if (shoot_them if refine is None else refine) and fit.coefficients:
         fit = _refined(fit, traj, how, theta, y, varying, method, selection)
     if bootstrap:
         fit = block_bootstrap(fit, theta, y, where, data, how, selection, int(bootstrap), seed)

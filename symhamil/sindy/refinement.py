@@ -398,9 +398,8 @@ def _stderr(A, B, r, problem) -> tuple[np.ndarray, float, str]:
     s2 = float(np.sum(r**2)) / dof
     rho = _lag_one(r, problem)
     n = max(int(problem.weight.sum()), 1)
-    grow = (1 + rho) / (1 - rho) if 3 / np.sqrt(n) < rho < MAX_RHO else 1.0
-    if rho >= MAX_RHO:
-        grow = (1 + MAX_RHO) / (1 - MAX_RHO)
+    capped = min(rho, MAX_RHO)
+    grow = (1 + capped) / (1 - capped) if capped > 3 / np.sqrt(n) else 1.0
     bad = ~(np.isfinite(var) & (var >= 0))
     stderr = np.where(bad, np.inf, np.sqrt(np.where(bad, 0.0, var) * max(s2, 1.0) * grow))
     note = ""

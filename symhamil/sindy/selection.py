@@ -289,23 +289,17 @@ def folds(where, n: int, k: int = FOLDS) -> np.ndarray:
     return out
 
 
-def _supports(theta, y, keep, thresholds) -> list[tuple[float, tuple[int, ...]]]:
-    """The candidate models: every distinct support on the threshold path (with
-    its lambda) and every small subset of the library (with the smallest of
-    its least-squares coefficients, the largest lambda that keeps it)."""
-    J = theta.shape[1]
+def _supports(theta, y, keep, thresholds) -> tuple[list[tuple[int, ...]], dict]:
+    """The candidate models: every distinct support on the threshold path, then
+    every small subset of the library; and the path's supports with their lambda."""
     keep = tuple(sorted(keep))
-    free = [j for j in range(J) if j not in keep]
-    found: dict[tuple[int, ...], float] = {}
+    free = [j for j in range(theta.shape[1]) if j not in keep]
+    on_path: dict[tuple[int, ...], float] = {}
     for lam in thresholds:
-        s = tuple(np.flatnonzero(stlsq(theta, y, lam, keep)))
-        if s and s not in found:
-            found[s] = float(lam)
-    for s in small_subsets(free, keep):
-        if s not in found:
-            b = _lstsq(theta[:, s], y)
-            found[s] = float(np.min(np.abs(b)))
-    return sorted(((lam, s) for s, lam in found.items()), key=lambda x: -x[0])
+        s = tuple(int(j) for j in np.flatnonzero(stlsq(theta, y, lam, keep)))
+        if s:
+            on_path.setdefault(s, float(lam))
+    return [*on_path, *(s for s in small_subsets(free, keep) if s not in on_path)], on_path
 
 
 def small_subsets(free, keep=()):
@@ -383,21 +377,26 @@ def _select_cv(theta, y, library: Library, keep, thresholds, where, fold=None):
             stacklevel=4,
         )
         return _select_bic(theta, y, library, keep, thresholds)
-    cands = _supports(theta, y, keep, thresholds)
-    supports = [s for _, s in cands]
+    supports, on_path = _supports(theta, y, keep, thresholds)
     score, chosen, fits = held_out(theta, y, fold, supports)
+    # Off the path, a support's lambda is its smallest coefficient: the largest
+    # lambda that keeps it.
+    lams = [
+        on_path.get(s, float(np.min(np.abs(b[list(s)]))))
+        for s, b in zip(supports, fits, strict=True)
+    ]
     scale = float(np.mean((y - y.mean()) ** 2)) or 1.0
     path = tuple(
         PathStep(
-            lam_c,
-            tuple(library.terms[j] for j in s),
-            _relative_residual(theta, y, b),
+            lams[c],
+            tuple(library.terms[j] for j in supports[c]),
+            _relative_residual(theta, y, fits[c]),
             float(np.sqrt(score[c] / scale)),
         )
-        for c, ((lam_c, s), b) in enumerate(zip(cands, fits, strict=True))
+        for c in sorted(range(len(supports)), key=lambda c: -lams[c])
     )
     beta = fits[chosen]
-    return beta, cands[chosen][0], _relative_residual(theta, y, beta), path
+    return beta, lams[chosen], _relative_residual(theta, y, beta), path
 
 
 def held_out(theta, y, fold, supports) -> tuple[np.ndarray, int, list[np.ndarray]]:
