@@ -320,3 +320,15 @@ def test_noisy_momenta_with_gaps_are_not_read_as_off_scale():
         )
         how = sh.plan(gappy)
     assert how.momenta and abs(gappy.sampling.velocity_ratio[0] - 1) < 0.02
+
+
+def test_rounded_camera_stamps_with_velocities_do_not_crash_the_velocity_check():
+    """Stamps rounded to milliseconds at 29.97 fps cut the record into pieces
+    shorter than a sixth-difference window; the velocity check must still run
+    (it once failed with numpy's 'window shape cannot be larger than input')."""
+    tr = damped_pendulum(0, fps=29.97, n=300)
+    t = np.round(tr.t, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sh.SamplingWarning)
+        pieces = sh.Trajectories.from_samples(t, tr.q[0], tr.p[0])
+    assert pieces.sampling.pieces > 1 and int(pieces.sizes.max()) <= 7
