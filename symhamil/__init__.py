@@ -24,7 +24,7 @@ from .interpret.compare import Comparison, compare
 from .interpret.export import pade, taylor, to_sympy
 from .interpret.rollout import Rollout, rollout
 from .learning.planning import Plan, plan
-from .learning.training import TrainingSpec
+from .learning.training import Scaling, TrainingSpec
 from .readers.md import read_ase
 from .readers.tables import read_csv
 from .report import plots
@@ -81,6 +81,7 @@ __all__ = [
     "Rollout",
     "SamplingReport",
     "SamplingWarning",
+    "Scaling",
     "Selection",
     "SparseFit",
     "Stage",

@@ -214,3 +214,14 @@ def test_a_fit_names_each_stage_with_its_estimator_and_settings():
     bad["provenance"][0]["gives"] = ["everything"]
     with pytest.raises(ValueError, match="a stage gives some of"):
         sh.SparseFit.from_json(bad)
+
+
+def test_values_without_a_constant_term_are_fitted_up_to_a_constant():
+    # A network's V carries an arbitrary constant; a library without 1 must not
+    # let its terms absorb it (exact data: the coefficients to rounding).
+    x = sp.Symbol("x")
+    lib = Library([x, x**2], (x,))
+    pts = np.linspace(220.0, 420.0, 50)[:, None]
+    fit = sindy(7.7 * x**2 - 4928 * x + 3e5, lib, pts, selection=Selection(threshold=1e-3))
+    got = [fit.coefficients[x], fit.coefficients[x**2]]
+    np.testing.assert_allclose(got, [-4928, 7.7], rtol=1e-9)

@@ -260,7 +260,8 @@ def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path):
             fits["network"] = sindy(model, lib, traj, data=traj, plan=how)
         routes["network"] = {
             "seconds": time.perf_counter() - tic,
-            "training": model.spec_.describe(),
+            "training": model.spec_.describe()
+            + ("" if model.scaling_.is_identity else "; " + model.scaling_.describe(traj.names)),
             "final_loss": float(model.loss_),
         }
     return routes, fits, notes, model

@@ -42,7 +42,9 @@ def to_sympy(model, symbols: Sequence[sp.Symbol], features: Callable | None = No
     A composition of affine maps (the weights as full-precision Floats) and
     activations: tanh, softplus as log(1 + exp(x)), elu as a Piecewise; the
     input feature layer (q1 - q2; |q1 - q2| as a square root of a sum of
-    squares) and the exponential output are included.
+    squares), the exponential output and the network's scaling to the data's
+    units (``model.scaling_``: V = output * net((q - shift) / scale), with the
+    powers of ten as exact rationals) are included.
 
     Parameters
     ----------
@@ -65,8 +67,15 @@ def to_sympy(model, symbols: Sequence[sp.Symbol], features: Callable | None = No
         )
     act = activation(arch.activation).sympy
     weights = model.get_weights()
+    scaling = getattr(model, "scaling_", None)
+    inputs: Sequence[sp.Expr] = symbols
+    if scaling is not None and not scaling.is_identity:
+        inputs = [
+            (x - _exact(c)) / _exact(scaling.scale)
+            for x, c in zip(symbols, scaling.shift, strict=True)
+        ]
     # Float(x, 17) represents a float64 exactly enough to round-trip it.
-    h = _features(arch, symbols, features)
+    h = _features(arch, inputs, features)
     n_layers = len(weights) // 2
     for k in range(n_layers):
         W, b = weights[2 * k], weights[2 * k + 1]
@@ -75,8 +84,15 @@ def to_sympy(model, symbols: Sequence[sp.Symbol], features: Callable | None = No
             for j in range(W.shape[1])
         ]
         h = pre if k == n_layers - 1 else [act(z) for z in pre]
-    out = h[0]
-    return sp.exp(out, evaluate=False) if arch.output == "exponential" else out
+    out = sp.exp(h[0], evaluate=False) if arch.output == "exponential" else h[0]
+    if scaling is not None and scaling.output != 1.0:
+        out = sp.Mul(_exact(scaling.output), out, evaluate=False)
+    return out
+
+
+def _exact(v: float) -> sp.Expr:
+    """A scaling's number as SymPy reads its shortest decimal: 100.0 -> 100, 1e-4 -> 1/10000."""
+    return sp.Rational(repr(float(v)))
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
+import numpy as np
+
 from .observations import check_loss, pairs
 from .planning import Plan, choose_window, plan
 
-__all__ = ["OPTIMIZERS", "TrainingSpec"]
+__all__ = ["OPTIMIZERS", "Scaling", "TrainingSpec", "choose_scaling"]
 
 OPTIMIZERS = ("gd", "adam", "lbfgs", "adam+lbfgs")
 
@@ -235,3 +237,149 @@ class TrainingSpec:
         if self.weak_window:
             loss += f" (windows of {self.weak_window} steps)"
         return f"{loss}; {opt}{lr}, {counts}{tail}{extra}"
+
+
+#: Spreads of q inside this range are left as they are: a tanh network with
+#: Glorot-initialised weights works on inputs of order one. The paper's data
+#: (spreads 0.3 to 4.2) sit inside; pixels (~100) and angstroms of a crystal
+#: far from the origin do not.
+INPUT_RANGE = (0.1, 10.0)
+#: Products force x input scale (the size of V's variation) inside this range
+#: are left as they are. The paper's data (0.04 to 18) sit inside; forces in
+#: pixels/s^2 (~1e5 px^2/s^2), AU/day^2 (~1e-4) or joules (~1e-21) do not.
+OUTPUT_RANGE = (0.01, 100.0)
+#: A coordinate is shifted when its mean lies further than this many spreads
+#: from the origin (a cart at x = 300 px that moves by 50 px).
+SHIFT_BEYOND = 3.0
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """V(q) = output * u((q - shift) / scale): the network u sees numbers of order one.
+
+    Real data come in their own units (pixels, AU and days, joules). The network
+    u is trained on shifted and scaled positions and on forces divided by
+    ``force``, so that its weights, Adam's steps and the loss are of order one
+    whatever the units; V, its gradient, the reported losses and the SymPy
+    export are in the data's units. Powers of ten keep the exported formula
+    readable. The identity scaling changes nothing.
+
+    Attributes
+    ----------
+    shift : tuple of float, length d
+    scale : float
+        One scale for all coordinates (keeps distances and the loss's weighting
+        of the coordinates as they are).
+    output : float
+    """
+
+    shift: tuple[float, ...]
+    scale: float = 1.0
+    output: float = 1.0
+
+    def __post_init__(self) -> None:
+        shift = tuple(float(c) for c in self.shift)
+        if not all(math.isfinite(c) for c in shift):
+            raise ValueError(f"a scaling's shift must be finite; got {shift}.")
+        for name in ("scale", "output"):
+            v = getattr(self, name)
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, int | float)
+                or not (math.isfinite(v) and v > 0)
+            ):
+                raise ValueError(f"a scaling's {name} must be a finite number > 0; got {v!r}.")
+            object.__setattr__(self, name, float(v))
+        object.__setattr__(self, "shift", shift)
+
+    @classmethod
+    def identity(cls, dim: int) -> Scaling:
+        return cls((0.0,) * dim)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.scale == 1.0 and self.output == 1.0 and not any(self.shift)
+
+    @property
+    def force(self) -> float:
+        """The unit of grad V: output / scale."""
+        return self.output / self.scale
+
+    def describe(self, names=None) -> str:
+        """One line, e.g. "network units: u = (q - 300)/100, V = 100000 net(u)"."""
+        names = names or [f"q{i}" for i in range(len(self.shift))]
+        us = [
+            (f"({n} - {c:g})" if c else n) + (f"/{self.scale:g}" if self.scale != 1 else "")
+            for n, c in zip(names, self.shift, strict=True)
+        ]
+        u = us[0] if len(us) == 1 else f"({', '.join(us)})"
+        out = f"{self.output:g} " if self.output != 1 else ""
+        return f"network units: u = {u}, V = {out}net(u)"
+
+    def to_json(self) -> dict:
+        return {"shift": list(self.shift), "scale": self.scale, "output": self.output}
+
+    @classmethod
+    def from_json(cls, d, dim: int) -> Scaling:
+        """The scaling saved as ``d`` (None: the identity, as saved before scalings)."""
+        if d is None:
+            return cls.identity(dim)
+        if not isinstance(d, dict) or set(d) != {"shift", "scale", "output"}:
+            raise ValueError(f"a saved scaling has keys shift, scale and output; got {d!r}")
+        if not isinstance(d["shift"], list) or len(d["shift"]) != dim:
+            raise ValueError(f"a saved scaling's shift must list {dim} numbers; got {d['shift']}")
+        return cls(tuple(d["shift"]), d["scale"], d["output"])
+
+
+def _decade(x: float, bounds: tuple[float, float]) -> float:
+    """1 when ``x`` lies within ``bounds``, else the power of ten nearest to it."""
+    if not (math.isfinite(x) and x > 0) or bounds[0] <= x <= bounds[1]:
+        return 1.0
+    return 10.0 ** round(math.log10(x))
+
+
+def choose_scaling(
+    traj,
+    kind: str,
+    stride: int = 1,
+    window: int | None = None,
+    *,
+    scale: bool = True,
+    shift: bool = True,
+) -> Scaling:
+    """The scaling that brings ``traj`` and its loss's targets to numbers of order one.
+
+    Parameters
+    ----------
+    traj : Trajectories
+    kind, stride, window
+        The loss whose targets (forces) set the output's unit
+        (:func:`~symhamil.learning.observations.pairs`).
+    scale : bool
+        False keeps q's unit (a custom feature function takes q in the data's
+        units) and scales only the output.
+    shift : bool
+        False keeps q's origin (features of differences q1 - q2, which a
+        shift per coordinate would not keep).
+
+    Returns
+    -------
+    Scaling
+        Powers of ten; the identity for data already of order one.
+    """
+    q = traj.positions().reshape(-1, traj.dim)
+    mean = q.mean(axis=0)
+    spread = float(np.sqrt(np.mean((q - mean) ** 2)))
+    unit = _decade(spread, INPUT_RANGE) if scale else 1.0
+    far = shift and scale
+    origin = tuple(
+        float(round(m / unit) * unit) if far and abs(m) > SHIFT_BEYOND * spread else 0.0
+        for m in mean
+    )
+    pr = pairs(traj, kind, stride, window)
+    dp = pr.dp if pr.mask is None else pr.dp[pr.mask.astype(bool)]
+    top = float(np.max(np.abs(dp))) if dp.size else 0.0
+    # The root mean square without overflow (forces of 1e160 have been seen in tests).
+    finite = top > 0 and np.isfinite(top)
+    force = top * float(np.sqrt(np.mean(np.square(dp / top)))) if finite else 1.0
+    return Scaling(origin, unit, _decade(force * unit, OUTPUT_RANGE))

@@ -50,6 +50,8 @@ def signature(model, key: dict, traj) -> dict:
     geometry = getattr(model, "_geometry", None)
     if geometry is not None:
         sig["pairs"] = geometry()
+    if not model.scaling_.is_identity:  # checkpoints from before scalings stay readable
+        sig["scaling"] = model.scaling_.to_json()
     return sig
 
 
@@ -97,11 +99,12 @@ def read(folder: Path, sig: dict, shapes: list[tuple[int, ...]]) -> Saved | None
             f"({_differences(saved.get('architecture', {}), sig['architecture'])}); "
             "use another checkpoint_dir or the matching architecture."
         )
-    for part, what in (("training", "training settings"), ("data", "data")):
-        if saved.get(part) != sig[part]:
+    for part, what in (("training", "training settings"), ("data", "data"), ("scaling", "units")):
+        was, now = saved.get(part), sig.get(part)
+        if was != now:
+            diff = _differences(was or {}, now or {}) or f"saved {was!r}, now {now!r}"
             raise ValueError(
-                f"the checkpoint in {folder} was written with other {what} "
-                f"({_differences(saved.get(part) or {}, sig[part])}); "
+                f"the checkpoint in {folder} was written with other {what} ({diff}); "
                 "use another checkpoint_dir, or resume=False to start afresh."
             )
     try:

@@ -32,6 +32,9 @@ class TrainingData:
     dp     : (R, P, d) the targets (p_{i+1} - p_i) / h of the P observations, or
              their analogues (second differences, weak windows)
     mask   : (R, P, 1) 1 for observations inside their piece, 0 for padding
+    Points and targets are in the network's own units (``scaling``: positions
+    shifted and scaled, targets divided by its force unit), so the loss here is
+    the data's loss divided by ``scaling.force ** 2``.
     layout : how grad V at ``points`` lines up with the observations (static)
         "forward"  M = P, the q_i of each pair (or centre of each triple);
         "shared"   M = P + 1, all points (midpoint, stride 1): q_i = [:-1], q_{i+1} = [1:];
@@ -50,6 +53,7 @@ class TrainingData:
         dtype,
         long_run: bool = False,
         weak_window: int | None = None,
+        scaling=None,
     ) -> None:
         # Weak windows every window/8 steps: a network has many weights, and half-
         # overlapping windows of a short record leave it too few observations.
@@ -67,8 +71,12 @@ class TrainingData:
         else:
             self.layout, pts = "pairs", np.concatenate([pr.start, pr.end], axis=1)
         self.kind = kind
+        dp = pr.dp
+        if scaling is not None and not scaling.is_identity:
+            pts = (pts - np.asarray(scaling.shift)) / scaling.scale
+            dp = dp / scaling.force
         self.points = tf.constant(pts, dtype=dtype)
-        self.dp = tf.constant(pr.dp, dtype=dtype)
+        self.dp = tf.constant(dp, dtype=dtype)
         mask = np.ones(pr.dp.shape[:2]) if pr.mask is None else pr.mask.astype(float)
         self.mask = tf.constant(mask[..., None], dtype=dtype)
         self.count = pr.count
@@ -101,7 +109,8 @@ def averaged(kind: str, layout: str, g, n_pairs, stencil=None):
 def loss_and_grads(model, points, dp, mask, key, batch_idx=None):
     """The mean squared residual and its gradient with respect to the weights.
 
-    Runs inside a tf.function. ``key`` is :attr:`TrainingData.key`. The output
+    Runs inside a tf.function, on the network in its own units (``model._net``:
+    the data are scaled already). ``key`` is :attr:`TrainingData.key`. The output
     bias never reaches grad V, so its gradient is None (and
     ``unconnected_gradients=ZERO`` crashes on some variables): it is zeroed here.
     """
@@ -114,7 +123,7 @@ def loss_and_grads(model, points, dp, mask, key, batch_idx=None):
         x = tf.reshape(points, (-1, model.dim))
         with tf.GradientTape() as inner:
             inner.watch(x)
-            v = tf.reduce_sum(model._V(x))
+            v = tf.reduce_sum(model._net(x))
         g = tf.reshape(inner.gradient(v, x), tf.shape(points))
         r = dp + averaged(kind, layout, g, tf.shape(dp)[1], stencil)
         count = tf.reduce_sum(mask) * tf.cast(tf.shape(dp)[2], dp.dtype)

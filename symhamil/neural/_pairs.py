@@ -89,7 +89,8 @@ class PairPotential(NeuralPotential):
             raise ValueError(
                 f"features must be 'inverse' (1/r) or 'identity' (r); got {features!r}."
             )
-        super().__init__(1, hidden, activation, features, "linear", dtype, seed)
+        # No scaling yet: phi's network takes r in the data's units.
+        super().__init__(1, hidden, activation, features, "linear", dtype, seed, scaling=None)
         self.particles, self.space, self.box, self.cutoff = particles, space, box, cutoff
         # The data's dimension; the network itself takes one input (arch_.dim = 1).
         self.dim = particles * space
@@ -114,6 +115,9 @@ class PairPotential(NeuralPotential):
         if self.cutoff is not None:
             phi = tf.where(r < self.cutoff, phi, tf.zeros_like(phi))
         return tf.reduce_sum(phi, axis=1)
+
+    def _net(self, x):
+        return self._V(x)  # the data are not scaled (scaling=None)
 
     def _phi(self, r):
         return net.forward(self.variables_, r, self._act, self._feats, False)

@@ -21,7 +21,7 @@ from ..data.trajectories import Trajectories
 from ..learning.observations import trajectory_loss
 from ..learning.planning import Plan
 from ..learning.planning import plan as make_plan  # fit has a parameter named plan
-from ..learning.training import TrainingSpec
+from ..learning.training import Scaling, TrainingSpec, choose_scaling
 from . import _network as net
 from ._optimizers import FirstOrder
 from ._run import TrainingError, TrainingRun
@@ -52,9 +52,19 @@ class NeuralPotential:
     dtype : {"float64", "float32"}
     seed : int
         Seeds the Glorot-uniform initial weights and the mini-batch draws.
+    scaling : "auto", None or Scaling
+        ``"auto"``: the first ``fit`` brings the data to numbers of order one
+        (powers of ten, :func:`~symhamil.learning.training.choose_scaling`), so
+        that data in pixels, AU or joules train as well as data in natural
+        units; data already of order one are left as they are. None: no
+        scaling. A :class:`~symhamil.learning.training.Scaling`: that one.
 
     Attributes
     ----------
+    scaling_ : Scaling
+        V(q) = scaling_.output * net((q - scaling_.shift) / scaling_.scale).
+        Potentials, gradients, losses and the SymPy export are in the data's
+        units either way.
     history_ : ndarray, shape (steps,)
         Training loss at every step (first-order steps, then L-BFGS iterations).
     loss_ : float
@@ -80,8 +90,17 @@ class NeuralPotential:
         output: str = "linear",
         dtype: str = "float64",
         seed: int = 0,
+        scaling: str | Scaling | None = "auto",
     ) -> None:
         net.check_architecture(dim, hidden, activation, features, output, dtype)
+        if not (scaling is None or scaling == "auto" or isinstance(scaling, Scaling)):
+            raise ValueError(
+                f"scaling must be 'auto', None or a symhamil Scaling; got {scaling!r}."
+            )
+        if isinstance(scaling, Scaling) and len(scaling.shift) != dim:
+            raise ValueError(
+                f"the scaling shifts {len(scaling.shift)} coordinate(s); this network takes {dim}."
+            )
         self._custom = features if callable(features) else None
         feat_name = "custom" if callable(features) else features
         self.dim, self.hidden, self.activation = (
@@ -111,12 +130,32 @@ class NeuralPotential:
         self.fit_time_ = 0.0
         self.windows_visited_: list[int] = []
         self._compiled: dict = {}
+        self.scaling = scaling
+        self.scaling_ = scaling if isinstance(scaling, Scaling) else Scaling.identity(self.dim)
 
     # ------------------------------------------------------------------ evaluation
-    def _V(self, x):
+    def _net(self, x):
+        """The network in its own units (what training moves), shape (K,)."""
         return net.forward(
             self.variables_, x, self._act, self._feats, self.output == "exponential"
         )
+
+    def _V(self, x):
+        """V at points x (K, d) in the data's units, shape (K,)."""
+        sc = self.scaling_
+        if sc.is_identity:
+            return self._net(x)
+        shift = tf.constant(sc.shift, dtype=x.dtype)
+        return sc.output * self._net((x - shift) / sc.scale)
+
+    def _set_scaling(self, scaling: Scaling) -> None:
+        """Use ``scaling``; compiled evaluations hold the old one, so they go."""
+        if scaling != self.scaling_:
+            self.scaling_ = scaling
+            self._compiled = {k: f for k, f in self._compiled.items() if k[0] != "eval"}
+
+    def _fresh(self) -> bool:
+        return self.n_steps_ == 0 and self.n_lbfgs_ == 0 and self.history_.size == 0
 
     def _flat_points(self, q) -> tuple[tf.Tensor, tuple[int, ...]]:
         q = np.asarray(q, dtype=float)
@@ -190,7 +229,8 @@ class NeuralPotential:
         return self
 
     def rescale_output(self, a: float, b: float = 0.0) -> NeuralPotential:
-        """Make the last layer's output a * out + b (before an exponential output).
+        """Make the last layer's output a * out + b (before an exponential output),
+        in the data's units.
 
         The constant and the scale of a potential are free at a warm start: the
         paper's central-force recipe brings the pre-exponential output to a small
@@ -201,7 +241,7 @@ class NeuralPotential:
             raise ValueError(f"rescale_output needs finite a != 0 and b; got a={a}, b={b}.")
         kernel, bias = self.variables_[-2], self.variables_[-1]
         kernel.assign(kernel * a)
-        bias.assign(bias * a + b)
+        bias.assign(bias * a + b / self.scaling_.output)
         return self
 
     @classmethod
@@ -211,7 +251,7 @@ class NeuralPotential:
         The paper's central-force recipe: train with elu, then continue with
         ``NeuralPotential.from_model(m, activation="softplus", output="exponential")``.
         Only settings that keep the weight shapes may change (activation, output,
-        dtype); the weights are copied exactly.
+        dtype); the weights and the scaling are copied exactly.
         """
         bad = set(changes) - {"activation", "output", "dtype", "seed"}
         if bad:
@@ -227,6 +267,7 @@ class NeuralPotential:
             "output": model.output,
             "dtype": model.dtype,
             "seed": model.seed,
+            "scaling": model.scaling_,
         } | changes
         new = cls(**kw)
         return new.set_weights(model.get_weights())
@@ -246,6 +287,7 @@ class NeuralPotential:
                 "history": self.history_.tolist(),
                 "n_steps": self.n_steps_,
                 "n_lbfgs": self.n_lbfgs_,
+                "scaling": self.scaling_.to_json(),
             },
         )
 
@@ -280,6 +322,7 @@ class NeuralPotential:
                 kw["dim"], kw["hidden"], kw["activation"], feats, kw["output"], kw["dtype"]
             )
             history = np.asarray(cfg.get("history", []), dtype=float).reshape(-1)
+            scaling = Scaling.from_json(cfg.get("scaling"), kw["dim"])
             n_steps = _whole(cfg.get("n_steps", 0), "n_steps")
             n_lbfgs = _whole(cfg.get("n_lbfgs", 0), "n_lbfgs")
         except FileNotFoundError:
@@ -302,6 +345,7 @@ class NeuralPotential:
                 )
         model = cls(**kw)
         model.set_weights(weights)
+        model._set_scaling(scaling)
         model.history_, model.n_steps_, model.n_lbfgs_ = history, n_steps, n_lbfgs
         model.loss_ = float(history[-1]) if history.size else float("nan")
         return model
@@ -430,6 +474,17 @@ class NeuralPotential:
         if spec.window is not None:
             traj.windows(spec.window, spec.window_step)  # a bad window fails here
         spec = spec.resolve(traj, plan)
+        if self.scaling == "auto" and self._fresh():
+            self._set_scaling(
+                choose_scaling(
+                    traj,
+                    spec.loss,
+                    spec.stride,
+                    spec.weak_window,
+                    scale=self._custom is None,
+                    shift=self.arch_.features == "identity",
+                )
+            )
         run = TrainingRun(
             self,
             spec,

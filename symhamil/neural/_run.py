@@ -69,6 +69,9 @@ class TrainingRun:
         self.t_start = time.perf_counter()
         self.deadline = np.inf if time_limit is None else self.t_start + time_limit
         self.target = -np.inf if spec.target_loss is None else spec.target_loss
+        # The optimizers see the loss in the network's units; history, targets
+        # and messages are in the data's: loss = unit * the optimizers' loss.
+        self.unit = model.scaling_.force**2
         self.windows = (
             traj.windows(spec.window, spec.window_step) if spec.window is not None else (traj,)
         )
@@ -224,11 +227,11 @@ class TrainingRun:
         handover = s.optimizer == "adam+lbfgs" and s.handover is not None
         long_run = not handover and steps * len(self.windows) >= XLA_MIN_STEPS
         datas = [
-            TrainingData(w, s.loss, s.stride, m._tf_dtype, long_run, s.weak_window)
+            TrainingData(w, s.loss, s.stride, m._tf_dtype, long_run, s.weak_window, m.scaling_)
             for w in self.windows
         ]
         lr = tf.constant(s.rate, m._tf_dtype)
-        target = tf.constant(self.target, m._tf_dtype)
+        target = tf.constant(self.target / self.unit, m._tf_dtype)
         size = min(self.chunk, self.every)
         while m.n_steps_ < total:
             k = m.n_steps_ // steps
@@ -250,12 +253,12 @@ class TrainingRun:
                     tf.constant(n),
                 )
                 done = int(done)
-                values = values.numpy()[:done].astype(float)
+                values = values.numpy()[:done].astype(float) * self.unit
             else:
                 step = opt.distributed(self.strategy, d)
                 out = []
                 for _ in range(n):
-                    out.append(float(step(lr)))
+                    out.append(float(step(lr)) * self.unit)
                     if not np.isfinite(out[-1]) or out[-1] <= self.target:
                         break
                 done, values = len(out), np.asarray(out)
@@ -330,10 +333,13 @@ class TrainingRun:
         remaining = s.lbfgs_steps - self.n_lbfgs
         if remaining <= 0:
             return
-        data = TrainingData(self.windows[-1], s.loss, s.stride, m._tf_dtype, False, s.weak_window)
+        data = TrainingData(
+            self.windows[-1], s.loss, s.stride, m._tf_dtype, False, s.weak_window, m.scaling_
+        )
         values: list[float] = []  # every iteration of this stage
 
         def callback(x, loss):
+            loss *= self.unit
             values.append(loss)
             self.n_lbfgs += 1
             self._progress(1, loss)
@@ -345,6 +351,7 @@ class TrainingRun:
                 raise StopIteration
 
         _, final = lbfgs(m, data, remaining, callback)
+        final *= self.unit
         self.record(values)
         if not np.isfinite(final):
             m.set_weights(self.best[1])

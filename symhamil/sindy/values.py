@@ -86,6 +86,12 @@ def sindy(
     theta = library.evaluate(x)
     library.check(theta)
     keep = [j for j, t in enumerate(library.terms) if t == 1]
+    if not keep:
+        # A potential is defined up to a constant (a network's is arbitrary): a
+        # library without one is fitted to the values' variations, or the terms
+        # would absorb the constant (a network of V = 7.7 x^2 - 4936 x on pixels,
+        # V(320) = 3e5 off, read as 10.3 x^2 - 6595 x).
+        theta, y = theta - theta.mean(axis=0), y - y.mean()
     if data is not None and selection.threshold is None:
         return _select_by_data(theta, y, library, keep, selection, data, plan, target, geometry)
     selection = selection.with_rule("residual")
