@@ -464,6 +464,9 @@ print(np.abs(one.history_ - two.history_).max() / one.history_.max())
 """
 
 
+# Slow (6 s, a subprocess with two logical devices): the default suite keeps
+# test_neural.py's mirrored-strategy test of the same training loop.
+@pytest.mark.slow
 def test_pair_potential_on_a_mirrored_strategy_gives_the_same_loss_curve():
     """Two logical CPU devices, one trajectory each: the same curve to rounding
     (float64 sums in another order, amplified by 30 Adam steps)."""

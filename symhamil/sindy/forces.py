@@ -81,16 +81,16 @@ def _refined(fit, traj, how, theta, y, library, method, selection) -> SparseFit:
                 res = _relative_residual(theta, y, beta)
                 candidates.append(_result(beta, step.threshold, res, fit.path, library))
     n = traj.n_points * traj.dim * (2 if traj.has_momenta else 1)
-    scored = []
-    for cand in candidates:
+    scored, cand = [], candidates[0]
+    if len(candidates) > 1:
         # Candidates are compared on short segments; only the winner goes on to
-        # whole pieces (positions only), which costs several times more.
-        r = shoot(cand, traj, plan=how, continuation=False)
-        scored.append((2 * r.cost + len(r.coefficients) * np.log(n), cand, r))
-    _, cand, r = min(scored, key=lambda x: x[0])
-    if not traj.has_momenta:
-        start = cand.replace(coefficients=r.coefficients, expression=r.expression)
-        r = shoot(start, traj, plan=how)
+        # segments as long as the dynamics allow, which costs several times more.
+        for cand in candidates:
+            r = shoot(cand, traj, plan=how, continuation=False)
+            scored.append((2 * r.cost + len(r.coefficients) * np.log(n), cand, r))
+        _, cand, r = min(scored, key=lambda x: x[0])
+        cand = cand.replace(coefficients=r.coefficients, expression=r.expression)
+    r = shoot(cand, traj, plan=how)
     note = ""
     if len(scored) > 1:
         note = f"; chosen by trajectory BIC from {len(scored)} candidates"
