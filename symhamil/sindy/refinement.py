@@ -108,7 +108,8 @@ def refine(
         clearly worse than the last (a chaotic orbit, a local minimum) is
         undone. Every free segment start costs information, so whole pieces
         reach the Cramer-Rao bound of the trajectories where segments of 2 tau
-        stay 2-4 times above it. Not with ``segment`` given.
+        stay 4-11 times above it (standard errors; benchmarks/bench_cramer_rao.py).
+        Not with ``segment`` given.
 
     Returns
     -------
@@ -161,11 +162,12 @@ def refine(
 def _continued(problem, L, beta, states, r, cost, max_iter):
     """Continuation: each free segment start costs information (T1 at 1%,
     positions only: stderr 2.8e-4 with segments of 2 tau, 1.3e-4 over whole
-    pieces; the pendulum with momenta: 2.8x the whole pieces' bound), but long
-    segments are far from convex. Doubling the segments, each stage started
-    from the last one's states, reaches whole pieces; a stage that fits worse
-    per residual (a local minimum, a chaotic orbit) is undone. Returns
-    (problem, beta, states, r, cost) of the last stage kept."""
+    pieces; a pendulum with momenta: 4.1x the whole pieces' Cramer-Rao bound
+    with segments of 2 tau), but long segments are far from convex. Segments
+    GROWTH times longer at each stage, each started from the last one's
+    states, reach whole pieces; a stage that fits worse per residual (a local
+    minimum, a chaotic orbit) is undone. Returns (problem, beta, states, r,
+    cost) of the last stage kept."""
     traj, seg = problem.traj, problem.seg
     longest = int(traj.sizes.max())
     while L < longest:
@@ -221,18 +223,20 @@ class _Shooting:
         measured = traj.measured()[seg.rows[:, None], seg.index]
         self.weight = (seg.inside & measured)[..., None].astype(float)
         self.S = len(seg.starts)
+        # Samples per chunk of a chained Jacobian: CHUNK_STEPS RK4 steps.
+        self.chunk = max(3, CHUNK_STEPS // n_sub + 1)
         # Residuals that count (the padding of short segments does not).
         self.count = max(float(self.weight.sum()) * len(self.obs) * traj.dim, 1.0)
+        self._kept: list = []  # the last simulations: (beta, states, q, p)
 
     def on(self, seg) -> _Shooting:
         """The same problem on other segments."""
         return _Shooting(self.traj, seg, self.sigmas, self.masses, self.n_sub, self.grad_rows,
                          self.J)  # fmt: skip
 
-    def simulate(self, beta_rows, states, steps=None):
-        """K copies: coefficients (K, J), states (K, 2, d) -> simulated q (and p),
-        over the segments' width (or ``steps`` intervals)."""
-        qs, ps = self._integrate(beta_rows, states, self.seg.width - 1 if steps is None else steps)
+    def simulate(self, beta_rows, states):
+        """K copies: coefficients (K, J), states (K, 2, d) -> simulated q (and p)."""
+        qs, ps = self._integrate(beta_rows, states, self.seg.width - 1)
         return [qs] if self.traj.p is None else [qs, ps]
 
     def _integrate(self, beta_rows, states, steps):
@@ -255,13 +259,13 @@ class _Shooting:
                                  self.seg.width - 1)  # fmt: skip
         # The last two simulations (the point and the trial step) are kept: a
         # chained Jacobian starts its chunks from the point's simulated states.
-        self._kept = [(beta.copy(), states.copy(), qs, ps), *getattr(self, "_kept", [])[:1]]
+        self._kept = [(beta.copy(), states.copy(), qs, ps), *self._kept[:1]]
         r = self.residuals([qs] if self.traj.p is None else [qs, ps], np.arange(self.S))
         return r, 0.5 * float(np.sum(r**2))
 
     def jacobian(self, beta, states, r, states_only=False):
         d = states.shape[2]
-        if self.seg.width > 2 * CHUNK:
+        if self.seg.width > 2 * self.chunk:
             return self._chained(beta, states, states_only)
         return _jacobian(
             self.simulate, self.residuals, beta, states, r, self.seg, self.J, d, states_only
@@ -274,7 +278,7 @@ class _Shooting:
         A forward-difference Jacobian integrates every perturbed copy over the
         whole segment, one RK4 step after another, and Python's cost per step
         dominates. Here each segment's simulated path is cut into chunks of
-        CHUNK samples; the perturbed copies of every chunk start from the path's
+        CHUNK_STEPS RK4 steps; the perturbed copies of every chunk start from the path's
         state there and are integrated together over one chunk; the chunks'
         sensitivities (to their start and to the coefficients) are chained along
         the segment. Exact to the forward differences' precision, several times
@@ -282,7 +286,7 @@ class _Shooting:
         """
         S, J, d, W = self.S, self.J, self.traj.dim, self.seg.width
         qs, ps = self._path(beta, states)  # (S, W, d) each
-        C = CHUNK
+        C = self.chunk
         starts = np.arange(0, W - 1, C - 1)  # chunk k covers samples a_k .. a_k + C - 1
         K = len(starts)
         z0 = np.stack([qs[:, starts], ps[:, starts]], axis=2)  # (S, K, 2, d)
@@ -327,7 +331,7 @@ class _Shooting:
 
     def _path(self, beta, states):
         """The simulated q and p of every segment at (beta, states)."""
-        for b, s, qs, ps in getattr(self, "_kept", []):
+        for b, s, qs, ps in self._kept:
             if np.array_equal(b, beta) and np.array_equal(s, states):
                 return qs, ps
         return self._integrate(np.broadcast_to(beta, (self.S, self.J)), states, self.seg.width - 1)
@@ -401,8 +405,8 @@ def _start_momenta(traj: Trajectories, seg: _Segments) -> np.ndarray:
 
 #: Relative step of the forward differences of the Jacobian.
 FD_STEP = 1e-7
-#: Samples per chunk of a chained Jacobian (segments longer than twice this).
-CHUNK = 64
+#: RK4 steps per chunk of a chained Jacobian (for segments longer than two chunks).
+CHUNK_STEPS = 64
 
 
 def _jacobian(simulate, residuals, beta, states, r, seg, J, d, states_only=False):
