@@ -188,13 +188,14 @@ def _continued(problem, L, beta, states, r, cost, max_iter):
             break
         nxt = problem.on(seg_next)
         b2, s2, r2, c2 = nxt.solve(beta, states[pick], max_iter)
-        # Residuals are in noise units, so a model that fits has a cost per
-        # residual near 1/2. Shorter segments sit below it (their free starts
-        # absorb noise: T1, q only, 1%: 0.475 with 20 segments, 0.504 with
-        # whole pieces, and whole pieces halve the error); a stage is undone
-        # only when it fits clearly worse than both the last stage and the noise.
-        floor = max(cost / problem.count, 0.5)
-        if not c2 / nxt.count <= CONTINUATION_SLACK * floor:
+        # Residuals are in noise units, so a model that fits has a residual
+        # variance (per degree of freedom: the free starts absorb some noise)
+        # near 1, or a little above where the noise estimate is low (a pendulum
+        # at 6 fps and 1%: 1.084 with 50 segments, 1.067 with 8). A stage is
+        # undone only when it fits clearly worse than both the last stage and
+        # the noise: a local minimum, an orbit that long segments cannot follow.
+        floor = max(problem.variance(cost, len(beta)), 1.0)
+        if not nxt.variance(c2, len(beta)) <= CONTINUATION_SLACK * floor:
             break
         beta, states, r, cost, seg, problem, L = b2, s2, r2, c2, seg_next, nxt, L_next
     return problem, beta, states, r, cost
@@ -207,8 +208,9 @@ def _continued(problem, L, beta, states, r, cost, max_iter):
 COST_TOLERANCE = 1e-3
 #: Each continuation stage makes the segments this many times longer.
 GROWTH = 8
-#: A longer-segment stage is kept when its cost per residual is at most this
-#: factor of the previous stage's, or of the noise's (1/2), whichever is larger.
+#: A longer-segment stage is kept when its residual variance (in noise units,
+#: per degree of freedom) is at most this factor of the previous stage's, or of
+#: the noise's (1), whichever is larger.
 CONTINUATION_SLACK = 1.05
 
 
@@ -228,6 +230,13 @@ class _Shooting:
         # Residuals that count (the padding of short segments does not).
         self.count = max(float(self.weight.sum()) * len(self.obs) * traj.dim, 1.0)
         self._kept: list = []  # the last simulations: (beta, states, q, p)
+
+    def variance(self, cost: float, J: int) -> float:
+        """The residuals' variance per degree of freedom at ``cost`` (1 when the
+        model fits to within the noise): the coefficients and every segment's
+        start are fitted."""
+        free = J + self.S * 2 * self.traj.dim
+        return 2 * cost / max(self.count - free, 1.0)
 
     def on(self, seg) -> _Shooting:
         """The same problem on other segments."""
@@ -481,7 +490,7 @@ def _stderr(A, B, r, problem) -> tuple[np.ndarray, float, str]:
     model of the misfit). A coefficient the data do not identify (a singular
     or indefinite covariance) gets inf, and the note says so; never NaN.
     """
-    S, _, J = A.shape
+    J = A.shape[2]
     U = np.einsum("snk,snl->skl", B, B)
     W = np.einsum("snk,snj->skj", B, A)
     try:
@@ -489,8 +498,7 @@ def _stderr(A, B, r, problem) -> tuple[np.ndarray, float, str]:
         var = np.diag(np.linalg.inv(red))
     except np.linalg.LinAlgError:
         var = np.full(J, np.inf)
-    dof = max(r.size - J - S * B.shape[2], 1)
-    s2 = float(np.sum(r**2)) / dof
+    s2 = problem.variance(0.5 * float(np.sum(r**2)), J)
     rho = _lag_one(r, problem)
     n = max(int(problem.weight.sum()), 1)
     capped = min(rho, MAX_RHO)
