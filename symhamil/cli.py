@@ -191,6 +191,20 @@ def _add_learn(sub) -> None:
         "--time-limit", type=float, default=600.0, help="seconds for the network (600)"
     )
     lrn.add_argument("--seed", type=int, default=0, help="seed (0)")
+    lrn.add_argument(
+        "--rtol",
+        type=_positive_number,
+        default=0.01,
+        help="steps within this fraction of h (plus the stamps' rounding) are regular; "
+        "others cut the data (0.01)",
+    )
+    lrn.add_argument(
+        "--max-gap",
+        type=int,
+        default=None,
+        help="bridge gaps of up to this many lost samples (default: up to 5%% of the "
+        "motion's time scale, at least 2)",
+    )
     md = lrn.add_argument_group("molecular-dynamics files (pair potentials)")
     md.add_argument("--cutoff", type=float, default=None,
                     help="the cutoff of the interaction (default: half the box)")  # fmt: skip
@@ -345,6 +359,8 @@ def _learn(args: argparse.Namespace) -> int:
         seed=args.seed,
         time_limit=args.time_limit,
         overwrite=args.overwrite,
+        rtol=args.rtol,
+        max_gap=args.max_gap,
     )
     learn(settings, args.out, report=not args.no_report)
     return 0

@@ -193,3 +193,35 @@ def test_the_network_route_learns_a_cart_filmed_in_pixels(tmp_path, capsys):
     # omega^2 / 2 = 7.711: measured 7.708 (0.04%); 1% is the noise's share of
     # 360 positions per cycle at 0.3 px, with margin.
     assert coef["x**2"] == pytest.approx(w**2 / 2, rel=0.01)
+
+
+def test_learn_reads_a_camera_clock_and_takes_rtol_and_max_gap(tmp_path, capsys):
+    """Stamps rounded to milliseconds at 29.96 fps used to be refused ("fewer than
+    8 samples"); they are one clock now. --rtol and --max-gap reach the reader,
+    and a bad value is refused before any work."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    k = np.arange(600)
+    k = k[rng.random(k.size) >= 0.02]
+    t = np.round(k / 29.96, 3)
+    x = np.cos(2 * np.pi * 0.6 * k / 29.96) + rng.normal(0, 0.002, k.size)
+    path = tmp_path / "cart.csv"
+    path.write_text("t,x\n" + "\n".join(f"{a:.3f},{b:.5f}" for a, b in zip(t, x, strict=True)))
+    out = tmp_path / "out"
+    args = ["learn", str(path), "--columns", "t=t q=x", "--library", "x**2", "--no-network",
+            "--bootstrap", "0", "--no-report", "--out", str(out), "--max-gap", "3"]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "time stamps rounded to 0.001" in printed
+    res = json.loads((out / "results.json").read_text())
+    assert res["data"]["h"] == pytest.approx(1 / 29.96, rel=1e-4)
+    assert res["settings"]["max_gap"] == 3 and res["settings"]["rtol"] == 0.01
+    # omega^2 / 2 = (2 pi 0.6)^2 / 2 = 7.106: with the right clock, within 0.5%.
+    coef = res["routes"]["force_sindy"]["fit"]["coefficients"]["x**2"]
+    assert coef == pytest.approx((2 * np.pi * 0.6) ** 2 / 2, rel=0.005)
+    bad = ["learn", str(path), "--columns", "t=t q=x", "--rtol", "0.7", "--out",
+           str(tmp_path / "o2")]  # fmt: skip
+    assert main(bad) != 0
+    assert "rtol must be a number in (0, 0.5)" in capsys.readouterr().err
+    assert not (tmp_path / "o2").exists()

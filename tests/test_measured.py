@@ -288,3 +288,53 @@ def test_fit_chooses_its_loss_from_the_data(t1):
     assert m.spec_.loss == "verlet"
     with pytest.raises(ValueError, match="needs momenta p"):
         NeuralPotential(dim=1, hidden=(8,)).fit(only_q, steps=2, loss="forward")
+
+
+# ---------------------------------------------------------------- camera clocks
+def _camera(fps=29.96, frames=1200, dropped=0.02, seed=0):
+    """A camera's stamps: frame k at k / fps + 12.3456 s, rounded to milliseconds,
+    with ``dropped`` of the frames lost at random; q a 0.7 Hz sine."""
+    rng = np.random.default_rng(seed)
+    k = np.arange(frames)
+    keep = rng.random(frames) >= dropped
+    t = np.round(k[keep] / fps + 12.3456, 3)
+    return t, np.sin(2 * np.pi * 0.7 * k[keep] / fps), int((~keep).sum())
+
+
+def test_rounded_camera_stamps_are_read_as_one_clock():
+    """Stamps rounded to 1 ms at 29.96 fps step by 0.033 or 0.034 s (3% apart):
+    one regular clock, h from the line through the stamps (the issue's target:
+    within 1e-4; measured 1.2e-7), and exactly the dropped frames are missing."""
+    t, q, lost = _camera()
+    tr = sh.Trajectories.from_samples(t, q)
+    rep = tr.sampling
+    assert rep.rounding == 0.001 and tr.R == 1
+    assert rep.h == pytest.approx(1 / 29.96, rel=1e-4)
+    assert rep.filled == lost and rep.cuts == ()  # no phantom gaps, no cuts
+    # Half a millisecond of rounding, and the fitted line's own error (measured 0.5015 ms).
+    assert rep.jitter <= 0.6 * 0.001 / rep.h
+    assert "time stamps rounded to 0.001" in str(rep)
+    # The grid is the camera's: every sample sits at its own frame's time.
+    np.testing.assert_allclose(tr.q[0][tr.observed[0], 0], q)
+
+
+def test_a_trajectory_on_another_step_is_refused_by_name():
+    t8, t12 = 2440600.5 + 8.0 * np.arange(300), 2440600.5 + 12.0 * np.arange(200)
+    t = np.concatenate([t8, t12])
+    ids = ["venus"] * 300 + ["mars"] * 200
+    with pytest.raises(ValueError, match="trajectory 'mars' has step 12, the others 8"):
+        sh.Trajectories.from_samples(t, np.sin(t / 100), trajectory=ids)
+    # A whole multiple is a run with lost frames, bridged as before.
+    t16 = 2440600.5 + 16.0 * np.arange(150)
+    tr = sh.Trajectories.from_samples(
+        np.concatenate([t8, t16]), np.sin(np.concatenate([t8, t16]) / 100),
+        trajectory=["venus"] * 300 + ["earth"] * 150, max_gap=1,
+    )  # fmt: skip
+    assert tr.R == 2 and tr.h == 8.0
+
+
+def test_cuts_are_printed_as_times_after_the_first_stamp():
+    t = 2440600.5 + 8.0 * np.arange(300)
+    t = np.delete(t, [50, 51, 52, 53, 54, 55, 120])
+    rep = sh.Trajectories.from_samples(t, np.sin(t / 100), max_gap=0).sampling
+    assert "after the first stamp (2440600.5): 448 (step 56), 968 (step 16)" in str(rep)

@@ -71,6 +71,8 @@ class LearnSettings:
     seed: int = 0
     time_limit: float | None = 600.0
     overwrite: bool = False
+    rtol: float = 0.01
+    max_gap: int | None = None
 
     def __post_init__(self) -> None:
         check_request(self)
@@ -204,13 +206,21 @@ def _read(settings: LearnSettings, out: Path, say):
         v=cols.get("v"),
         trajectory=cols.get("trajectory"),
         masses=settings.masses,
+        rtol=settings.rtol,
+        max_gap=settings.max_gap,
     )
     lib = parse_library(settings.library, traj.coords, settings.degree)
     truth = None
     if settings.truth is not None:
         truth = parse_formula(settings.truth, traj.coords, "true potential")
     if int(traj.sizes.max()) < 8:
-        raise ValueError("the longest regular piece has fewer than 8 samples; nothing to learn.")
+        report = str(traj.sampling).replace("\n", "; ")
+        raise ValueError(
+            f"the longest regular piece has {int(traj.sizes.max())} samples, fewer than 8: "
+            f"nothing to learn ({report}). Steps that differ from h by more than --rtol "
+            f"({settings.rtol:g} of h) cut the data, and gaps of more than --max-gap lost "
+            "samples too; raise them if the clock is regular."
+        )
     say(f"read {settings.data}: {traj.sampling}".replace("\n", "\n  "))
     renamed = [f"{c!r} as {n}" for c, n in zip(cols["q"], traj.names, strict=True) if c != n]
     if renamed:

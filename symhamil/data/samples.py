@@ -58,8 +58,10 @@ class SamplingReport:
     used : int
         Samples in the pieces kept.
     h : float
-        The step: the median of the smallest frequent step between consecutive
-        samples (see :func:`step_of`), so that regular gaps do not inflate it.
+        The step: the slope of the stamps against their frame numbers over the
+        pieces (least squares), started from the median of the smallest frequent
+        step (see :func:`step_of`), so that regular gaps do not inflate it and
+        rounded stamps do not drift.
     pieces : int
         Pieces kept.
     cuts : tuple of (float, float)
@@ -71,11 +73,17 @@ class SamplingReport:
     filled : int
         Missing samples bridged inside pieces (gaps of up to ``max_gap``).
     jitter : float
-        Largest distance of a kept time stamp from its piece's regular grid, in
-        units of h.
+        Largest distance of a kept time stamp from the clock (the straight line
+        through its piece's stamps against their frame numbers), in units of h.
     velocity_ratio : tuple of float, optional
         For each coordinate, the measured p / m over dq/dt (fitted over windows
         of the pieces): 1 when the momenta agree with the positions.
+    rounding : float
+        The decimal the time stamps were rounded to (0.001 for a camera's
+        milliseconds), when they were: the steps then vary by up to it, and
+        are still read as one regular clock.
+    t_first : float
+        The first time stamp; cuts are printed as times after it.
     """
 
     samples: int
@@ -89,16 +97,28 @@ class SamplingReport:
     jitter: float
     velocity_ratio: tuple[float, ...] | None = None
     filled: int = 0
+    rounding: float = 0.0
+    t_first: float = 0.0
 
     def __str__(self) -> str:
         lines = [
             f"{self.used} of {self.samples} samples in {self.pieces} regular piece(s), "
-            f"step h = {self.h:.6g}"
+            f"step h = {self.h:.7g}"
         ]
+        if self.rounding:
+            lines.append(
+                f"time stamps rounded to {self.rounding:g}: read as one clock, h from a "
+                "straight line through the stamps against their frame numbers"
+            )
         if self.cuts:
-            shown = ", ".join(f"t={t:.6g} (step {s:.3g})" for t, s in self.cuts[:5])
+            # Offsets from the first stamp: Julian dates or Unix times printed
+            # whole would hide the place in their last digits.
+            shown = ", ".join(f"{t - self.t_first:.6g} (step {s:.4g})" for t, s in self.cuts[:5])
             more = f" and {len(self.cuts) - 5} more" if len(self.cuts) > 5 else ""
-            lines.append(f"cut at {len(self.cuts)} irregular step(s): {shown}{more}")
+            lines.append(
+                f"cut at {len(self.cuts)} irregular step(s), at times after the first stamp "
+                f"({self.t_first:.10g}): {shown}{more}"
+            )
         for n, why in (
             (self.dropped_nonfinite, "with NaN or inf values"),
             (self.dropped_duplicates, "with a repeated time stamp"),
@@ -277,9 +297,17 @@ def _one_pass(build, t, q, p, *, trajectory, masses, names, rtol, min_points, ma
     t, q, p, ids = _checked_columns(t, q, p, trajectory, rtol, min_points, max_gap)
     n, d = q.shape
     masses = check_masses(masses, d)
+    labels = None
+    if trajectory is not None:  # the runs' own names, for messages
+        raw = np.asarray(trajectory)
+        labels = [raw[i].item() for i in np.sort(np.unique(raw, return_index=True)[1])]
     order, dropped_nonfinite, dropped_duplicates = _ordered(t, q, p, ids, min_points)
     ts, gid = t[order], ids[order]
-    h, kept, cuts, dropped_short = _regular_pieces(ts, gid, rtol, min_points, max_gap)
+    if labels is not None and len(np.unique(gid)) != len(labels):
+        labels = None  # runs were split where their clocks restart
+    h, kept, cuts, dropped_short, rounding = _regular_pieces(
+        ts, gid, rtol, min_points, max_gap, labels
+    )
     # Grid index of every kept sample within its piece.
     grid = [np.rint((ts[a:b] - ts[a]) / h).astype(np.int64) for a, b in kept]
     lengths = np.array([int(k[-1]) + 1 for k in grid], dtype=np.int64)
@@ -287,10 +315,14 @@ def _one_pass(build, t, q, p, *, trajectory, masses, names, rtol, min_points, ma
     observed = np.zeros((len(kept), width), dtype=bool)
     for r, k in enumerate(grid):
         observed[r, k] = True
-    t0 = np.array([ts[a] for a, _ in kept])
+    # Each piece's clock: the straight line through its stamps against their
+    # frame numbers (t0 its value at the first frame), and the stamps' distance
+    # from it.
+    lines = [float(np.mean(ts[a:b] - h * k)) for (a, b), k in zip(kept, grid, strict=True)]
+    t0 = np.array(lines)
     jitter = max(
-        float(np.max(np.abs(ts[a:b] - (ts[a] + h * k))))
-        for (a, b), k in zip(kept, grid, strict=True)
+        float(np.max(np.abs(ts[a:b] - (c + h * k))))
+        for (a, b), k, c in zip(kept, grid, lines, strict=True)
     )
     qs = _on_grid(q[order], kept, grid, width)
     ps = None if p is None else _on_grid(p[order], kept, grid, width)
@@ -318,6 +350,8 @@ def _one_pass(build, t, q, p, *, trajectory, masses, names, rtol, min_points, ma
         jitter=jitter / h,
         velocity_ratio=ratio,
         filled=int(lengths.sum() - observed.sum()),
+        rounding=rounding,
+        t_first=float(ts[0]),
     )
     if ratio is not None and max(abs(v - 1) for v in ratio) > VELOCITY_MISMATCH:
         warnings.warn(
@@ -407,27 +441,80 @@ def _ordered(t, q, p, ids, min_points):
     return order, dropped_nonfinite, dropped_duplicates
 
 
-def _regular_pieces(ts, gid, rtol, min_points, max_gap):
-    """h, the regular pieces (start, stop) of at least ``min_points`` samples, the
-    cuts (time, step) and the samples dropped in shorter pieces.
+#: Stamps that are all multiples of a decimal at most this share of h, while
+#: their steps vary by that decimal, were rounded to it (a camera's
+#: milliseconds at 30 frames per second: 0.03 h).
+ROUNDING_SHARE = 0.25
 
-    A step of m h (m = 2 .. max_gap + 1, within rtol) is a gap of m - 1 missing
-    samples: it is bridged, the missing samples filled and flagged; any other
-    irregular step cuts the data.
+
+def rounding_of(ts: np.ndarray, steps: np.ndarray, h: float) -> float:
+    """The decimal the stamps ``ts`` were rounded to, or 0 when they were not.
+
+    The coarsest power of ten at most ROUNDING_SHARE h that divides every stamp,
+    if the steps near h spread by about it (an exact grid divides by small
+    decimals too, but its steps are all equal; steps spread by many quanta are
+    irregular, not rounded).
+    """
+    near = steps[np.abs(steps - h) < 0.5 * h]
+    if near.size < 2 or not np.isfinite(ts).all():
+        return 0.0
+    top = float(np.max(np.abs(ts))) or 1.0
+    for e in range(int(np.floor(np.log10(ROUNDING_SHARE * h))), -13, -1):
+        quantum = 10.0**e
+        x = ts / quantum
+        if np.max(np.abs(x - np.rint(x))) <= 1e-6 + 4 * np.finfo(float).eps * top / quantum:
+            # Rounding moves a step by less than two quanta: steps that spread
+            # further are irregular, not rounded.
+            spread = float(np.percentile(near, 95) - np.percentile(near, 5))
+            return quantum if 0.5 * quantum <= spread <= 2 * quantum else 0.0
+    return 0.0
+
+
+def _clock(ts: np.ndarray, m: np.ndarray, kept) -> float | None:
+    """h as the slope of the stamps against their frame numbers (least squares,
+    one intercept per piece): rounded or jittery stamps average out, and a clock
+    whose median step is rounded (0.033 s for 0.033378 s) does not drift."""
+    num = den = 0.0
+    for a, b in kept:
+        if b - a < 2:
+            continue
+        k = np.concatenate([[0.0], np.cumsum(m[a : b - 1])])
+        k, t = k - k.mean(), ts[a:b] - ts[a:b].mean()
+        num, den = num + float(k @ t), den + float(k @ k)
+    return num / den if den > 0 else None
+
+
+def _regular_pieces(ts, gid, rtol, min_points, max_gap, labels=None):
+    """h, the regular pieces (start, stop) of at least ``min_points`` samples, the
+    cuts (time, step), the samples dropped in shorter pieces, and the stamps'
+    rounding.
+
+    A step of m h (m = 2 .. max_gap + 1) is a gap of m - 1 missing samples: it
+    is bridged, the missing samples filled and flagged; any other irregular step
+    cuts the data. Steps match within rtol h, plus the stamps' rounding. h starts
+    as the median step and is then the clock's slope through the pieces.
     """
     steps = np.diff(ts)
     same = gid[1:] == gid[:-1]
     if not same.any():
         raise ValueError("every trajectory id has a single sample; nothing to difference.")
     h = step_of(steps[same], rtol)
-    m = np.rint(steps / h)
-    bridged = same & (m >= 2) & (m <= max_gap + 1) & (np.abs(steps - m * h) <= rtol * h)
-    regular = same & ((np.abs(steps - h) <= rtol * h) | bridged)
-    cut_at = np.flatnonzero(~regular)
+    rounding = rounding_of(ts, steps[same], h)
+    _one_clock(steps, gid, same, h, rtol * h + rounding, labels)
+    for _ in range(2):  # from the median step, then from the clock's slope
+        slack = rtol * h + rounding
+        m = np.rint(steps / h)
+        bridged = same & (m >= 2) & (m <= max_gap + 1) & (np.abs(steps - m * h) <= slack)
+        regular = same & ((np.abs(steps - h) <= slack) | bridged)
+        cut_at = np.flatnonzero(~regular)
+        bounds = np.concatenate([[0], cut_at + 1, [ts.size]])
+        pieces = list(itertools.pairwise(bounds))
+        kept = [(a, b) for a, b in pieces if b - a >= min_points]
+        fitted = _clock(ts, np.where(regular, m, 1.0), kept)
+        if fitted is None or abs(fitted - h) <= 1e-12 * h:
+            break
+        h = fitted
     cuts = tuple((float(ts[i + 1]), float(steps[i])) for i in cut_at if same[i])
-    bounds = np.concatenate([[0], cut_at + 1, [ts.size]])
-    pieces = list(itertools.pairwise(bounds))
-    kept = [(a, b) for a, b in pieces if b - a >= min_points]
     dropped_short = int(sum(b - a for a, b in pieces if b - a < min_points))
     if not kept:
         longest = max(b - a for a, b in pieces)
@@ -436,7 +523,29 @@ def _regular_pieces(ts, gid, rtol, min_points, max_gap):
             f"steps vary by more than rtol = {rtol} of h = {h:.6g}. Raise rtol or resample "
             "the data onto a regular grid."
         )
-    return h, kept, cuts, dropped_short
+    return h, kept, cuts, dropped_short, rounding
+
+
+def _one_clock(steps, gid, same, h, slack, labels) -> None:
+    """Refuse, by name, a trajectory sampled at a step that is not a whole
+    multiple of the others' (planets at 8 and 12 days in one file): its steps
+    would all be irregular, and it would be dropped without a word."""
+    runs = np.unique(gid[1:][same])
+    if runs.size < 2:
+        return
+    for g in runs:
+        own = steps[same & (gid[1:] == g)]
+        if own.size < 2:
+            continue
+        hg = step_of(own, slack / h)
+        n = np.rint(hg / h)
+        if n < 1 or abs(hg - n * h) > n * slack:
+            name = repr(labels[g]) if labels is not None and g < len(labels) else f"run {g}"
+            raise ValueError(
+                f"trajectory {name} has step {hg:.6g}, the others {h:.6g}: symhamil learns "
+                "from one step for all trajectories. Read it separately, or resample it to "
+                "the step of the others."
+            )
 
 
 def _on_grid(x, kept, grid, width) -> np.ndarray:

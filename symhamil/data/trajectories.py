@@ -520,15 +520,17 @@ class Trajectories:
         """Trajectories from measured samples with time stamps, split at gaps.
 
         The samples are sorted by time within each trajectory id. A step of m h
-        (h the data's step, the median of the smallest frequent step; m = 2 ..
-        ``max_gap`` + 1) is a gap
-        of m - 1 lost samples. It is bridged, the lost samples filled by linear
-        interpolation and marked in ``observed`` (integrals use them, pairs and
-        likelihoods do not). Any other step that differs from h by more than
-        ``rtol`` cuts the data (a long gap, a jump of the clock, a change of
-        rate); a sample that is not finite counts as lost. Pieces shorter than
-        ``min_points`` are dropped. What was cut, bridged and dropped is in
-        ``.sampling`` (a :class:`SamplingReport`).
+        (h the data's step; m = 2 .. ``max_gap`` + 1) is a gap of m - 1 lost
+        samples. It is bridged, the lost samples filled by linear interpolation
+        and marked in ``observed`` (integrals use them, pairs and likelihoods do
+        not). Any other step that differs from h by more than ``rtol`` (plus the
+        stamps' rounding: a camera's milliseconds) cuts the data (a long gap, a
+        jump of the clock, a change of rate); a sample that is not finite counts
+        as lost. Pieces shorter than ``min_points`` are dropped. h is the slope
+        of the stamps against their frame numbers, so rounded or jittery stamps
+        make one clock that does not drift. A trajectory whose step is not a
+        whole multiple of the others' is refused by name. What was cut, bridged
+        and dropped is in ``.sampling`` (a :class:`SamplingReport`).
 
         Parameters
         ----------
