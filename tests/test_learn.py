@@ -202,7 +202,7 @@ def test_learn_reads_a_camera_clock_and_takes_rtol_and_max_gap(tmp_path, capsys)
     import numpy as np
 
     rng = np.random.default_rng(3)
-    k = np.arange(600)
+    k = np.arange(300)
     k = k[rng.random(k.size) >= 0.02]
     t = np.round(k / 29.96, 3)
     x = np.cos(2 * np.pi * 0.6 * k / 29.96) + rng.normal(0, 0.002, k.size)
