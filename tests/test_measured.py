@@ -338,3 +338,13 @@ def test_cuts_are_printed_as_times_after_the_first_stamp():
     t = np.delete(t, [50, 51, 52, 53, 54, 55, 120])
     rep = sh.Trajectories.from_samples(t, np.sin(t / 100), max_gap=0).sampling
     assert "after the first stamp (2440600.5): 448 (step 56), 968 (step 16)" in str(rep)
+
+
+def test_read_csv_names_a_trajectory_on_another_step(tmp_path):
+    t8, t12 = 8.0 * np.arange(100), 12.0 * np.arange(80)
+    rows = ["t,x,planet"] + [f"{t},{np.sin(t / 50)},venus" for t in t8]
+    rows += [f"{t},{np.sin(t / 40)},mars" for t in t12]
+    path = tmp_path / "planets.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match="planets.csv: trajectory 'mars' has step 12"):
+        sh.read_csv(path, q="x", trajectory="planet")

@@ -258,6 +258,7 @@ def from_samples(
     rtol: float = 0.01,
     min_points: int = 3,
     max_gap: int | None = None,
+    trajectory_names=None,
 ):
     """The pieces of measured samples, built by ``build`` (the Trajectories class).
 
@@ -268,7 +269,7 @@ def from_samples(
     (bridging short gaps), lay the pieces on a grid, report.
     """
     args = dict(trajectory=trajectory, masses=masses, names=names, rtol=rtol,
-                min_points=min_points)  # fmt: skip
+                min_points=min_points, trajectory_names=trajectory_names)  # fmt: skip
     if max_gap is not None:
         return _one_pass(build, t, q, p, max_gap=max_gap, **args)
     # Bridge gaps shorter than GAP_FRACTION of the motion's time scale (at least
@@ -292,13 +293,17 @@ def from_samples(
 _USER = 4
 
 
-def _one_pass(build, t, q, p, *, trajectory, masses, names, rtol, min_points, max_gap):
+def _one_pass(
+    build, t, q, p, *, trajectory, masses, names, rtol, min_points, max_gap, trajectory_names
+):
     """One pass of :func:`from_samples` with a given ``max_gap``."""
     t, q, p, ids = _checked_columns(t, q, p, trajectory, rtol, min_points, max_gap)
     n, d = q.shape
     masses = check_masses(masses, d)
     labels = None
-    if trajectory is not None:  # the runs' own names, for messages
+    if trajectory_names is not None:
+        labels = [str(x) for x in trajectory_names]
+    elif trajectory is not None:  # the runs' own names, for messages
         raw = np.asarray(trajectory)
         labels = [raw[i].item() for i in np.sort(np.unique(raw, return_index=True)[1])]
     order, dropped_nonfinite, dropped_duplicates = _ordered(t, q, p, ids, min_points)

@@ -516,6 +516,7 @@ class Trajectories:
         rtol: float = 0.01,
         min_points: int = 3,
         max_gap: int | None = None,
+        trajectory_names=None,
     ) -> Trajectories:
         """Trajectories from measured samples with time stamps, split at gaps.
 
@@ -554,6 +555,9 @@ class Trajectories:
             Most consecutive lost samples bridged (0: cut at every gap). By
             default gaps shorter than 5% of the motion's time scale
             spread(q) / spread(dq/dt), and always gaps of up to 2 samples.
+        trajectory_names : sequence of str, optional
+            When ``trajectory`` holds codes 0, 1, ... (as a file reader makes
+            them), the trajectories' names, for messages.
 
         Returns
         -------
@@ -571,6 +575,7 @@ class Trajectories:
             rtol=rtol,
             min_points=min_points,
             max_gap=max_gap,
+            trajectory_names=trajectory_names,
         )
 
     # ------------------------------------------------------------------ files

@@ -82,8 +82,9 @@ def read_csv(
         raise ValueError(f"{where}not a file of samples (a folder or a device).")
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            header, columns, ids, line = _read_columns(fh, where, t, qcols, pcols, trajectory,
-                                                       delimiter)  # fmt: skip
+            header, columns, ids, line, runs = _read_columns(
+                fh, where, t, qcols, pcols, trajectory, delimiter
+            )
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{where}cannot be read as text ({exc}).") from None
     tt = columns[t]
@@ -106,6 +107,7 @@ def read_csv(
             qq,
             pp,
             trajectory=ids,
+            trajectory_names=runs,
             masses=masses,
             names=names,
             rtol=rtol,
@@ -125,7 +127,8 @@ def _read_columns(fh, where, t, qcols, pcols, trajectory, delimiter):
 
     Memory stays at 8 bytes per wanted value (plus an int per row for the
     trajectory id and the line number), whatever the width of the file.
-    Returns (header, {column: values}, trajectory ids or None, line numbers).
+    Returns (header, {column: values}, trajectory ids or None, line numbers, the
+    trajectories' names in the order of their ids or None).
     """
     state = {"line": 0}
 
@@ -196,6 +199,7 @@ def _read_columns(fh, where, t, qcols, pcols, trajectory, delimiter):
         columns,
         np.frombuffer(ids, dtype=np.int64) if trajectory else None,
         np.frombuffer(line_of, dtype=np.int64),
+        list(codes) if trajectory else None,
     )
 
 
