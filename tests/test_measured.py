@@ -346,5 +346,5 @@ def test_read_csv_names_a_trajectory_on_another_step(tmp_path):
     rows += [f"{t},{np.sin(t / 40)},mars" for t in t12]
     path = tmp_path / "planets.csv"
     path.write_text("\n".join(rows) + "\n")
-    with pytest.raises(ValueError, match="planets.csv: trajectory 'mars' has step 12"):
+    with pytest.raises(ValueError, match=r"planets\.csv: trajectory 'mars' has step 12"):
         sh.read_csv(path, q="x", trajectory="planet")
