@@ -111,6 +111,10 @@ def test_momenta_that_disagree_with_the_positions_are_reported():
     with pytest.warns(SamplingWarning, match="p / \\(m dq/dt\\) = 0.960"):
         bad = sh.Trajectories.from_samples(t, np.sin(t), 0.96 * np.cos(t))
     assert bad.sampling.velocity_ratio[0] == pytest.approx(0.96, abs=1e-3)
+    # The warning offers the scale the data imply: p = 0.96 dq/dt given as momenta
+    # of mass 2 are those of a mass 0.96 (or a velocity column 0.48 times too small).
+    with pytest.warns(SamplingWarning, match=r"Masses of 0\.96 would make them agree.*0\.48"):
+        sh.Trajectories.from_samples(t, np.sin(t), 0.96 * np.cos(t), masses=2.0)
 
 
 # ---------------------------------------------------------------- ragged pieces

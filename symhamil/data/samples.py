@@ -359,10 +359,11 @@ def _one_pass(
         t_first=float(ts[0]),
     )
     if ratio is not None and max(abs(v - 1) for v in ratio) > VELOCITY_MISMATCH:
+        m = np.ones(d) if masses is None else np.asarray(masses, dtype=float)
         warnings.warn(
             f"the measured momenta disagree with the positions: p / (m dq/dt) = "
-            f"{', '.join(f'{v:.3f}' for v in ratio)} (1 if they agree). Check the masses "
-            "and the units, or learn from positions only (p=None).",
+            f"{', '.join(f'{v:.3f}' for v in ratio)} (1 if they agree). "
+            f"{scale_offer(ratio, m)}, or learn from positions only (p=None).",
             SamplingWarning,
             stacklevel=_USER,
         )
@@ -567,6 +568,18 @@ def _on_grid(x, kept, grid, width) -> np.ndarray:
         full = np.arange(int(k[-1]) + 1)
         out[r, : full.size] = np.stack([np.interp(full, k, vals[:, j]) for j in range(d)], axis=1)
     return out
+
+
+def scale_offer(ratio, masses) -> str:
+    """What would make measured momenta agree with the positions: the masses
+    scaled by the measured p / (m dq/dt), or the momenta divided by it."""
+    fitted = ", ".join(f"{r * m:.4g}" for r, m in zip(ratio, masses, strict=True))
+    divide = ", ".join(f"{r:.4g}" for r in ratio)
+    return (
+        f"Masses of {fitted} would make them agree (p = m dq/dt with the masses the data "
+        f"imply), as would momenta divided by {divide} (a velocity column on another "
+        "scale); check the masses and the units"
+    )
 
 
 def momentum_ratio(traj) -> tuple[float, ...] | None:

@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, replace
 
 from ..data.noise import ORDER, NoiseLevel, noise_level, smooth, time_scale
-from ..data.samples import VELOCITY_MISMATCH, SamplingWarning, momentum_ratio
+from ..data.samples import VELOCITY_MISMATCH, SamplingWarning, momentum_ratio, scale_offer
 from ..data.trajectories import Trajectories
 from .observations import MOMENTUM_LOSSES, default_loss
 
@@ -146,8 +146,8 @@ def _momenta_agree(traj: Trajectories) -> bool:
     warnings.warn(
         f"the measured momenta disagree with the positions: p / (m dq/dt) = "
         f"{', '.join(f'{r:.3f}' for r in ratio)} (1 if they agree), so the potential is "
-        "learned from the positions alone. Check the masses and the units of p, or keep "
-        "them with symhamil.plan(traj, momenta=True).",
+        f"learned from the positions alone. {scale_offer(ratio, traj.mass_array)}; or keep "
+        "the momenta with symhamil.plan(traj, momenta=True).",
         SamplingWarning,
         stacklevel=3,
     )
