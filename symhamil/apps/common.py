@@ -127,4 +127,4 @@ def claim_folder(out: Path, kind: str, overwrite: bool = False) -> None:
 
 
 def rounded(fit: SparseFit, digits: int = 6) -> sp.Expr:
-    return sp.Add(*(sp.Float(c, digits) * t for t, c in fit.coefficients.items()))
+    return fit.rounded(digits)

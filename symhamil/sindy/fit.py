@@ -105,6 +105,24 @@ class PathStep:
     criterion: float | None = None
 
 
+#: The radius r = |q| that central potentials are printed in.
+RADIUS = sp.Symbol("r", positive=True)
+
+
+def in_radius(expr: sp.Expr, symbols) -> sp.Expr:
+    """``expr`` written in r = |q| (RADIUS) when it depends on ``symbols`` (2 or
+    more coordinates) only through their sum of squares; otherwise ``expr``.
+
+    -1/sqrt(x**2 + y**2 + z**2) + 0.1*(x**2 + y**2 + z**2) reads -1/r + 0.1*r**2.
+    """
+    symbols = tuple(symbols)
+    if len(symbols) < 2 or any(s.name == RADIUS.name for s in symbols):
+        return expr
+    r2 = sp.Add(*(s**2 for s in symbols))
+    out = expr.subs(r2, RADIUS**2)
+    return expr if out.free_symbols & set(symbols) else out
+
+
 @dataclass(frozen=True, eq=False)
 class SparseFit:
     """A sparse model sum_j beta_j xi_j.
@@ -185,12 +203,20 @@ class SparseFit:
             {part: stage.describe() for stage in self.provenance for part in stage.gives}
         )
 
+    def rounded(self, digits: int = 6) -> sp.Expr:
+        """The expression with coefficients to ``digits`` significant digits, for
+        reading: written in r = |q| when it depends on the coordinates only
+        through it (a central potential from a radial library)."""
+        expr = sp.Add(*(sp.Float(c, digits) * t for t, c in self.coefficients.items()))
+        return in_radius(expr, self.library.symbols)
+
     def latex(self, digits: int = 6) -> str:
-        """The expression in LaTeX, coefficients to ``digits`` significant digits."""
-        return sp.latex(sp.Add(*(sp.Float(c, digits) * t for t, c in self.coefficients.items())))
+        """The expression in LaTeX, coefficients to ``digits`` significant digits
+        (in r for a central potential)."""
+        return sp.latex(self.rounded(digits))
 
     def __repr__(self) -> str:
-        expr = sp.sstr(sp.Add(*(sp.Float(c, 6) * t for t, c in self.coefficients.items())))
+        expr = sp.sstr(self.rounded())
         if len(expr) > 80:
             expr = expr[:77] + "..."
         return (

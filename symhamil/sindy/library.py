@@ -133,6 +133,41 @@ class Library:
         return cls(tuple(terms), symbols)
 
     @classmethod
+    def radial(cls, terms, coords) -> Library:
+        """Terms of the radius r = |q| of 2-D or 3-D positions, as a library in ``coords``.
+
+        ``terms`` are SymPy expressions (or strings) in the symbol ``r``; each is
+        written in ``coords`` with r = sqrt(sum of squares). Fits on such a
+        library print in r (:meth:`SparseFit.rounded`), and force-SINDy fits
+        every trajectory together whatever its angular momentum.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> x, y, z = sp.symbols("x y z")
+        >>> Library.radial(["1/r", "r**2"], (x, y, z)).terms
+        (1/sqrt(x**2 + y**2 + z**2), x**2 + y**2 + z**2)
+        """
+        coords = _symbols(coords)
+        if len(coords) < 2:
+            raise ValueError(
+                f"a radial library needs 2 or more coordinates; got {len(coords)}. In one "
+                "coordinate, write the terms in it directly."
+            )
+        r = sp.Symbol("r", positive=True)
+        radius = sp.sqrt(sp.Add(*(c**2 for c in coords)))
+        out = []
+        for t in terms:
+            expr = as_expr(t, (r,), "radial library term")
+            other = sorted(s.name for s in expr.free_symbols if s.name != "r")
+            if other:
+                raise ValueError(
+                    f"radial library term {expr} uses {', '.join(other)}; write it in r only."
+                )
+            out.append(expr.subs({s: radius for s in expr.free_symbols}))
+        return cls(tuple(out), coords)
+
+    @classmethod
     def inverse_powers(cls, symbol: sp.Symbol, k: int, constant: bool = True) -> Library:
         """1 (optional), symbol^-1, ..., symbol^-k."""
         terms = ([sp.S.One] if constant else []) + [symbol ** (-j) for j in range(1, k + 1)]
