@@ -43,6 +43,7 @@ import warnings
 
 import numpy as np
 import sympy as sp
+from bench_noise import noisy as with_noise  # the same noise model, written once
 
 import symhamil as sh
 from symhamil.data.noise import noise_level, time_scale
@@ -100,15 +101,8 @@ def cases():
 
 
 def noisy(traj, seed):
-    rng = np.random.default_rng(seed)
-    sq, sp_ = traj.q.std(axis=(0, 1)), traj.p.std(axis=(0, 1))
-    return sh.Trajectories(
-        q=traj.q + NOISE * sq * rng.standard_normal(traj.q.shape),
-        p=traj.p + NOISE * sp_ * rng.standard_normal(traj.p.shape),
-        h=traj.h,
-        names=traj.names,
-        masses=traj.masses,
-    )
+    """bench_noise's noise: NOISE of each coordinate's spread on q and p."""
+    return with_noise(traj, NOISE, seed)
 
 
 def bound(traj, truth, segment=None):

@@ -55,6 +55,8 @@ def noisy(traj, fraction, seed):
         q=traj.q + fraction * sq * rng.standard_normal(traj.q.shape),
         p=traj.p + fraction * sp_ * rng.standard_normal(traj.p.shape),
         h=traj.h,
+        names=traj.names,
+        masses=traj.masses,
     )
 
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sympy as sp
-
 from ..base.checks import positive_number, whole_number
 from ..base.parsing import parse_formula
 from ..base.schema import read_document
-from ..sindy import MAX_BOOTSTRAP, Library, SparseFit, check_seed
+from ..sindy import MAX_BOOTSTRAP, Library, check_seed
 
-__all__ = ["check_request", "claim_folder", "parse_columns", "parse_library", "rounded"]
+__all__ = ["check_request", "claim_folder", "parse_columns", "parse_library"]
 
 #: Keys of ``--columns``.
 COLUMN_KEYS = ("t", "q", "p", "v", "trajectory")
@@ -124,7 +122,3 @@ def claim_folder(out: Path, kind: str, overwrite: bool = False) -> None:
         f"{' ...' if len(entries) > 5 else ''}); they would be overwritten. Choose an empty "
         "or new --out, or pass --overwrite."
     )
-
-
-def rounded(fit: SparseFit, digits: int = 6) -> sp.Expr:
-    return fit.rounded(digits)

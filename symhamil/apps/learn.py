@@ -29,6 +29,7 @@ import sympy as sp
 
 from ..base.files import real_folder, write_json
 from ..base.parsing import parse_formula
+from ..data.samples import SamplingWarning
 from ..interpret.assess import assess
 from ..interpret.compare import compare
 from ..interpret.rollout import rollout
@@ -41,7 +42,7 @@ from ..sindy import (
     force_sindy,
     sindy,
 )
-from .common import check_request, claim_folder, parse_columns, parse_library, rounded
+from .common import check_request, claim_folder, parse_columns, parse_library
 from .learn_report import read_learn_results, render_learn
 
 __all__ = [
@@ -182,7 +183,7 @@ def _say_routes(ranking, fits, verdicts, say) -> None:
             label = "answer" if name == best else "also adequate"
         else:
             label = "FAILED" if any_adequate else "not adequate"
-        say(f"{name} ({label}): V = {sp.sstr(rounded(fit))}  [{fit.method}]")
+        say(f"{name} ({label}): V = {sp.sstr(fit.rounded())}  [{fit.method}]")
         say(f"  {assessment}")
     if not any_adequate:
         causes = sorted({c for a in verdicts.values() for c in a.causes})
@@ -198,17 +199,21 @@ def _read(settings: LearnSettings, out: Path, say):
     fails here, before any work."""
     cols = settings.columns
     claim_folder(out, "symhamil learn", settings.overwrite)
-    traj = read_csv(
-        settings.data,
-        t=cols.get("t", "t"),
-        q=cols["q"],
-        p=cols.get("p"),
-        v=cols.get("v"),
-        trajectory=cols.get("trajectory"),
-        masses=settings.masses,
-        rtol=settings.rtol,
-        max_gap=settings.max_gap,
-    )
+    with warnings.catch_warnings():
+        # The data's plan says it again, with what it does about it (learns from
+        # the positions); the sampling report printed below keeps the ratio.
+        warnings.filterwarnings("ignore", "the measured momenta disagree", SamplingWarning)
+        traj = read_csv(
+            settings.data,
+            t=cols.get("t", "t"),
+            q=cols["q"],
+            p=cols.get("p"),
+            v=cols.get("v"),
+            trajectory=cols.get("trajectory"),
+            masses=settings.masses,
+            rtol=settings.rtol,
+            max_gap=settings.max_gap,
+        )
     lib = parse_library(settings.library, traj.coords, settings.degree)
     truth = None
     if settings.truth is not None:

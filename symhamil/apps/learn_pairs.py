@@ -28,7 +28,7 @@ from ..readers.md import read_ase
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_pair_potential, pyplot, save_figure
 from ..sindy import Library, LibraryWarning, SparseFit, pair_force_sindy, sindy
-from .common import check_request, claim_folder, parse_library, rounded
+from .common import check_request, claim_folder, parse_library
 
 __all__ = ["MD_SUFFIXES", "PairSettings", "learn_pairs", "render_pairs"]
 
@@ -111,7 +111,7 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
         warnings.simplefilter("ignore", LibraryWarning)  # said once, in the report
         fit = pair_force_sindy(traj, library, geometry=geometry)
     results["routes"]["pair_force_sindy"] = _route(fit, truth, time.perf_counter() - t0)
-    say(f"pair force-SINDy: phi = {sp.sstr(rounded(fit))}  ({time.perf_counter() - t0:.1f} s)")
+    say(f"pair force-SINDy: phi = {sp.sstr(fit.rounded())}  ({time.perf_counter() - t0:.1f} s)")
     if settings.network:
         from ..neural import PairPotential  # TensorFlow, only for this route
 
@@ -138,7 +138,7 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
                              f"iterations, loss {model.loss_:.3g}")  # fmt: skip
         entry["network_curve"] = model.pair_potential(grid).tolist()
         results["routes"]["network"] = entry
-        say(f"neural pair potential: phi = {sp.sstr(rounded(nfit))}  "
+        say(f"neural pair potential: phi = {sp.sstr(nfit.rounded())}  "
             f"({time.perf_counter() - t0:.1f} s)")  # fmt: skip
     write_json(out / "results.json", results, indent=2)
     if report:

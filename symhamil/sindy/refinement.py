@@ -264,11 +264,7 @@ class _Shooting:
         return np.where(np.isfinite(out), out, 1e6)
 
     def evaluate(self, beta, states):
-        qs, ps = self._integrate(np.broadcast_to(beta, (self.S, self.J)), states,
-                                 self.seg.width - 1)  # fmt: skip
-        # The last two simulations (the point and the trial step) are kept: a
-        # chained Jacobian starts its chunks from the point's simulated states.
-        self._kept = [(beta.copy(), states.copy(), qs, ps), *self._kept[:1]]
+        qs, ps = self._path(beta, states)
         r = self.residuals([qs] if self.traj.p is None else [qs, ps], np.arange(self.S))
         return r, 0.5 * float(np.sum(r**2))
 
@@ -339,11 +335,16 @@ class _Shooting:
         return A, B
 
     def _path(self, beta, states):
-        """The simulated q and p of every segment at (beta, states)."""
+        """The simulated q and p of every segment at (beta, states). The last
+        two (the point and the trial step) are kept: a chained Jacobian starts
+        its chunks from the point's simulated states."""
         for b, s, qs, ps in self._kept:
             if np.array_equal(b, beta) and np.array_equal(s, states):
                 return qs, ps
-        return self._integrate(np.broadcast_to(beta, (self.S, self.J)), states, self.seg.width - 1)
+        rows = np.broadcast_to(beta, (self.S, self.J))
+        qs, ps = self._integrate(rows, states, self.seg.width - 1)
+        self._kept = [(beta.copy(), states.copy(), qs, ps), *self._kept[:1]]
+        return qs, ps
 
     def solve(self, beta, states, max_iter, fixed=False):
         """Levenberg-Marquardt from (beta, states); returns beta, states, r, cost.
