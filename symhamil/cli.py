@@ -180,6 +180,14 @@ def _add_learn(sub) -> None:
         help="candidate terms in the position names, e.g. '1, cos(angle), angle**2' "
         "(default: polynomials to --degree)",
     )
+    lrn.add_argument(
+        "--friction",
+        default=None,
+        help="friction as Rayleigh functions R of the momenta, fitted with V so that "
+        "dp/dt = -grad V - dR/dp; momenta are named after the positions (angle -> "
+        "p_angle; p alone with one coordinate), e.g. 'p**2/2, Abs(p)' (linear damping, "
+        "Coulomb friction)",
+    )
     lrn.add_argument("--degree", type=_positive, default=4, help="polynomial degree (4)")
     lrn.add_argument(
         "--masses", type=float, nargs="+", default=None, help="mass of each coordinate (1)"
@@ -324,6 +332,11 @@ def _learn(args: argparse.Namespace) -> int:
 
     # Every option is checked by the settings (before any work, nothing written).
     if args.data.lower().endswith(MD_SUFFIXES):
+        if args.friction is not None:
+            raise ValueError(
+                f"{args.data}: --friction is for single systems (CSV data); molecular "
+                "dynamics are fitted with pair potentials alone."
+            )
         settings = PairSettings(
             data=args.data,
             library=args.library,
@@ -351,6 +364,7 @@ def _learn(args: argparse.Namespace) -> int:
         data=args.data,
         columns=parse_columns(args.columns),
         library=args.library,
+        friction=args.friction,
         degree=args.degree,
         masses=None if args.masses is None else tuple(args.masses),
         network=not args.no_network,

@@ -8,7 +8,7 @@ import sympy as sp
 from conftest import write_pendulum_csv
 
 import symhamil as sh
-from symhamil.apps.learn import parse_columns, parse_library
+from symhamil.apps.learn import parse_columns, parse_library, render_learn
 from symhamil.cli import main
 
 LIBRARY = "1, cos(angle), sin(angle), angle, angle**2, angle**3, angle**4"
@@ -225,3 +225,44 @@ def test_learn_reads_a_camera_clock_and_takes_rtol_and_max_gap(tmp_path, capsys)
     assert main(bad) != 0
     assert "rtol must be a number in (0, 0.5)" in capsys.readouterr().err
     assert not (tmp_path / "o2").exists()
+
+
+def test_learn_fits_friction_with_the_potential(tmp_path, capsys):
+    # A damped pendulum (gamma = 0.01 /s, c = 1.3, angle read 0.02 rad off) at
+    # 6 fps: --friction takes Rayleigh functions in p (the one coordinate's
+    # momentum, p_angle); R and V are printed and reported together.
+    import numpy as np
+    from conftest import damped_pendulum
+
+    tr = damped_pendulum(0, c=1.3, gamma=0.01, offset=0.02, vscale=1.0, noise=0.005)
+    data = tmp_path / "damped.csv"
+    np.savetxt(data, np.c_[tr.t, tr.q[0, :, 0], tr.p[0, :, 0]], delimiter=",",
+               header="time,angle,omega", comments="", fmt="%.6f")  # fmt: skip
+    out = tmp_path / "out"
+    args = ["learn", str(data), "--columns", "t=time q=angle v=omega", "--out", str(out),
+            "--library", "cos(angle), sin(angle), angle**2", "--friction", "p**2/2",
+            "--no-network", "--bootstrap", "0", "--no-report"]  # fmt: skip
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "friction terms in the momenta (angle -> p_angle): p_angle**2/2" in said
+    assert "force_sindy (answer)" in said and "R = 0.005" in said
+    results = json.loads((out / "results.json").read_text())
+    fit = sh.SparseFit.from_json(results["routes"]["force_sindy"]["fit"])
+    gamma = fit.friction_coefficients[sp.Symbol("p_angle") ** 2 / 2]  # R = gamma p^2/2
+    assert gamma == pytest.approx(0.01, rel=0.1)  # the 10%
+    assert results["routes"]["force_sindy"]["assessment"]["adequate"]
+    render_learn(out, compile=False)
+    tex = (out / "report.tex").read_text()
+    assert r"\hat R = " in tex and "p_{angle}" in tex
+
+
+def test_bad_friction_fails_before_any_work(pendulum_csv, tmp_path, capsys):
+    out = tmp_path / "never"
+    args = ["learn", str(pendulum_csv), "--columns", "t=time q=angle v=omega trajectory=run",
+            "--out", str(out), "--friction", "q**2"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "uses unknown names ['q']" in err and not out.exists()
+    args[-1] = "angle**2"
+    assert main(args) == 2
+    assert "does not depend on the momenta p_angle" in capsys.readouterr().err

@@ -64,6 +64,8 @@ def test_readme_example_runs():
 #: and sho's, 10 s, when shooting over whole pieces came in issue 19, to keep the
 #: default suite under 5 minutes).
 SLOW_EXAMPLES = {
+    # 26 s: force-SINDy tries three frictions; tests/test_friction.py covers it.
+    "damped_pendulum.py",
     "reproduce_central_force.py",
     "reproduce_coulomb.py",
     "reproduce_double_well.py",

@@ -96,8 +96,8 @@ def test_the_chained_jacobian_of_long_segments_is_the_direct_one(momenta):
     beta = np.array([-1.0, 0.01])
     sigmas = [np.array([0.01]), np.array([0.01])][: 2 if momenta else 1]
     seg = rf._segments(data, data.N + 1)
-    problem = rf._Shooting(data, seg, sigmas, data.mass_array, 3,
-                           rf._batched_gradient(terms, data.coords), 2)  # fmt: skip
+    rates = rf._Rates(rf._batched_gradient(terms, data.coords), None, 2)
+    problem = rf._Shooting(data, seg, sigmas, data.mass_array, 3, rates, 2)
     assert seg.width > 2 * problem.chunk  # the chained path
     states = np.stack([swings.q[:, 0], swings.p[:, 0]], axis=1)
     r, _ = problem.evaluate(beta, states)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sympy as sp
+
 from ..base.checks import positive_number, whole_number
 from ..base.parsing import parse_formula
 from ..base.schema import read_document
+from ..data.trajectories import momentum_symbols
 from ..sindy import MAX_BOOTSTRAP, Library, check_seed
 
-__all__ = ["check_request", "claim_folder", "parse_columns", "parse_library"]
+__all__ = ["check_request", "claim_folder", "parse_columns", "parse_friction", "parse_library"]
 
 #: Keys of ``--columns``.
 COLUMN_KEYS = ("t", "q", "p", "v", "trajectory")
@@ -69,6 +72,22 @@ def parse_library(text: str | None, symbols, degree: int = 4) -> Library:
     return Library(tuple(terms), tuple(symbols))
 
 
+def parse_friction(text: str | None, coords) -> Library | None:
+    """Rayleigh functions from text (``"p_q**2/2, Abs(p_q)"``) in the momenta
+    named after the coordinates (q -> p_q); with one coordinate, ``p`` is p_q too.
+    None without text."""
+    if text is None:
+        return None
+    coords = tuple(coords)
+    momenta = momentum_symbols(coords)
+    alias = {}
+    if len(momenta) == 1 and all(c.name != "p" for c in coords):
+        alias = {sp.Symbol("p"): momenta[0]}
+    known = (*coords, *momenta, *alias)
+    terms = [parse_formula(t, known, "friction term").xreplace(alias) for t in _split_top(text)]
+    return Library(tuple(terms), (*coords, *momenta))
+
+
 #: The largest polynomial degree of the default library.
 MAX_DEGREE = 12
 
@@ -84,8 +103,8 @@ def check_request(settings) -> None:
     """The checks every setting of a learn run gets before any work (API and CLI alike)."""
     check_seed(settings.seed, "the seed")
     positive_number(settings.time_limit, "the time limit (seconds)", allow_none=True)
-    for name in ("library", "truth"):
-        text = getattr(settings, name)
+    for name in ("library", "truth", "friction"):
+        text = getattr(settings, name, None)
         if text is not None and not isinstance(text, str):
             raise TypeError(f"{name} must be text; got {type(text).__name__}.")
     whole_number(getattr(settings, "degree", 1), "the degree", 1, MAX_DEGREE)

@@ -40,9 +40,10 @@ from ..sindy import (
     Selection,
     SparseFit,
     force_sindy,
+    friction_library,
     sindy,
 )
-from .common import check_request, claim_folder, parse_columns, parse_library
+from .common import check_request, claim_folder, parse_columns, parse_friction, parse_library
 from .learn_report import read_learn_results, render_learn
 
 __all__ = [
@@ -74,6 +75,7 @@ class LearnSettings:
     overwrite: bool = False
     rtol: float = 0.01
     max_gap: int | None = None
+    friction: str | None = None
 
     def __post_init__(self) -> None:
         check_request(self)
@@ -87,14 +89,14 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
     """
     out = Path(out)
     t0 = time.perf_counter()
-    traj, lib, truth = _read(settings, out, say)
+    traj, lib, truth, drag = _read(settings, out, say)
     how = plan(traj)
     say(f"noise: {how.noise}")
     real_folder(out)
     if settings.network:  # both inside --out, neither a link
         real_folder(out, "network")
         real_folder(out, "model")
-    routes, fits, notes, model = _fit_routes(traj, lib, how, settings, out)
+    routes, fits, notes, model = _fit_routes(traj, lib, how, settings, out, drag)
     verdicts = {}
     for name, fit in fits.items():
         routes[name]["fit"] = fit.to_json()
@@ -116,6 +118,7 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
         "settings": {k: v for k, v in settings.__dict__.items()},
         "data": _data_json(traj, how.noise),
         "library": [sp.sstr(t) for t in lib.terms],
+        "friction": None if drag is None else [sp.sstr(t) for t in drag.terms],
         "truth": None if truth is None else sp.sstr(truth),
         "notes": notes,
         "routes": routes,
@@ -183,7 +186,10 @@ def _say_routes(ranking, fits, verdicts, say) -> None:
             label = "answer" if name == best else "also adequate"
         else:
             label = "FAILED" if any_adequate else "not adequate"
-        say(f"{name} ({label}): V = {sp.sstr(fit.rounded())}  [{fit.method}]")
+        drag = ""
+        if fit.friction_library is not None:
+            drag = f", R = {sp.sstr(fit.rounded_friction())}"
+        say(f"{name} ({label}): V = {sp.sstr(fit.rounded())}{drag}  [{fit.method}]")
         say(f"  {assessment}")
     if not any_adequate:
         causes = sorted({c for a in verdicts.values() for c in a.causes})
@@ -215,6 +221,9 @@ def _read(settings: LearnSettings, out: Path, say):
             max_gap=settings.max_gap,
         )
     lib = parse_library(settings.library, traj.coords, settings.degree)
+    drag = parse_friction(settings.friction, traj.coords)
+    if drag is not None:
+        drag = friction_library(drag, traj)  # refused now if it is no friction
     truth = None
     if settings.truth is not None:
         truth = parse_formula(settings.truth, traj.coords, "true potential")
@@ -230,19 +239,30 @@ def _read(settings: LearnSettings, out: Path, say):
     renamed = [f"{c!r} as {n}" for c, n in zip(cols["q"], traj.names, strict=True) if c != n]
     if renamed:
         say(f"columns named in formulas: {', '.join(renamed)}")
-    return traj, lib, truth
+    if drag is not None:
+        shown = ", ".join(
+            f"{c} -> {m}" for c, m in zip(traj.names, traj.momentum_symbols, strict=True)
+        )
+        say(f"friction terms in the momenta ({shown}): {', '.join(map(str, drag.terms))}")
+    return traj, lib, truth, drag
 
 
-def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path):
+def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path, drag=None):
     """Force-SINDy (the default), the strong form with cross-validation, and the network
-    route when asked for: (routes, fits, notes, model)."""
+    route when asked for: (routes, fits, notes, model). With a friction library
+    ``drag``, the force-SINDy routes fit it with the potential."""
     routes: dict[str, dict] = {}
     fits: dict[str, SparseFit] = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LibraryWarning)
         tic = time.perf_counter()
         fits["force_sindy"] = force_sindy(
-            traj, lib, plan=how, bootstrap=settings.bootstrap, seed=settings.seed
+            traj,
+            lib,
+            plan=how,
+            bootstrap=settings.bootstrap,
+            seed=settings.seed,
+            friction=drag,
         )
         routes["force_sindy"] = {"seconds": time.perf_counter() - tic}
         tic = time.perf_counter()
@@ -253,6 +273,7 @@ def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path):
             plan=how.replace(kind=strong, window=None, smooth=None),
             selection=Selection(rule="cv"),
             refine=False,
+            friction=drag,
         )
         routes["strong_form"] = {"seconds": time.perf_counter() - tic}
     notes = sorted({str(w.message) for w in caught})

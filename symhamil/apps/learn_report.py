@@ -110,9 +110,10 @@ def _values(expr, symbols, pts) -> np.ndarray:
 
 def _coefficient_table(fit: SparseFit, tex_escape) -> str:
     rows = []
-    terms = list(dict.fromkeys([*fit.coefficients, *(fit.inclusion or {})]))
+    drag = fit.friction_coefficients or {}
+    terms = list(dict.fromkeys([*fit.coefficients, *drag, *(fit.inclusion or {})]))
     for t in terms:
-        c = fit.coefficients.get(t)
+        c = fit.coefficients.get(t, drag.get(t))
         se = (fit.stderr or {}).get(t)
         iv = (fit.intervals or {}).get(t)
         inc = (fit.inclusion or {}).get(t)
@@ -143,6 +144,9 @@ FIT_SCHEMA = {
     "method": Text(2_000),
     "sources?": Optional(Mapping(Text(1_000), keys=frozenset(SOURCE_FIELDS))),
     "provenance?": Optional([dict]),
+    "friction?": Optional(
+        {"symbols": [Text(64)], "library": [Text(MAX_FORMULA)], "coefficients": Mapping(float)}
+    ),
 }
 ROLLOUT_SCHEMA = {
     "rms": Number(nan=True, inf=True),
@@ -166,6 +170,7 @@ LEARN_SCHEMA = {
         "q_range": [[float]],
     },
     "library": [Text(MAX_FORMULA)],
+    "friction?": Optional([Text(MAX_FORMULA)]),
     "truth?": Optional(Text(MAX_FORMULA)),
     "notes?": [Text(2_000)],
     "routes": Mapping(
@@ -255,6 +260,12 @@ def _learn_tex(results: dict, figs: dict, tex_escape) -> str:
         + ".",
         "Library: " + esc(", ".join(results["library"])) + ".",
     ]  # fmt: skip
+    if results.get("friction"):
+        body.append(
+            "Friction library (Rayleigh functions R of the momenta, dp/dt = -grad V - dR/dp): "
+            + esc(", ".join(results["friction"]))
+            + "."
+        )
     if results.get("truth"):
         body.append("True potential (given): " + esc(results["truth"]) + ".")
     for note in results.get("notes", []):
@@ -264,6 +275,8 @@ def _learn_tex(results: dict, figs: dict, tex_escape) -> str:
         fit = SparseFit.from_json(r["fit"])
         body.append(r"\subsection*{" + esc(ROUTE_TITLES[k]) + "}")
         lines = [r"$\hat V = " + fit.latex() + "$"]
+        if fit.friction_library is not None:
+            lines.append(r"$\hat R = " + fit.friction_latex() + "$ (friction)")
         lines.append("Method: " + esc(fit.method) + f". Time: {r['seconds']:.1f} s.")
         if "training" in r:
             lines.append("Training: " + esc(r["training"]) + ".")

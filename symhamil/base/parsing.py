@@ -54,9 +54,11 @@ FUNCTIONS = MappingProxyType(
             "atan",
             "asin",
             "acos",
+            "Abs",
         )
     }
-    | {"pi": sp.pi, "E": sp.E}
+    # |p| for Coulomb friction and drag, as SymPy prints it and as Python spells it.
+    | {"abs": sp.Abs, "pi": sp.pi, "E": sp.E}
 )
 
 _NUMBER = re.compile(r"(?<![A-Za-z_])\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")

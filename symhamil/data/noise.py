@@ -19,7 +19,7 @@ from scipy.signal import savgol_filter
 if TYPE_CHECKING:  # only a type here: noise estimates sit below the Trajectories value
     from .trajectories import Trajectories
 
-__all__ = ["NoiseLevel", "initial_momenta", "noise_level", "smooth"]
+__all__ = ["NoiseLevel", "initial_momenta", "momenta", "noise_level", "smooth"]
 
 #: The order of the differences the estimate is taken from.
 ORDER = 6
@@ -253,6 +253,31 @@ def _estimate_time_scale(traj: Trajectories, noise: NoiseLevel | None) -> float:
         s_v = np.sqrt(np.maximum(var - 2 * sigma**2, 0)) / (k * traj.h)
     ok = (s_v > 0) & (s_q > 0)
     return float(np.median(s_q[ok] / s_v[ok])) if ok.any() else float(traj.N * traj.h)
+
+
+def momenta(traj: Trajectories, window: int = 5) -> np.ndarray:
+    """p at every sample: measured, or m dq/dt from a local cubic fit over
+    ``window`` samples of each piece (a five-point derivative, O(h^4)).
+
+    Returns
+    -------
+    ndarray, shape (R, N+1, d)
+        Zero past each piece's length.
+    """
+    if traj.has_momenta:
+        return np.where(traj.valid()[..., None], traj.p, 0.0)
+    out = np.zeros(traj.q.shape)
+    m = traj.mass_array
+    for r in range(traj.R):
+        n = int(traj.sizes[r])
+        x = traj.q[r, :n]
+        w = min(window, n - (1 - n % 2))
+        if w >= 5:
+            v = savgol_filter(x, w, 3, deriv=1, delta=traj.h, axis=0)
+        else:
+            v = np.gradient(x, traj.h, axis=0)
+        out[r, :n] = m * v
+    return out
 
 
 def initial_momenta(traj: Trajectories, at: np.ndarray | None = None, window: int = 9):

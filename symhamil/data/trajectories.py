@@ -31,7 +31,21 @@ from .samples import inside as _valid
 if TYPE_CHECKING:
     from ..systems.system import System
 
-__all__ = ["Trajectories", "energy_error", "load_radial"]
+__all__ = ["Trajectories", "energy_error", "load_radial", "momentum_symbols"]
+
+
+def momentum_symbols(coords) -> tuple[sp.Symbol, ...]:
+    """The momentum conjugate to each coordinate, named after it: q -> p_q, x1 -> p_x1.
+
+    Friction (Rayleigh dissipation functions R(q, p)) is written in these.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> momentum_symbols(sp.symbols("x y"))
+    (p_x, p_y)
+    """
+    return tuple(sp.Symbol(f"p_{getattr(c, 'name', c)}") for c in coords)
 
 
 def energy_error(system: System, q: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -280,6 +294,12 @@ class Trajectories:
     def coords(self) -> tuple[sp.Symbol, ...]:
         """The coordinate names as SymPy symbols."""
         return tuple(sp.Symbol(n) for n in self.names)
+
+    @property
+    def momentum_symbols(self) -> tuple[sp.Symbol, ...]:
+        """The momenta conjugate to :attr:`coords` as SymPy symbols (q -> p_q), the
+        symbols a friction library (Rayleigh functions R(q, p)) is written in."""
+        return momentum_symbols(self.names)
 
     def __repr__(self) -> str:
         extra = ""

@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
+from scipy.integrate import cumulative_trapezoid
 from scipy.signal import savgol_coeffs, savgol_filter
 
 from ..data.trajectories import Trajectories
 from ..learning.planning import Plan, use_plan
+from ..systems.friction import drag_function
 from ..systems.potentials import as_potential
 from .rollout import Rollout, rollout
 
@@ -176,12 +178,16 @@ def assess(target, traj: Trajectories, *, plan: Plan | None = None) -> Assessmen
 
     ro = _rollouts(target, data, how, noise_q, figures, reasons)
     derivs = _derivatives(data, tau)
+    # A fit with friction: dp/dt = -grad V - dR/dp, and E plus the work done
+    # against friction is what stays constant.
+    drag = drag_function(getattr(target, "friction", 0), data.coords)
     if derivs is not None:
         qs, vs, as_, w = derivs
         m = data.mass_array
-        _energy(qs, vs, m, values, data, figures, reasons, causes)
+        drags = None if drag is None else [drag(x, m * v) for x, v in zip(qs, vs, strict=True)]
+        _energy(qs, vs, m, values, data, figures, reasons, causes, drags)
         q, v, a = (np.concatenate(x) for x in (qs, vs, as_))  # (n, d)
-        force = grad(q)
+        force = grad(q) + (0.0 if drags is None else np.concatenate(drags))
         _residual(m * a + force, force, q, v, m, noise_q, w, h, figures, reasons, causes)
     _uncertainty(target, figures, reasons)
     if figures["h_over_tau"] >= COARSE and reasons:
@@ -238,18 +244,22 @@ def _derivatives(data: Trajectories, tau: float):
     return (qs, vs, as_, w) if qs else None
 
 
-def _energy(qs, vs, m, values, data, figures, reasons, causes) -> None:
+def _energy(qs, vs, m, values, data, figures, reasons, causes, drags=None) -> None:
     """The drift of E = sum m v^2/2 + V(q) over the record, by one line through
     the block means of E of every piece (20 blocks each, each piece about its
-    own mean), as a share of V's range over the data."""
+    own mean), as a share of V's range over the data. With the model's
+    friction forces ``drags`` (dR/dp along each piece), the work done against
+    them, int v . dR/dp dt, is added: that sum is conserved."""
     d = data.dim
     Vs = [values(q.reshape(-1, d)) for q in qs]
     scale = float(np.ptp(np.concatenate(Vs)))
     if not scale > 0:
         return
     xs, ys, span = [], [], 0.0
-    for v, V in zip(vs, Vs, strict=True):
+    for k, (v, V) in enumerate(zip(vs, Vs, strict=True)):
         E = 0.5 * np.sum(m * v**2, axis=1) + V
+        if drags is not None:
+            E = E + cumulative_trapezoid(np.sum(v * drags[k], axis=1), dx=data.h, initial=0.0)
         block = max(1, E.size // 20)
         nb = E.size // block
         if nb < 4:

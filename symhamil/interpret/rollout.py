@@ -18,6 +18,7 @@ from ..base.checks import positive_number
 from ..data.noise import initial_momenta
 from ..data.trajectories import Trajectories
 from ..learning.planning import Plan, use_plan
+from ..systems.friction import drag_function
 from ..systems.hamiltonian import Hamiltonian
 from ..systems.integrators import integrate, substeps_for
 from ..systems.potentials import as_potential
@@ -78,7 +79,8 @@ def rollout(
     Parameters
     ----------
     target : System, SparseFit, NeuralPotential, sympy.Expr or Potential
-        The potential (a SparseFit's expression is used).
+        The potential (a SparseFit's expression is used, with its friction:
+        the damped dynamics dp/dt = -grad V - dR/dp are run).
     traj : Trajectories
         Measured pieces; positions-only pieces start from a local estimate of
         m dq/dt (:func:`initial_momenta`).
@@ -104,7 +106,8 @@ def rollout(
     if isinstance(target, Hamiltonian) and traj.masses is None:
         masses = target.mass_array
     p0 = initial_momenta(traj)
-    q_sim, _ = integrate(grad, traj.q[:, 0], p0, traj.h, traj.N, masses, n_sub)
+    drag = drag_function(getattr(target, "friction", 0), traj.coords)
+    q_sim, _ = integrate(grad, traj.q[:, 0], p0, traj.h, traj.N, masses, n_sub, drag=drag)
     valid = traj.valid()
     q_sim = np.where(valid[..., None], q_sim, np.nan)
     err = np.linalg.norm(q_sim - traj.q, axis=2)

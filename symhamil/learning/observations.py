@@ -158,6 +158,19 @@ class Pairs:
             return 0.5 * (f(self.start) + f(self.end))
         return self.combine(f(self.q))
 
+    def gathered_states(self, f, p: np.ndarray) -> np.ndarray:
+        """As :meth:`gathered`, for ``f`` of positions and momenta (friction's
+        dR/dp): ``p`` (R, N+1, d) holds the momenta at every sample (measured,
+        or estimated from the positions), and ``f`` maps (..., d), (..., d) to
+        (..., d, ...)."""
+        gathers = OBSERVATIONS[self.kind].gathers
+        i = self.index
+        if gathers == "start":
+            return f(self.q[:, i], p[:, i])
+        if gathers == "ends":
+            return 0.5 * (f(self.q[:, i], p[:, i]) + f(self.q[:, i + 1], p[:, i + 1]))
+        return self.combine(f(self.q, p))
+
     def residual(self, grad_V) -> np.ndarray:
         """dp + the weighted gradients, shape (R, P, d); ``grad_V`` maps (..., d) -> (..., d)."""
         return self.dp + self.gathered(grad_V)

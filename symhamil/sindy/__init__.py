@@ -13,12 +13,15 @@ One job per module:
 - :mod:`.forces`: force-SINDy (:func:`force_sindy`, :func:`pair_force_sindy`);
 - :mod:`.refinement`: coefficients fitted to the trajectories by shooting
   (:func:`refine`);
-- :mod:`.ensembles`: the block bootstrap (inclusion probabilities, intervals).
+- :mod:`.ensembles`: the block bootstrap (inclusion probabilities, intervals);
+- :mod:`.friction`: friction libraries (Rayleigh functions R(q, p)) beside
+  the potential's.
 """
 
 from .ensembles import MAX_BOOTSTRAP, check_seed
 from .fit import SOURCE_FIELDS, STEPS, PathStep, SparseFit, Stage
 from .forces import force_sindy, pair_force_sindy
+from .friction import friction_library
 from .library import MAX_TERMS, NEAR_COLLINEAR, Library, LibraryWarning
 from .observations import force_equations
 from .refinement import RefineResult, refine
@@ -44,6 +47,7 @@ __all__ = [
     "check_seed",
     "force_equations",
     "force_sindy",
+    "friction_library",
     "pair_force_sindy",
     "refine",
     "sindy",

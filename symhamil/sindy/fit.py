@@ -156,6 +156,13 @@ class SparseFit:
         Each stage the fit went through (regression, selection, refinement,
         ensemble) with its estimator and settings, and the parts of the fit it
         set; :attr:`sources` is read off it.
+    friction_coefficients : Mapping {sympy.Expr: float}, optional
+        The nonzero coefficients of the friction's terms (Rayleigh functions
+        R(q, p) in the momentum symbols), when a friction library was fitted;
+        their standard errors, intervals and inclusion are in ``stderr``,
+        ``intervals`` and ``inclusion`` beside the potential's.
+    friction_library : Library, optional
+        The friction library fitted, over the coordinates and the momenta.
     """
 
     coefficients: Mapping
@@ -169,11 +176,13 @@ class SparseFit:
     intervals: Mapping | None = None
     method: str = ""
     provenance: tuple[Stage, ...] = ()
+    friction_coefficients: Mapping | None = None
+    friction_library: Library | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "provenance", tuple(self.provenance))
         # Read-only views: a fit is a value, not a dict to edit.
-        for name in ("coefficients", "stderr", "inclusion", "intervals"):
+        for name in ("coefficients", "stderr", "inclusion", "intervals", "friction_coefficients"):
             v = getattr(self, name)
             if v is not None:
                 if name == "intervals":
@@ -203,6 +212,22 @@ class SparseFit:
             {part: stage.describe() for stage in self.provenance for part in stage.gives}
         )
 
+    @property
+    def friction(self) -> sp.Expr:
+        """The Rayleigh dissipation function R(q, p) = sum_k gamma_k R_k, so that
+        dp/dt = -grad V - dR/dp; zero when no friction was fitted or kept."""
+        terms = self.friction_coefficients or {}
+        return sp.Add(*(sp.Float(c, 17) * t for t, c in terms.items()))
+
+    def rounded_friction(self, digits: int = 6) -> sp.Expr:
+        """:attr:`friction` with coefficients to ``digits`` significant digits."""
+        terms = self.friction_coefficients or {}
+        return sp.Add(*(sp.Float(c, digits) * t for t, c in terms.items()))
+
+    def friction_latex(self, digits: int = 6) -> str:
+        """R in LaTeX, coefficients to ``digits`` significant digits ("0" without friction)."""
+        return sp.latex(self.rounded_friction(digits))
+
     def rounded(self, digits: int = 6) -> sp.Expr:
         """The expression with coefficients to ``digits`` significant digits, for
         reading: written in r = |q| when it depends on the coordinates only
@@ -219,12 +244,17 @@ class SparseFit:
         expr = sp.sstr(self.rounded())
         if len(expr) > 80:
             expr = expr[:77] + "..."
+        drag = ""
+        if self.friction_library is not None:
+            drag = f"; R = {sp.sstr(self.rounded_friction())}"
         return (
-            f"SparseFit({expr}; {len(self.coefficients)} of {len(self.library)} terms, "
+            f"SparseFit({expr}{drag}; {len(self.coefficients)} of {len(self.library)} terms, "
             f"threshold {self.threshold:.3g}, residual {self.residual:.3g})"
         )
 
     def _repr_latex_(self) -> str:
+        if self.friction_library is not None:
+            return f"$\\hat V = {self.latex()}, \\quad \\hat R = {self.friction_latex()}$"
         return f"$\\hat V = {self.latex()}$"
 
     def to_json(self) -> dict:
@@ -246,6 +276,11 @@ class SparseFit:
             "method": self.method,
             "provenance": [s.to_json() for s in self.provenance],
             "sources": None if self.sources is None else dict(self.sources),
+            "friction": None if self.friction_library is None else {
+                "symbols": [s.name for s in self.friction_library.symbols],
+                "library": [sp.sstr(t) for t in self.friction_library.terms],
+                "coefficients": _terms_json(self.friction_coefficients),
+            },
         }  # fmt: skip
 
     @classmethod
@@ -253,11 +288,26 @@ class SparseFit:
         """Read :meth:`to_json`'s form; terms are parsed with only the library's symbols
         known (no Python evaluated)."""
         symbols = tuple(sp.Symbol(check_name(n)) for n in d["symbols"])
+        drag = d.get("friction")
+        friction_library, friction_coeffs, drag_symbols = None, None, ()
+        if drag is not None:
+            if not isinstance(drag, dict):
+                raise ValueError("its friction must be an object (symbols, library, coefficients)")
+            drag_symbols = tuple(sp.Symbol(check_name(n)) for n in drag["symbols"])
+        known = tuple(dict.fromkeys((*symbols, *drag_symbols)))
 
         def term(text):
-            return parse_formula(text, symbols, "term")
+            return parse_formula(text, known, "term")
 
         library = Library(tuple(term(t) for t in d["library"]), symbols)
+        if drag is not None:
+            friction_library = Library(tuple(term(t) for t in drag["library"]), drag_symbols)
+            friction_coeffs = {term(t): float(c) for t, c in drag["coefficients"].items()}
+            if any(t not in friction_library.terms for t in friction_coeffs):
+                raise ValueError("its friction names terms that are not in its friction library")
+            if not all(np.isfinite(c) for c in friction_coeffs.values()):
+                raise ValueError("a friction coefficient is not finite")
+        every = library.terms + (() if friction_library is None else friction_library.terms)
         coeffs = {term(t): float(c) for t, c in d["coefficients"].items()}
         outside = [t for t in coeffs if t not in library.terms]
         if outside:
@@ -281,7 +331,7 @@ class SparseFit:
             if got is None:
                 return None
             out = {term(t): value(v) for t, v in got.items()}
-            if any(t not in library.terms for t in out):
+            if any(t not in every for t in out):
                 raise ValueError(f"its {key} name terms that are not in the fit's library")
             return out
 
@@ -302,6 +352,8 @@ class SparseFit:
             intervals=terms_of("intervals", interval),
             method=str(d.get("method", "")),
             provenance=_provenance_from_json(d),
+            friction_coefficients=friction_coeffs,
+            friction_library=friction_library,
         )
 
     def save(self, path) -> None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.geometry import as_geometry
+from ..data.noise import momenta
 from ..data.trajectories import Trajectories
 from ..learning.observations import pairs
 from ..systems.pairs import PairLibrary
+from .friction import drag_columns
 from .library import Library
 
-__all__ = ["force_equations"]
+__all__ = ["drag_equations", "force_equations"]
 
 
 def _pair_forces(target, data: Trajectories, library: Library, geometry=None):
@@ -72,3 +74,27 @@ def force_equations(
     )  # (R, P, 1, 2)
     where = pr.rows(np.broadcast_to(where, (*pr.dp.shape, 2))).reshape(-1, 2)
     return theta, y, where
+
+
+def drag_equations(
+    traj: Trajectories, friction: Library, kind: str, stride: int = 1, window: int | None = None
+) -> np.ndarray:
+    """The friction's columns of force-SINDy's system, in the rows of
+    :func:`force_equations`: dR_k/dp at the same observations.
+
+    Parameters
+    ----------
+    traj : Trajectories
+        Without momenta, p = m dq/dt is estimated at every sample
+        (:func:`symhamil.data.noise.momenta`).
+    friction : Library
+        Over (coordinates, momenta), as :func:`~symhamil.sindy.friction.friction_library`
+        makes it.
+
+    Returns
+    -------
+    ndarray, shape (n * d, K)
+    """
+    pr = pairs(traj, kind, stride, window)
+    g = pr.gathered_states(lambda q, p: drag_columns(friction, q, p), momenta(traj))
+    return pr.rows(g).reshape(-1, g.shape[-1])

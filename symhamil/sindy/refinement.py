@@ -19,6 +19,7 @@ from ..data.noise import initial_momenta, noise_level, smooth, time_scale
 from ..data.trajectories import Trajectories
 from ..learning.planning import Plan
 from ..systems.integrators import integrate, substeps_for
+from .friction import is_friction_term
 
 __all__ = ["RefineResult", "refine"]
 
@@ -30,7 +31,9 @@ class RefineResult:
     Attributes
     ----------
     coefficients : dict {sympy.Expr: float}
+        Every term's, the potential's and the friction's.
     expression : sympy.Expr
+        The potential, sum of its terms.
     stderr : dict {sympy.Expr: float}
         Standard errors from the Gauss-Newton covariance, scaled by the
         residuals' variance when it exceeds the noise and by their correlation
@@ -53,6 +56,7 @@ class RefineResult:
     segments: int
     correlation: float = 0.0
     note: str = ""
+    friction: sp.Expr = sp.S.Zero
 
 
 #: Levenberg-Marquardt iterations of the segment states alone before the joint
@@ -115,7 +119,12 @@ def refine(
     -------
     RefineResult
     """
-    terms = list(fit.coefficients)
+    # The friction's terms (a fit's own, or among the coefficients of a fit
+    # selected jointly) follow the potential's, so beta = (V's, R's).
+    every = [*fit.coefficients, *(getattr(fit, "friction_coefficients", None) or {})]
+    values = {**fit.coefficients, **(getattr(fit, "friction_coefficients", None) or {})}
+    drags = [t for t in every if is_friction_term(t, traj.coords)]
+    terms = [t for t in every if t not in drags] + drags
     if not terms:
         raise ValueError("the fit has no terms to refine.")
     if plan is not None and noise is not None:
@@ -133,15 +142,16 @@ def refine(
         sigmas.append(np.maximum(noise.p, 1e-12))
     masses = traj.mass_array
     n_sub = substeps_for(traj, substeps, tau)
-    grad_rows = _batched_gradient(terms, traj.coords)
-    beta = np.array([fit.coefficients[t] for t in terms], dtype=float)
+    JV = len(terms) - len(drags)
+    rates = _Rates(_batched_gradient(terms[:JV], traj.coords), _batched_drag(drags, traj), JV)
+    beta = np.array([values[t] for t in terms], dtype=float)
     longest = int(traj.sizes.max())
     L = round(SEGMENT_FRACTION * tau / traj.h) if segment is None else int(segment)
     L = min(max(L, 3), longest)
     seg = _segments(traj, L)
     sm = _smoothed(traj, tau) if noise.fraction > 1e-6 else traj
     states = np.stack([sm.q[seg.rows, seg.starts], _start_momenta(sm, seg)], axis=1)
-    problem = _Shooting(traj, seg, sigmas, masses, n_sub, grad_rows, J)
+    problem = _Shooting(traj, seg, sigmas, masses, n_sub, rates, J)
     # The starting coefficients first get their own best segment states, and
     # the joint fit starts there: Levenberg-Marquardt only ever lowers the
     # cost, so the refined coefficients never fit the raw samples worse than
@@ -154,9 +164,10 @@ def refine(
     stderr, rho, note = _stderr(*problem.jacobian(beta, states, r), r, problem)
     S = len(seg.starts)
     coeffs = {t: float(b) for t, b in zip(terms, beta, strict=True)}
-    expr = sp.Add(*(sp.Float(c, 17) * t for t, c in coeffs.items()))
+    expr = sp.Add(*(sp.Float(coeffs[t], 17) * t for t in terms[:JV]))
+    drag = sp.Add(*(sp.Float(coeffs[t], 17) * t for t in drags))
     errors = {t: float(e) for t, e in zip(terms, stderr, strict=True)}
-    return RefineResult(coeffs, expr, errors, cost, S, rho, note)
+    return RefineResult(coeffs, expr, errors, cost, S, rho, note, drag)
 
 
 def _continued(problem, L, beta, states, r, cost, max_iter):
@@ -217,9 +228,9 @@ CONTINUATION_SLACK = 1.05
 class _Shooting:
     """The least-squares problem of one set of segments."""
 
-    def __init__(self, traj, seg, sigmas, masses, n_sub, grad_rows, J):
+    def __init__(self, traj, seg, sigmas, masses, n_sub, rates, J):
         self.traj, self.seg, self.sigmas, self.J = traj, seg, sigmas, J
-        self.masses, self.n_sub, self.grad_rows = masses, n_sub, grad_rows
+        self.masses, self.n_sub, self.rates = masses, n_sub, rates
         q_obs = traj.q[seg.rows[:, None], seg.index]
         self.obs = [q_obs] if traj.p is None else [q_obs, traj.p[seg.rows[:, None], seg.index]]
         measured = traj.measured()[seg.rows[:, None], seg.index]
@@ -240,7 +251,7 @@ class _Shooting:
 
     def on(self, seg) -> _Shooting:
         """The same problem on other segments."""
-        return _Shooting(self.traj, seg, self.sigmas, self.masses, self.n_sub, self.grad_rows,
+        return _Shooting(self.traj, seg, self.sigmas, self.masses, self.n_sub, self.rates,
                          self.J)  # fmt: skip
 
     def simulate(self, beta_rows, states):
@@ -249,10 +260,10 @@ class _Shooting:
         return [qs] if self.traj.p is None else [qs, ps]
 
     def _integrate(self, beta_rows, states, steps):
-        grad_rows = self.grad_rows
+        grad, drag = self.rates.split(beta_rows)
         return integrate(
-            lambda x: grad_rows(x, beta_rows), states[:, 0], states[:, 1], self.traj.h,
-            steps, self.masses, self.n_sub,
+            grad, states[:, 0], states[:, 1], self.traj.h, steps, self.masses, self.n_sub,
+            drag=drag,
         )  # fmt: skip
 
     def residuals(self, sims, seg_of_row):
@@ -533,6 +544,47 @@ def _lag_one(r, problem) -> float:
     return float(np.sum(a * b) / den) if den > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class _Rates:
+    """The right-hand side of the model whose coefficients shooting fits:
+    grad V from the first ``JV`` coefficients, dR/dp from the rest."""
+
+    grad_rows: object  # (K, d), (K, JV) -> (K, d)
+    drag_rows: object  # (K, d), (K, d), (K, J - JV) -> (K, d), or None
+    JV: int
+
+    def split(self, beta_rows):
+        """grad V (q) and dR/dp (q, p) at coefficient rows (K, J)."""
+        JV, grad_rows, drag_rows = self.JV, self.grad_rows, self.drag_rows
+
+        def grad(x):
+            return grad_rows(x, beta_rows[:, :JV])
+
+        if drag_rows is None:
+            return grad, None
+        return grad, lambda x, y: drag_rows(x, y, beta_rows[:, JV:])
+
+
+def _batched_drag(terms, traj):
+    """dR/dp for rows with their own friction coefficients: (K, d), (K, d),
+    (K, J_R) -> (K, d); None without friction terms."""
+    if not terms:
+        return None
+    coords, momenta = traj.coords, traj.momentum_symbols
+    gammas = sp.symbols(f"_g0:{len(terms)}")
+    real = {s: sp.Dummy(s.name, real=True) for s in (*coords, *momenta)}
+    back = {v: k for k, v in real.items()}
+    rayleigh = sum(g * t.xreplace(real) for g, t in zip(gammas, terms, strict=True))
+    comps = [sp.diff(rayleigh, real[m]).xreplace(back) for m in momenta]
+    f = sp.lambdify((*coords, *momenta, *gammas), comps, "numpy", cse=True)
+
+    def drag(x, y, gamma):
+        out = f(*x.T, *y.T, *gamma.T)
+        return np.stack([np.broadcast_to(c, x.shape[:1]) for c in out], axis=1)
+
+    return drag
+
+
 def _batched_gradient(terms, coords):
     """grad V for rows with their own coefficients: (K, d), (K, J) -> (K, d).
 
@@ -540,7 +592,9 @@ def _batched_gradient(terms, coords):
     evaluation inside the Runge-Kutta loop is a single call.
     """
     betas = sp.symbols(f"_b0:{len(terms)}")
-    comps = [sum(b * sp.diff(t, x) for b, t in zip(betas, terms, strict=True)) for x in coords]
+    comps = [
+        sp.Add(*(b * sp.diff(t, x) for b, t in zip(betas, terms, strict=True))) for x in coords
+    ]
     # Polynomials in Horner form: products instead of powers, several times faster.
     comps = [sp.horner(c, *coords) if c.is_polynomial(*coords) else c for c in comps]
     f = sp.lambdify((*coords, *betas), comps, "numpy", cse=True)

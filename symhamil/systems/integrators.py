@@ -21,8 +21,8 @@ from ..data.noise import time_scale
 __all__ = ["MAX_SUBSTEPS", "STEPS_PER_TAU", "integrate", "rk4_step", "substeps_for"]
 
 
-def rk4_step(q, p, force: Callable, inv_m, dt: float, f_q=None):
-    """One classical RK4 step of dq/dt = p / m, dp/dt = F(q).
+def rk4_step(q, p, force: Callable, inv_m, dt: float, f_q=None, drag: Callable | None = None):
+    """One classical RK4 step of dq/dt = p / m, dp/dt = F(q) (- dR/dp with ``drag``).
 
     Parameters
     ----------
@@ -35,16 +35,29 @@ def rk4_step(q, p, force: Callable, inv_m, dt: float, f_q=None):
     dt : float
     f_q : ndarray, optional
         F(q) when the caller has it already (the last step's end).
+    drag : callable, optional
+        dR/dp (q, p) of a Rayleigh dissipation function R (friction), same
+        shape as ``p``; subtracted from the force.
 
     Returns
     -------
     q, p : ndarray
         The state after ``dt`` (new arrays).
     """
-    k1q, k1p = inv_m * p, force(q) if f_q is None else f_q
-    k2q, k2p = inv_m * (p + 0.5 * dt * k1p), force(q + 0.5 * dt * k1q)
-    k3q, k3p = inv_m * (p + 0.5 * dt * k2p), force(q + 0.5 * dt * k2q)
-    k4q, k4p = inv_m * (p + dt * k3p), force(q + dt * k3q)
+
+    def total(x, y):
+        f = force(x)
+        return f if drag is None else f - drag(x, y)
+
+    if f_q is not None and drag is not None:
+        f_q = f_q - drag(q, p)
+    k1q, k1p = inv_m * p, total(q, p) if f_q is None else f_q
+    p2 = p + 0.5 * dt * k1p
+    k2q, k2p = inv_m * p2, total(q + 0.5 * dt * k1q, p2)
+    p3 = p + 0.5 * dt * k2p
+    k3q, k3p = inv_m * p3, total(q + 0.5 * dt * k2q, p3)
+    p4 = p + dt * k3p
+    k4q, k4p = inv_m * p4, total(q + dt * k3q, p4)
     return (
         q + (dt / 6) * (k1q + 2 * k2q + 2 * k3q + k4q),
         p + (dt / 6) * (k1p + 2 * k2p + 2 * k3p + k4p),
@@ -63,8 +76,9 @@ def integrate(
     steps: int,
     masses: np.ndarray,
     substeps: int = 1,
+    drag: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Hamilton's equations dq/dt = p / m, dp/dt = -grad V(q) by classical RK4.
+    """Hamilton's equations dq/dt = p / m, dp/dt = -grad V(q) (- dR/dp) by classical RK4.
 
     Parameters
     ----------
@@ -77,6 +91,9 @@ def integrate(
     steps : int
         Output intervals.
     masses : ndarray, shape (d,)
+    drag : callable, optional
+        Maps positions and momenta (K, d), (K, d) to dR/dp (K, d), the friction
+        force of a Rayleigh dissipation function R(q, p) (with a minus sign).
 
     Returns
     -------
@@ -96,7 +113,7 @@ def integrate(
     with np.errstate(all="ignore"):  # a blow-up shows as non-finite output, checked by callers
         for n in range(steps):
             for _ in range(substeps):
-                q, p = rk4_step(q, p, force, inv_m, dt)
+                q, p = rk4_step(q, p, force, inv_m, dt, drag=drag)
             q_out[:, n + 1], p_out[:, n + 1] = q, p
     return q_out, p_out
 

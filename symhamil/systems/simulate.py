@@ -26,6 +26,7 @@ import scipy.linalg
 import sympy as sp
 
 from ..data.trajectories import Trajectories, energy_error
+from .friction import drag_function
 from .hamiltonian import Hamiltonian
 from .integrators import rk4_step
 from .pairs import PairSystem
@@ -126,6 +127,7 @@ def _run_fixed(
     scheme: str,
     q_out: np.ndarray,
     p_out: np.ndarray,
+    drag=None,
 ) -> None:
     """March (d, R) states with a fixed-step scheme, saving every ``substeps`` steps.
 
@@ -152,22 +154,27 @@ def _run_fixed(
         def fresh(x):
             return force(x, np.empty_like(x))
 
+        # dR/dp works on (K, d) states; the march keeps (d, R).
+        dragT = None if drag is None else (lambda x, y: drag(x.T, y.T).T)
         for n in range(1, steps + 1):
             for _ in range(substeps):
                 # Stage 1 reuses F(Q) from the previous step's end.
-                Q, P = rk4_step(Q, P, fresh, minv, dt, F)
+                Q, P = rk4_step(Q, P, fresh, minv, dt, F, drag=dragT)
                 F = fresh(Q)
             q_out[:, n] = Q.T
             p_out[:, n] = P.T
 
 
-def _run_dop853(system: System, q0, p0, h, steps, rtol, atol, q_out, p_out) -> None:
+def _run_dop853(system: System, q0, p0, h, steps, rtol, atol, q_out, p_out, drag=None) -> None:
     d = system.dim
     minv = 1.0 / system.mass_array
     force_fn = system._force_fn  # scalar-friendly lambdified -grad V
 
     def rhs(_t, y):
-        return np.concatenate([minv * y[d:], np.asarray(force_fn(*y[:d]), dtype=float)])
+        f = np.asarray(force_fn(*y[:d]), dtype=float)
+        if drag is not None:
+            f = f - drag(y[None, :d], y[None, d:])[0]
+        return np.concatenate([minv * y[d:], f])
 
     t_eval = h * np.arange(steps + 1)
     for r in range(q0.shape[0]):
@@ -224,6 +231,7 @@ def simulate(
     atol: float = 1e-12,
     warn_above: float | None = 1e-4,
     drop_above: float | None = None,
+    friction=None,
 ) -> Trajectories:
     """Simulate R trajectories of ``system``, saving steps + 1 samples spaced ``h``.
 
@@ -240,7 +248,8 @@ def simulate(
     steps : int
         Number of saved steps N; each trajectory has N + 1 points.
     method : {"verlet", "rk4", "rk", "exact"}
-        See the module docstring.
+        See the module docstring. With ``friction``, "rk4" or "rk" (the
+        symplectic and linear flows are for conservative systems).
     substeps : int
         Internal steps per saved sample for the fixed-step methods.
     rtol, atol : float
@@ -252,6 +261,11 @@ def simulate(
     drop_above : float or None
         Drop the trajectories whose relative energy error exceeds this (close
         encounters of singular potentials), with a warning that says how many.
+    friction : sympy.Expr, optional
+        A Rayleigh dissipation function R(q, p) in the momentum symbols named
+        after the coordinates (q -> p_q; :attr:`Trajectories.momentum_symbols`),
+        so that dp/dt = -grad V - dR/dp: R = gamma p_q**2/2 is linear damping.
+        The energy then falls, and is not checked (``energy_error`` is None).
 
     Returns
     -------
@@ -267,10 +281,11 @@ def simulate(
     ((1, 101, 1), True)
     """
     h, steps, substeps = _check_request(system, method, h, steps, substeps, rtol, atol)
+    drag = _check_friction(system, friction, method)
     q0, p0 = _initial_state(system, q0, p0)
     R, d = q0.shape
     _check_memory(R, steps, d, method)
-    q_out, p_out = _march(system, q0, p0, h, steps, substeps, method, rtol, atol)
+    q_out, p_out = _march(system, q0, p0, h, steps, substeps, method, rtol, atol, drag)
     finite = np.isfinite(q_out).all(axis=(1, 2)) & np.isfinite(p_out).all(axis=(1, 2))
     if not finite.all():
         bad = np.flatnonzero(~finite)
@@ -288,7 +303,7 @@ def simulate(
         )
         q_out, p_out = q_out[finite], p_out[finite]
     names = tuple(c.name for c in system.coords)
-    err = energy_error(system, q_out, p_out)
+    err = None if drag is not None else energy_error(system, q_out, p_out)
     # Many bodies carry their geometry and masses, as data from MD engines do.
     many = isinstance(system, PairSystem)
     traj = Trajectories(
@@ -297,7 +312,21 @@ def simulate(
         masses=system.mass_array if many else None,
         particles=system.particles if many else None,
     )  # fmt: skip
-    return _screen(traj, err, drop_above, warn_above)
+    return traj if drag is not None else _screen(traj, err, drop_above, warn_above)
+
+
+def _check_friction(system, friction, method):
+    """dR/dp of ``friction`` for ``method``; None without friction."""
+    if friction is None:
+        return None
+    if method not in ("rk4", "rk"):
+        raise ValueError(
+            f"method={method!r} is for conservative systems; with friction use method='rk' "
+            "(adaptive) or 'rk4' (fixed steps)."
+        )
+    if isinstance(system, PairSystem):
+        raise ValueError("friction is available for single systems, not pair systems.")
+    return drag_function(sp.sympify(friction), system.coords)
 
 
 def _check_request(system, method, h, steps, substeps, rtol, atol) -> tuple[float, int, int]:
@@ -323,7 +352,7 @@ def _check_request(system, method, h, steps, substeps, rtol, atol) -> tuple[floa
     return _check_counts(h, steps, substeps)
 
 
-def _march(system, q0, p0, h, steps, substeps, method, rtol, atol):
+def _march(system, q0, p0, h, steps, substeps, method, rtol, atol, drag=None):
     """q and p, shape (R, steps + 1, d), by ``method`` from (q0, p0)."""
     R, d = q0.shape
     if method == "exact":
@@ -337,12 +366,12 @@ def _march(system, q0, p0, h, steps, substeps, method, rtol, atol):
     p_out = np.empty((R, steps + 1, d))
     q_out[:, 0], p_out[:, 0] = q0, p0
     if method == "rk":
-        _run_dop853(system, q0, p0, h, steps, rtol, atol, q_out, p_out)
+        _run_dop853(system, q0, p0, h, steps, rtol, atol, q_out, p_out, drag)
     else:
         # Copies: the march updates Q, P in place and must not touch the caller's arrays.
         Q, P = np.array(q0.T, order="C"), np.array(p0.T, order="C")
         with np.errstate(all="ignore"):  # blow-ups are detected and reported by the caller
-            _run_fixed(system, Q, P, h, steps, substeps, method, q_out, p_out)
+            _run_fixed(system, Q, P, h, steps, substeps, method, q_out, p_out, drag)
     return q_out, p_out
 
 
