@@ -54,6 +54,11 @@ def _positive_number(text: str) -> float:
     return value
 
 
+def _mass(text: str) -> float | str:
+    """A mass: a finite number > 0, or "fit" (fitted with V)."""
+    return "fit" if text.strip().lower() == "fit" else _positive_number(text)
+
+
 def _positive(text: str) -> int:
     """A whole number >= 1, checked before anything is printed or computed."""
     try:
@@ -190,7 +195,12 @@ def _add_learn(sub) -> None:
     )
     lrn.add_argument("--degree", type=_positive, default=4, help="polynomial degree (4)")
     lrn.add_argument(
-        "--masses", type=float, nargs="+", default=None, help="mass of each coordinate (1)"
+        "--masses",
+        type=_mass,
+        nargs="+",
+        default=None,
+        help="mass of each coordinate (1), or 'fit' for masses nobody gave: '--masses fit' "
+        "fits all but the first (1); '--masses 0.35 fit' gives the first and fits the second",
     )
     lrn.add_argument("--truth", default=None, help="a known potential to compare with")
     lrn.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples (100)")

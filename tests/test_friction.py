@@ -169,6 +169,7 @@ def test_damped_pendulum_target_over_five_seeds(seed):
     assert fit.friction_coefficients[p_q**2 / 2] == pytest.approx(GAMMA, rel=GAMMA_TOL)
 
 
+@pytest.mark.slow  # 5 s; the default suite's budget
 def test_positions_only_with_an_offset():
     # A camera's angle, read with an offset a (V = -c cos(q - a) brings
     # -c sin(a) sin q) and velocities on a wrong scale (dropped by the plan):

@@ -227,6 +227,7 @@ def test_learn_reads_a_camera_clock_and_takes_rtol_and_max_gap(tmp_path, capsys)
     assert not (tmp_path / "o2").exists()
 
 
+@pytest.mark.slow  # 8 s; test_bad_friction_fails_before_any_work reads --friction
 def test_learn_fits_friction_with_the_potential(tmp_path, capsys):
     # A damped pendulum (gamma = 0.01 /s, c = 1.3, angle read 0.02 rad off) at
     # 6 fps: --friction takes Rayleigh functions in p (the one coordinate's
@@ -266,3 +267,42 @@ def test_bad_friction_fails_before_any_work(pendulum_csv, tmp_path, capsys):
     args[-1] = "angle**2"
     assert main(args) == 2
     assert "does not depend on the momenta p_angle" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # 7 s; the bad request below is checked in the default suite
+def test_learn_fits_the_masses_nobody_gave(tmp_path, capsys):
+    # Two carts (m2/m1 = 2.5) filmed at 30 fps, positions only with 0.5% noise:
+    # '--masses 1 fit' gives the first mass and fits the second.
+    from test_masses import RATIO, RATIO_TOL, carts
+
+    tr = carts(seed=0)
+    rows = ["t,x1,x2,run"]
+    for r in range(tr.R):
+        rows += [f"{t:.6f},{a:.6f},{b:.6f},{r}" for t, (a, b) in zip(tr.t, tr.q[r], strict=True)]
+    data = tmp_path / "carts.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    args = ["learn", str(data), "--columns", "t=t q=x1,x2 trajectory=run", "--degree", "2",
+            "--masses", "1", "fit", "--out", str(out), "--no-network", "--bootstrap", "0",
+            "--no-report"]  # fmt: skip
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "masses: x1 1.0 (the rest fitted)" in said and "masses 1, 2.5" in said
+    fit = sh.SparseFit.from_json(
+        json.loads((out / "results.json").read_text())["routes"]["force_sindy"]["fit"]
+    )
+    assert fit.masses[1] == pytest.approx(RATIO, rel=RATIO_TOL)
+
+
+def test_a_bad_mass_request_fails_before_any_work(pendulum_csv, tmp_path, capsys):
+    out = tmp_path / "never"
+    args = ["learn", str(pendulum_csv), "--columns", "t=time q=angle v=omega trajectory=run",
+            "--out", str(out), "--masses", "1", "fit"]  # fmt: skip
+    assert main(args) == 2
+    assert "--masses gives 2 values for 1 coordinates" in capsys.readouterr().err
+    assert main([*args[:-2], "fit"]) == 2
+    assert "with one coordinate there is no ratio to fit" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse's own exit, before anything runs
+        main([*args[:-2], "heavy"])
+    assert "'heavy' is not a number" in capsys.readouterr().err
+    assert not out.exists()

@@ -66,7 +66,7 @@ class LearnSettings:
     columns: dict
     library: str | None = None
     degree: int = 4
-    masses: tuple[float, ...] | None = None
+    masses: tuple[float | str, ...] | None = None
     network: bool = True
     bootstrap: int = 100
     truth: str | None = None
@@ -89,14 +89,14 @@ def learn(settings: LearnSettings, out: str | Path, *, report: bool = True, say=
     """
     out = Path(out)
     t0 = time.perf_counter()
-    traj, lib, truth, drag = _read(settings, out, say)
+    traj, lib, truth, drag, masses = _read(settings, out, say)
     how = plan(traj)
     say(f"noise: {how.noise}")
     real_folder(out)
     if settings.network:  # both inside --out, neither a link
         real_folder(out, "network")
         real_folder(out, "model")
-    routes, fits, notes, model = _fit_routes(traj, lib, how, settings, out, drag)
+    routes, fits, notes, model = _fit_routes(traj, lib, how, settings, out, drag, masses)
     verdicts = {}
     for name, fit in fits.items():
         routes[name]["fit"] = fit.to_json()
@@ -189,6 +189,11 @@ def _say_routes(ranking, fits, verdicts, say) -> None:
         drag = ""
         if fit.friction_library is not None:
             drag = f", R = {sp.sstr(fit.rounded_friction())}"
+        if fit.masses is not None:
+            drag += ", masses " + ", ".join(
+                f"{m:.6g}" + (f" +- {e:.2g}" if e else "")
+                for m, e in zip(fit.masses, fit.masses_stderr, strict=True)
+            )
         say(f"{name} ({label}): V = {sp.sstr(fit.rounded())}{drag}  [{fit.method}]")
         say(f"  {assessment}")
     if not any_adequate:
@@ -216,12 +221,13 @@ def _read(settings: LearnSettings, out: Path, say):
             p=cols.get("p"),
             v=cols.get("v"),
             trajectory=cols.get("trajectory"),
-            masses=settings.masses,
+            masses=None if _fitted(settings.masses) else settings.masses,
             rtol=settings.rtol,
             max_gap=settings.max_gap,
         )
     lib = parse_library(settings.library, traj.coords, settings.degree)
     drag = parse_friction(settings.friction, traj.coords)
+    masses = _mass_request(settings.masses, traj)
     if drag is not None:
         drag = friction_library(drag, traj)  # refused now if it is no friction
     truth = None
@@ -244,15 +250,47 @@ def _read(settings: LearnSettings, out: Path, say):
             f"{c} -> {m}" for c, m in zip(traj.names, traj.momentum_symbols, strict=True)
         )
         say(f"friction terms in the momenta ({shown}): {', '.join(map(str, drag.terms))}")
-    return traj, lib, truth, drag
+    if masses is not None:
+        say(f"masses: {', '.join(f'{n} {m}' for n, m in masses.items())} (the rest fitted)")
+    return traj, lib, truth, drag, masses
 
 
-def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path, drag=None):
+def _fitted(masses) -> bool:
+    """Whether ``--masses`` asks for masses to be fitted."""
+    return masses is not None and any(isinstance(m, str) for m in masses)
+
+
+def _mass_request(masses, traj):
+    """``--masses`` with "fit" as force-SINDy's dict of the masses given (the
+    others fitted); None when every mass is given or none is."""
+    if not _fitted(masses):
+        return None
+    if len(masses) == 1:
+        masses = (1.0,) + ("fit",) * (traj.dim - 1)
+    if len(masses) != traj.dim:
+        raise ValueError(
+            f"--masses gives {len(masses)} values for {traj.dim} coordinates "
+            f"({', '.join(traj.names)}); give one per coordinate, a number or 'fit'."
+        )
+    given = {n: float(m) for n, m in zip(traj.names, masses, strict=True) if m != "fit"}
+    if not given or traj.dim == 1:
+        raise ValueError(
+            "--masses must give at least one mass (a number) to set the scale of V, and fit "
+            "the others; with one coordinate there is no ratio to fit."
+        )
+    return given
+
+
+def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path, drag=None, masses=None):
     """Force-SINDy (the default), the strong form with cross-validation, and the network
     route when asked for: (routes, fits, notes, model). With a friction library
-    ``drag``, the force-SINDy routes fit it with the potential."""
+    ``drag``, the force-SINDy routes fit it with the potential; with ``masses``
+    (the ones given, by name), they fit the others, and the network trains at
+    force-SINDy's masses."""
     routes: dict[str, dict] = {}
     fits: dict[str, SparseFit] = {}
+    if masses is not None:  # learned from the positions: the plan of the positions
+        how = plan(traj.positions_only)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LibraryWarning)
         tic = time.perf_counter()
@@ -263,6 +301,7 @@ def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path, drag=None):
             bootstrap=settings.bootstrap,
             seed=settings.seed,
             friction=drag,
+            masses=masses,
         )
         routes["force_sindy"] = {"seconds": time.perf_counter() - tic}
         tic = time.perf_counter()
@@ -274,6 +313,7 @@ def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path, drag=None):
             selection=Selection(rule="cv"),
             refine=False,
             friction=drag,
+            masses=masses,
         )
         routes["strong_form"] = {"seconds": time.perf_counter() - tic}
     notes = sorted({str(w.message) for w in caught})
@@ -282,6 +322,9 @@ def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path, drag=None):
         from ..neural import NeuralPotential  # TensorFlow, only for this route
 
         tic = time.perf_counter()
+        if masses is not None:  # at the masses force-SINDy fitted, from the positions
+            traj = replace(traj.positions_only, masses=fits["force_sindy"].masses)
+            how = plan(traj)
         model = NeuralPotential(dim=traj.dim, seed=settings.seed).fit(
             traj,
             time_limit=settings.time_limit,
@@ -294,6 +337,11 @@ def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path, drag=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LibraryWarning)
             fits["network"] = sindy(model, lib, traj, data=traj, plan=how)
+        if masses is not None:  # its V is in the units of the masses it trained at
+            ref = fits["force_sindy"]
+            fits["network"] = fits["network"].replace(
+                masses=ref.masses, masses_stderr=ref.masses_stderr
+            )
         routes["network"] = {
             "seconds": time.perf_counter() - tic,
             "training": model.spec_.describe()

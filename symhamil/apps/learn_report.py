@@ -147,6 +147,8 @@ FIT_SCHEMA = {
     "friction?": Optional(
         {"symbols": [Text(64)], "library": [Text(MAX_FORMULA)], "coefficients": Mapping(float)}
     ),
+    "masses?": Optional([Number(lo=0)]),
+    "masses_stderr?": Optional([Number(lo=0)]),
 }
 ROLLOUT_SCHEMA = {
     "rms": Number(nan=True, inf=True),
@@ -277,6 +279,15 @@ def _learn_tex(results: dict, figs: dict, tex_escape) -> str:
         lines = [r"$\hat V = " + fit.latex() + "$"]
         if fit.friction_library is not None:
             lines.append(r"$\hat R = " + fit.friction_latex() + "$ (friction)")
+        if fit.masses is not None:
+            lines.append(
+                "Masses (fitted where a standard error is given): "
+                + ", ".join(
+                    f"{m:.6g}" + (f" $\\pm$ {e:.2g}" if e else "")
+                    for m, e in zip(fit.masses, fit.masses_stderr, strict=True)
+                )
+                + "."
+            )
         lines.append("Method: " + esc(fit.method) + f". Time: {r['seconds']:.1f} s.")
         if "training" in r:
             lines.append("Training: " + esc(r["training"]) + ".")

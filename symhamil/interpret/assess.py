@@ -39,7 +39,7 @@ from ..data.trajectories import Trajectories
 from ..learning.planning import Plan, use_plan
 from ..systems.friction import drag_function
 from ..systems.potentials import as_potential
-from .rollout import Rollout, rollout
+from .rollout import Rollout, at_masses, rollout
 
 __all__ = ["Assessment", "assess", "verdict"]
 
@@ -166,8 +166,9 @@ def assess(target, traj: Trajectories, *, plan: Plan | None = None) -> Assessmen
     """
     if not isinstance(traj, Trajectories):
         raise TypeError(f"assess needs symhamil.Trajectories; got {type(traj).__name__}.")
-    how = use_plan(traj, plan)
-    data = how.observed(traj)
+    moved = at_masses(target, traj)  # a fit's own masses, from the positions
+    how = use_plan(moved, plan if moved is traj else None)
+    data = how.observed(moved)
     pot = as_potential(_expression(target), data.coords)
     grad, values = pot.require_gradient(), pot.require_values()
     tau, h = how.tau, data.h

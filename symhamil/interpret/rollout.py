@@ -10,7 +10,7 @@ steps per sample interval. Fitting coefficients by shooting is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from ..systems.hamiltonian import Hamiltonian
 from ..systems.integrators import integrate, substeps_for
 from ..systems.potentials import as_potential
 
-__all__ = ["Rollout", "rollout"]
+__all__ = ["Rollout", "at_masses", "rollout"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +98,9 @@ def rollout(
     Rollout
     """
     positive_number(horizon, "horizon", allow_none=True)  # checked before any work
-    how = use_plan(traj, plan)
+    moved = at_masses(target, traj)  # a fit's own masses, from the positions
+    how = use_plan(moved, plan if moved is traj else None)
+    traj = moved
     traj, tau = how.observed(traj), how.tau  # momenta off scale: start from the positions
     n_sub = substeps_for(traj, substeps, tau)
     grad = _gradient(target, traj)
@@ -115,6 +117,17 @@ def rollout(
     t = np.broadcast_to(traj.h * np.arange(traj.N + 1), valid.shape)
     T = tau if horizon is None else float(horizon)
     return Rollout(t.copy(), q_sim, np.where(valid, err, np.nan), T)
+
+
+def at_masses(target, traj: Trajectories) -> Trajectories:
+    """``traj`` at the masses a fit found (``force_sindy(..., masses="fit")``),
+    from its positions (measured momenta were on an unknown scale); else ``traj``."""
+    masses = getattr(target, "masses", None)
+    if masses is None or isinstance(target, Hamiltonian):
+        return traj
+    if np.array_equal(traj.mass_array, masses) and not traj.has_momenta:
+        return traj
+    return replace(traj.positions_only, masses=np.asarray(masses))
 
 
 def _gradient(target, traj: Trajectories):

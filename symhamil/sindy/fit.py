@@ -163,6 +163,10 @@ class SparseFit:
         ``intervals`` and ``inclusion`` beside the potential's.
     friction_library : Library, optional
         The friction library fitted, over the coordinates and the momenta.
+    masses, masses_stderr : tuple of float, length d, optional
+        The diagonal masses V is in units of, when they were fitted
+        (``force_sindy(..., masses="fit")``), and their standard errors (0 for
+        the masses that were given).
     """
 
     coefficients: Mapping
@@ -178,6 +182,8 @@ class SparseFit:
     provenance: tuple[Stage, ...] = ()
     friction_coefficients: Mapping | None = None
     friction_library: Library | None = None
+    masses: tuple[float, ...] | None = None
+    masses_stderr: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "provenance", tuple(self.provenance))
@@ -189,6 +195,10 @@ class SparseFit:
                     v = {t: (float(a), float(b)) for t, (a, b) in dict(v).items()}
                 object.__setattr__(self, name, MappingProxyType(dict(v)))
         object.__setattr__(self, "path", tuple(self.path))
+        for name in ("masses", "masses_stderr"):
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, tuple(float(x) for x in v))
 
     def replace(self, **changes) -> SparseFit:
         """A copy with some fields changed."""
@@ -276,6 +286,8 @@ class SparseFit:
             "method": self.method,
             "provenance": [s.to_json() for s in self.provenance],
             "sources": None if self.sources is None else dict(self.sources),
+            "masses": None if self.masses is None else list(self.masses),
+            "masses_stderr": None if self.masses_stderr is None else list(self.masses_stderr),
             "friction": None if self.friction_library is None else {
                 "symbols": [s.name for s in self.friction_library.symbols],
                 "library": [sp.sstr(t) for t in self.friction_library.terms],
@@ -354,6 +366,8 @@ class SparseFit:
             provenance=_provenance_from_json(d),
             friction_coefficients=friction_coeffs,
             friction_library=friction_library,
+            masses=_masses_json(d.get("masses"), len(symbols), "masses"),
+            masses_stderr=_masses_json(d.get("masses_stderr"), len(symbols), "masses_stderr"),
         )
 
     def save(self, path) -> None:
@@ -385,6 +399,18 @@ def _provenance_from_json(d: dict) -> tuple[Stage, ...]:
     ):
         raise ValueError(f"its sources must map {', '.join(SOURCE_FIELDS)} to short texts")
     return tuple(Stage("recorded", v, {}, (k,)) for k, v in old.items())
+
+
+def _masses_json(v, d: int, key: str):
+    """A fit's masses (or their standard errors) from JSON: d numbers, or None."""
+    if v is None:
+        return None
+    if not isinstance(v, list) or len(v) != d:
+        raise ValueError(f"its {key} must be a list of {d} numbers")
+    out = tuple(float(x) for x in v)
+    if not all(np.isfinite(x) and x >= 0 for x in out):
+        raise ValueError(f"its {key} must be finite numbers >= 0")
+    return out
 
 
 def _terms_json(m, value=float):

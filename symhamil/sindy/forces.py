@@ -9,10 +9,13 @@ Settings travel as values: the data's :class:`~symhamil.learning.planning.Plan`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 import numpy as np
 import sympy as sp
 
-from ..base.checks import whole_number
+from ..base.checks import positive_number, whole_number
 from ..data.geometry import Geometry, as_geometry
 from ..data.trajectories import Trajectories
 from ..learning.observations import check_loss
@@ -181,6 +184,7 @@ def force_sindy(
     bootstrap: int = 0,
     seed: int | None = 0,
     friction: Library | None = None,
+    masses=None,
     **deprecated,
 ) -> SparseFit:
     """Network-free SINDy on forces: a potential by construction.
@@ -247,6 +251,16 @@ def force_sindy(
         integrates the damped dynamics. The fit's ``friction`` and
         ``friction_coefficients`` hold R. Without momenta, p = m dq/dt is
         estimated from the positions.
+    masses : "fit" or dict {str: float or "fit"}, optional
+        Diagonal masses nobody gave, identified with V: ``"fit"`` fixes the
+        first coordinate's mass at 1 and fits the others; a dict by coordinate
+        name gives some masses (at least one, which sets the scale of V) and
+        fits those it marks "fit" or leaves out. Only the right mass ratios
+        make the forces a gradient, which is what identifies them. Learned from
+        the positions (measured momenta on an unknown scale carry nothing
+        more): the masses enter the regression as columns that are always
+        kept, then shooting fits them with the coefficients. The fit's
+        ``masses`` and ``masses_stderr`` hold them (stderr 0 for a given mass).
     **deprecated
         ``threshold``, ``thresholds``, ``rtol``, ``ratio`` and ``select`` of
         symhamil 0.1, each a field of ``selection`` now (a DeprecationWarning).
@@ -279,12 +293,122 @@ def force_sindy(
         )
     check_symbols(library, traj)
     drag = None if friction is None else friction_library(friction, traj)
+    spec = None if masses is None else _mass_spec(masses, traj)
+    if spec is not None:
+        traj = replace(traj.positions_only, masses=spec[0])
     how = use_plan(traj, plan, kind=kind, window=window, smooth=smooth)
     if kind is not None and refine is None:
         refine = False  # observations named by the user are the whole route
     varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
-    return _force_fit(
-        traj, varying, varying, how, selection, stride, refine, bootstrap, seed, drag
+    if spec is None:
+        return _force_fit(
+            traj, varying, varying, how, selection, stride, refine, bootstrap, seed, drag
+        )
+    return _with_masses(
+        traj, spec[1], varying, how, selection, stride, refine, bootstrap, seed, drag
+    )
+
+
+def _mass_spec(masses, traj) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``masses`` ("fit" or a dict by coordinate name) as the starting masses
+    (d,) and the coordinates whose masses are fitted; refused before any work
+    when it cannot set the scale or names no coordinate of the data."""
+    names = list(traj.names)
+    if isinstance(masses, str):
+        if masses != "fit":
+            raise ValueError(f"masses must be 'fit' or a dict by coordinate; got {masses!r}.")
+        masses = {names[0]: 1.0}
+    if not isinstance(masses, Mapping):
+        raise TypeError(
+            "masses must be 'fit' (the first mass is 1, the others fitted) or a dict by "
+            f"coordinate name, e.g. {{{names[0]!r}: 0.35}}; got {type(masses).__name__}."
+        )
+    strange = [k for k in masses if k not in names]
+    if strange:
+        raise ValueError(
+            f"masses names {strange[0]!r}, which is not a coordinate of the data "
+            f"({', '.join(names)})."
+        )
+    start, free = np.ones(len(names)), []
+    for i, name in enumerate(names):
+        value = masses.get(name, "fit")
+        if isinstance(value, str) and value == "fit":
+            free.append(i)
+            continue
+        try:
+            start[i] = positive_number(value, f"the mass of {name}")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{exc} (a number > 0, or 'fit')") from None
+    if len(free) == len(names):
+        raise ValueError(
+            "masses fit all masses: give one (masses='fit' fixes the first at 1), since V "
+            "and the masses share one scale the motion cannot tell."
+        )
+    if traj.dim == 1:
+        raise ValueError("with one coordinate there is no mass ratio to fit; give its mass.")
+    return start, tuple(free)
+
+
+def _with_masses(traj, free, varying, how, selection, stride, refine, bootstrap, seed, drag):
+    """Force-SINDy with the masses of ``free`` coordinates fitted.
+
+    First a regression on the whole library with one more column per free
+    mass, m_i times the observed acceleration of coordinate i (linear: m_i
+    a_i + sum_j beta_j d xi_j / d q_i = 0, the given masses on the right-hand
+    side), kept whatever the threshold; then force-SINDy at those masses; then
+    shooting fits masses and coefficients together (on noisy or coarse data),
+    or the regression's standard errors stand.
+    """
+    data = how.prepare(how.observed(traj))
+    theta, y, _ = force_equations(data, varying, how.kind, stride, how.window)
+    d = traj.dim
+    comp = np.arange(len(y)) % d
+    cols = np.zeros((len(y), len(free)))
+    for k, i in enumerate(free):
+        on = comp == i
+        cols[on, k] = -y[on]  # the observation of m_i a_i at m_i = 1
+        y = np.where(on, 0.0, y)
+    full = np.hstack([theta, cols])
+    beta = _lstsq(full, y)
+    fitted = traj.mass_array.copy()
+    fitted[list(free)] = beta[theta.shape[1] :]
+    if not (np.all(np.isfinite(fitted)) and np.all(fitted > 0)):
+        raise ValueError(
+            f"the masses fitted are {np.round(fitted, 6).tolist()}, not all positive: the "
+            "library does not hold a potential for any mass ratio here. Check the library "
+            "and the coordinates."
+        )
+    resid = y - full @ beta
+    dof = max(len(y) - full.shape[1], 1)
+    cov = np.linalg.pinv(full.T @ full) * float(resid @ resid) / dof
+    spread = np.zeros(d)
+    spread[list(free)] = np.sqrt(np.diag(cov)[theta.shape[1] :])
+    traj = replace(traj, masses=fitted)
+    fit = _force_fit(traj, varying, varying, how, selection, stride, refine, bootstrap, seed,
+                     drag)  # fmt: skip
+    note = "masses by regression"
+    shoot_them = how.coarse or (how.noise is not None and how.noise.fraction > QUIET)
+    if (shoot_them if refine is None else refine) and fit.coefficients:
+        r = shoot(fit, traj, plan=how, free_masses=free)
+        fitted, spread = np.array(r.masses), np.array(r.masses_stderr)
+        fit = fit.replace(
+            coefficients={t: c for t, c in r.coefficients.items() if t in fit.coefficients},
+            expression=r.expression,
+            stderr=r.stderr,
+            intervals={t: (c - 1.96 * r.stderr[t], c + 1.96 * r.stderr[t])
+                       for t, c in r.coefficients.items()},
+        )  # fmt: skip
+        if fit.friction_library is not None:
+            fit = fit.replace(
+                friction_coefficients={
+                    t: c for t, c in r.coefficients.items() if t in fit.friction_coefficients
+                }
+            )
+        note = "masses fitted by shooting with the coefficients"
+    return fit.replace(
+        masses=tuple(map(float, fitted)),
+        masses_stderr=tuple(map(float, spread)),
+        method=fit.method + f"; {note}",
     )
 
 

@@ -47,6 +47,11 @@ class RefineResult:
         noise; a model that misses a signal leaves it correlated).
     note : str
         Why a standard error is inf, or "".
+    friction : sympy.Expr
+        The Rayleigh function R of the friction terms (0 without).
+    masses, masses_stderr : tuple of float, length d
+        The masses (fitted where ``free_masses`` said, given elsewhere) and
+        their standard errors (0 for the given ones).
     """
 
     coefficients: dict
@@ -57,6 +62,8 @@ class RefineResult:
     correlation: float = 0.0
     note: str = ""
     friction: sp.Expr = sp.S.Zero
+    masses: tuple[float, ...] = ()
+    masses_stderr: tuple[float, ...] = ()
 
 
 #: Levenberg-Marquardt iterations of the segment states alone before the joint
@@ -77,6 +84,7 @@ def refine(
     max_iter: int = 30,
     continuation: bool = True,
     plan: Plan | None = None,
+    free_masses=(),
 ) -> RefineResult:
     """The coefficients of ``fit``'s terms that make its trajectories closest to the data.
 
@@ -114,6 +122,9 @@ def refine(
         reach the Cramer-Rao bound of the trajectories where segments of 2 tau
         stay 4-11 times above it (standard errors; benchmarks/bench_cramer_rao.py).
         Not with ``segment`` given.
+    free_masses : sequence of int
+        Coordinates whose masses are fitted too, starting from ``traj.masses``
+        (the others stay; one must, or V and the masses share a scale).
 
     Returns
     -------
@@ -136,15 +147,22 @@ def refine(
     else:
         noise = noise_level(traj) if noise is None else noise
         tau = time_scale(traj, noise)
-    J = len(terms)
     sigmas = [np.maximum(noise.q, 1e-12)]
     if traj.p is not None:
         sigmas.append(np.maximum(noise.p, 1e-12))
     masses = traj.mass_array
+    free = tuple(int(i) for i in free_masses)
+    if len(free) >= traj.dim or len(set(free)) != len(free):
+        raise ValueError(
+            f"free_masses {free} must name distinct coordinates, and not all {traj.dim}: "
+            "one known mass sets the scale of V."
+        )
     n_sub = substeps_for(traj, substeps, tau)
     JV = len(terms) - len(drags)
-    rates = _Rates(_batched_gradient(terms[:JV], traj.coords), _batched_drag(drags, traj), JV)
-    beta = np.array([values[t] for t in terms], dtype=float)
+    rates = _Rates(_batched_gradient(terms[:JV], traj.coords), _batched_drag(drags, traj), JV,
+                   len(terms), masses, free)  # fmt: skip
+    beta = np.array([*(values[t] for t in terms), *masses[list(free)]], dtype=float)
+    J = len(beta)
     longest = int(traj.sizes.max())
     L = round(SEGMENT_FRACTION * tau / traj.h) if segment is None else int(segment)
     L = min(max(L, 3), longest)
@@ -163,11 +181,17 @@ def refine(
     seg = problem.seg
     stderr, rho, note = _stderr(*problem.jacobian(beta, states, r), r, problem)
     S = len(seg.starts)
-    coeffs = {t: float(b) for t, b in zip(terms, beta, strict=True)}
+    K = len(terms)
+    coeffs = {t: float(b) for t, b in zip(terms, beta[:K], strict=True)}
     expr = sp.Add(*(sp.Float(coeffs[t], 17) * t for t in terms[:JV]))
     drag = sp.Add(*(sp.Float(coeffs[t], 17) * t for t in drags))
-    errors = {t: float(e) for t, e in zip(terms, stderr, strict=True)}
-    return RefineResult(coeffs, expr, errors, cost, S, rho, note, drag)
+    errors = {t: float(e) for t, e in zip(terms, stderr[:K], strict=True)}
+    fitted = masses.astype(float).copy()
+    fitted[list(free)] = beta[K:]
+    spread = np.zeros(traj.dim)
+    spread[list(free)] = stderr[K:]
+    return RefineResult(coeffs, expr, errors, cost, S, rho, note, drag,
+                        tuple(map(float, fitted)), tuple(map(float, spread)))  # fmt: skip
 
 
 def _continued(problem, L, beta, states, r, cost, max_iter):
@@ -260,9 +284,10 @@ class _Shooting:
         return [qs] if self.traj.p is None else [qs, ps]
 
     def _integrate(self, beta_rows, states, steps):
-        grad, drag = self.rates.split(beta_rows)
+        grad, drag, masses = self.rates.split(beta_rows)
+        masses = self.masses if masses is None else masses
         return integrate(
-            grad, states[:, 0], states[:, 1], self.traj.h, steps, self.masses, self.n_sub,
+            grad, states[:, 0], states[:, 1], self.traj.h, steps, masses, self.n_sub,
             drag=drag,
         )  # fmt: skip
 
@@ -550,19 +575,28 @@ class _Rates:
     grad V from the first ``JV`` coefficients, dR/dp from the rest."""
 
     grad_rows: object  # (K, d), (K, JV) -> (K, d)
-    drag_rows: object  # (K, d), (K, d), (K, J - JV) -> (K, d), or None
+    drag_rows: object  # (K, d), (K, d), (K, JT - JV) -> (K, d), or None
     JV: int
+    JT: int = -1  # terms; the coefficients after them are the free masses
+    masses: np.ndarray | None = None  # (d,) the given masses
+    free: tuple[int, ...] = ()
 
     def split(self, beta_rows):
-        """grad V (q) and dR/dp (q, p) at coefficient rows (K, J)."""
+        """grad V (q), dR/dp (q, p) (or None) and the masses ((d,) or (K, d))
+        at coefficient rows (K, J)."""
         JV, grad_rows, drag_rows = self.JV, self.grad_rows, self.drag_rows
+        JT = beta_rows.shape[1] if self.JT < 0 else self.JT
 
         def grad(x):
             return grad_rows(x, beta_rows[:, :JV])
 
+        masses = self.masses
+        if self.free:
+            masses = np.broadcast_to(self.masses, (len(beta_rows), len(self.masses))).copy()
+            masses[:, list(self.free)] = beta_rows[:, JT:]
         if drag_rows is None:
-            return grad, None
-        return grad, lambda x, y: drag_rows(x, y, beta_rows[:, JV:])
+            return grad, None, masses
+        return grad, lambda x, y: drag_rows(x, y, beta_rows[:, JV:JT]), masses
 
 
 def _batched_drag(terms, traj):
