@@ -49,7 +49,7 @@ def main(seed: int, gamma: float, c: float = 1.3, offset: float = 0.02) -> None:
     print(f"V = {fit.rounded()}")
     print(f"R = {fit.rounded_friction()}   ({took:.1f} s; {fit.method})")
     for term, value in {**fit.coefficients, **fit.friction_coefficients}.items():
-        print(f"   {str(term):>14}: {value:+.6f} +- {fit.stderr[term]:.2g}")
+        print(f"   {term!s:>14}: {value:+.6f} +- {fit.stderr[term]:.2g}")
     # -c cos(q - a) = -c cos(a) cos q - c sin(a) sin q
     cos_c, sin_c = fit.coefficients.get(sp.cos(q), 0.0), fit.coefficients.get(sp.sin(q), 0.0)
     a = np.arctan2(-sin_c, -cos_c)

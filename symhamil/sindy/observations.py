@@ -36,6 +36,7 @@ def force_equations(
     stride: int = 1,
     window: int | None = None,
     forces=None,
+    known=None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The linear system of force-SINDy: Theta beta = y, one row per observation
     and component.
@@ -50,6 +51,10 @@ def force_equations(
     forces : object with ``gradient(points)``, optional
         Gradients of the terms in place of ``library.gradient``: the pair sums
         of :class:`symhamil.systems.pairs.PairLibrary` for many bodies.
+    known : callable, optional
+        The gradient of a known part of the potential, (R, ..., d) -> (R, ...,
+        d) with the trajectory first (it may differ between trajectories: the
+        centrifugal l^2/2mr^2 of each orbit); moved to the right-hand side.
 
     Returns
     -------
@@ -69,6 +74,8 @@ def force_equations(
     g = pr.gathered(grads)
     theta = pr.rows(g).reshape(-1, g.shape[-1])
     y = -pr.rows(pr.dp).reshape(-1)
+    if known is not None:
+        y = y - pr.rows(pr.gathered(known)).reshape(-1)
     where = np.stack(
         np.broadcast_arrays(np.arange(traj.R)[:, None, None], pr.index[None, :, None]), axis=-1
     )  # (R, P, 1, 2)

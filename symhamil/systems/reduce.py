@@ -35,12 +35,13 @@ def _radius_symbol() -> sp.Symbol:
 def reduce_radial(
     traj: Trajectories, mass: float = 1.0, rtol: float = L_CONSERVATION_RTOL
 ) -> tuple[Trajectories, np.ndarray]:
-    """Reduce 3-D trajectories of one particle to (r, m dr/dt).
+    """Reduce 2-D or 3-D trajectories of one particle to (r, m dr/dt), every
+    trajectory at once, each with its own angular momentum.
 
     Parameters
     ----------
     traj : Trajectories
-        q, p of shape (R, N+1, 3).
+        q, p of shape (R, N+1, 3), or (R, N+1, 2) for planar motion.
     mass : float
         The particle's mass m (p = m dq/dt).
     rtol : float
@@ -54,9 +55,10 @@ def reduce_radial(
     ell : ndarray, shape (R,)
         The angular momentum |q x p| of each trajectory (its time average).
     """
-    if traj.dim != 3:
+    if traj.dim not in (2, 3):
         raise ValueError(
-            f"radial reduction needs 3-D trajectories of one particle (d = 3); got d = {traj.dim}."
+            "radial reduction needs 2-D or 3-D trajectories of one particle (d = 2 or 3); "
+            f"got d = {traj.dim}."
         )
     if not mass > 0:
         raise ValueError(f"mass must be positive; got {mass}.")
@@ -68,7 +70,10 @@ def reduce_radial(
             "derivative; drop it first."
         )
     rdot = np.einsum("rnk,rnk->rn", q, p) / (mass * r)
-    Lvec = np.cross(q, p)
+    if traj.dim == 2:  # the z component of q x p, as a vector of one entry
+        Lvec = (q[..., 0] * p[..., 1] - q[..., 1] * p[..., 0])[..., None]
+    else:
+        Lvec = np.cross(q, p)
     lnorm = np.linalg.norm(Lvec, axis=-1)
     w = traj.valid().astype(float)  # padding of ragged pieces repeats their last sample
     ell = (lnorm * w).sum(axis=1) / w.sum(axis=1)
