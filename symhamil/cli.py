@@ -183,7 +183,8 @@ def _add_learn(sub) -> None:
         "--library",
         default=None,
         help="candidate terms in the position names, e.g. '1, cos(angle), angle**2' "
-        "(default: polynomials to --degree)",
+        "(default: polynomials to --degree); with 2 or more positions, r is their distance "
+        "from the origin: '1/r, r**2' fits a central potential, printed and drawn in r",
     )
     lrn.add_argument(
         "--friction",

@@ -68,3 +68,35 @@ def test_a_radial_library_is_in_one_symbol():
         sh.radial_force_sindy(
             sh.Trajectories(q=np.ones((1, 20, 1)), p=np.ones((1, 20, 1)), h=0.1), RADIAL
         )
+
+
+def test_learn_takes_a_library_in_r_and_draws_v_against_r(tmp_path, capsys):
+    # Planar Kepler orbits as a CSV: '--library "1/r, r**2, log(r)"' is written
+    # in x, y, the formula prints in r, and the report's potential is drawn
+    # against r (along x it would cross the singularity at r = 0).
+    from symhamil.apps.learn_report import _radial_figure, read_learn_results
+    from symhamil.cli import main
+
+    kepler = sh.catalog.kepler()
+    orbits = sh.simulate(kepler, [[1.0, 0.0], [1.5, 0.0]], [[0.0, 1.1], [0.0, 0.7]],
+                         h=0.02, steps=600, method="rk")  # fmt: skip
+    rows = ["t,x,y,px,py,run"]
+    for k in range(orbits.R):
+        qp = np.concatenate([orbits.q[k], orbits.p[k]], axis=1)
+        rows += [f"{t:.4f}," + ",".join(f"{v:.9f}" for v in row) + f",{k}"
+                 for t, row in zip(orbits.t, qp, strict=True)]  # fmt: skip
+    data = tmp_path / "orbits.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    args = ["learn", str(data), "--columns", "t=t q=x,y p=px,py trajectory=run", "--library",
+            "1/r, r**2, log(r)", "--no-network", "--bootstrap", "0", "--no-report",
+            "--truth", "-1/sqrt(x**2 + y**2)", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "V = -1.0000" in said and "/r" in said
+    results = read_learn_results(out)
+    fits = {k: sh.SparseFit.from_json(r["fit"]) for k, r in results["routes"].items()}
+    drawn = []
+    x, y = sp.symbols("x y")
+    assert _radial_figure(results, fits, (x, y), lambda fig, name: drawn.append(name))
+    assert drawn == ["potential"]

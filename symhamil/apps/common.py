@@ -65,11 +65,23 @@ def _split_top(text: str) -> list[str]:
 
 
 def parse_library(text: str | None, symbols, degree: int = 4) -> Library:
-    """Library terms from text (``"1, cos(q), q**2"``), or polynomials to ``degree``."""
+    """Library terms from text (``"1, cos(q), q**2"``), or polynomials to ``degree``.
+
+    With 2 or more coordinates, none of them named r, terms may use r = |q|
+    (``"1/r, r**2"``): each is written in the coordinates, as
+    :meth:`Library.radial` does, and the fit prints in r."""
+    symbols = tuple(symbols)
     if text is None:
-        return Library.polynomial(tuple(symbols), degree)
-    terms = [parse_formula(t, tuple(symbols), "library term") for t in _split_top(text)]
-    return Library(tuple(terms), tuple(symbols))
+        return Library.polynomial(symbols, degree)
+    radius = None
+    if len(symbols) >= 2 and all(s.name != "r" for s in symbols):
+        radius = sp.Symbol("r")
+    known = symbols + ((radius,) if radius is not None else ())
+    terms = [parse_formula(t, known, "library term") for t in _split_top(text)]
+    if radius is not None:
+        r = sp.sqrt(sp.Add(*(s**2 for s in symbols)))
+        terms = [t.xreplace({radius: r}) for t in terms]
+    return Library(tuple(terms), symbols)
 
 
 def parse_friction(text: str | None, coords) -> Library | None:

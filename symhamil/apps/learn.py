@@ -370,7 +370,12 @@ def _data_json(traj, noise) -> dict:
             traj.positions().min(axis=0).tolist(),
             traj.positions().max(axis=0).tolist(),
         ],
-    }
+        # Central potentials are drawn against r = |q|.
+        "r_range": None if traj.dim < 2 else [
+            float(np.linalg.norm(traj.positions(), axis=1).min()),
+            float(np.linalg.norm(traj.positions(), axis=1).max()),
+        ],
+    }  # fmt: skip
 
 
 def _rollout_json(ro) -> dict:

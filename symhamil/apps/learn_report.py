@@ -16,6 +16,7 @@ from ..interpret.assess import verdict
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_path, pyplot, save_figure
 from ..sindy import SOURCE_FIELDS, SparseFit
+from ..sindy.fit import RADIUS, in_radius
 from ..systems.potentials import as_potential
 
 __all__ = ["LEARN_SCHEMA", "read_learn_results", "render_learn"]
@@ -30,7 +31,6 @@ ROUTE_COLOURS = {"force_sindy": "C0", "strong_form": "C2", "network": "C3"}
 
 
 def _figures(results: dict, out: Path) -> dict[str, str]:
-    plt = pyplot()
     folder = out / "figures"
     names = {}
 
@@ -40,7 +40,45 @@ def _figures(results: dict, out: Path) -> dict[str, str]:
     data = results["data"]
     symbols = tuple(sp.Symbol(n) for n in data["coordinates"])
     fits = {k: SparseFit.from_json(r["fit"]) for k, r in results["routes"].items()}
-    # Potentials along the first coordinate over the data's range (others at their middle).
+    if not _radial_figure(results, fits, symbols, save):
+        _coordinate_figure(results, fits, symbols, save)
+    return _other_figures(results, fits, save, names)
+
+
+def _radial_figure(results, fits, symbols, save) -> bool:
+    """Central potentials (every fit a function of r = |q| alone) against r over
+    the data's radii: along a coordinate axis the curve would cross r = 0.
+    False when they are not all central."""
+    plt = pyplot()
+    data = results["data"]
+    span = data.get("r_range")
+    if len(symbols) < 2 or span is None or span[0] <= 0:
+        return False
+    exprs = {ROUTE_TITLES[k]: (f.rounded(17), ROUTE_COLOURS[k], "-") for k, f in fits.items()}
+    if results.get("truth"):
+        truth = parse_formula(results["truth"], symbols, "true potential")
+        exprs = {"true": (in_radius(truth, symbols), "k", "--"), **exprs}
+    if not all(e.free_symbols <= {RADIUS} for e, _, _ in exprs.values()):
+        return False
+    lo, hi = span
+    x = np.linspace(max(lo - 0.1 * (hi - lo), 0.5 * lo), hi + 0.1 * (hi - lo), 400)
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for label, (expr, colour, style) in exprs.items():
+        y = _values(expr, (RADIUS,), x[:, None])
+        ax.plot(x, y - np.nanmin(y), style, color=colour, label=label)
+    ax.axvspan(lo, hi, color="0.92", zorder=0, label="radii of the data")
+    ax.set_xlabel(r"$r = |q|$")
+    ax.set_ylabel("V (shifted to min 0)")
+    ax.legend(fontsize=7)
+    save(fig, "potential")
+    return True
+
+
+def _coordinate_figure(results, fits, symbols, save) -> None:
+    """Potentials along the first coordinate over the data's range (others at
+    their middle)."""
+    plt = pyplot()
+    data = results["data"]
     lo, hi = np.array(data["q_range"][0]), np.array(data["q_range"][1])
     span = hi - lo
     x = np.linspace(lo[0] - 0.1 * span[0], hi[0] + 0.1 * span[0], 400)
@@ -60,7 +98,12 @@ def _figures(results: dict, out: Path) -> dict[str, str]:
     ax.set_ylabel("V (shifted to min 0)")
     ax.legend(fontsize=7)
     save(fig, "potential")
-    # Rollout errors.
+
+
+def _other_figures(results, fits, save, names) -> dict[str, str]:
+    """Rollout errors and threshold paths."""
+    plt = pyplot()
+    data = results["data"]
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for k, r in results["routes"].items():
         ro = r["rollout"]
@@ -170,6 +213,7 @@ LEARN_SCHEMA = {
         "noise_q_fraction": [Number(lo=0)],
         "noise_p_fraction": Optional([Number(lo=0)]),
         "q_range": [[float]],
+        "r_range?": Optional([Number(lo=0)]),
     },
     "library": [Text(MAX_FORMULA)],
     "friction?": Optional([Text(MAX_FORMULA)]),
