@@ -52,6 +52,9 @@ def signature(model, key: dict, traj) -> dict:
         sig["pairs"] = geometry()
     if not model.scaling_.is_identity:  # checkpoints from before scalings stay readable
         sig["scaling"] = model.scaling_.to_json()
+    friction = getattr(model, "friction_", None)
+    if friction is not None:  # the targets held its force
+        sig["friction"] = {"R": str(friction)}
     return sig
 
 
@@ -99,7 +102,8 @@ def read(folder: Path, sig: dict, shapes: list[tuple[int, ...]]) -> Saved | None
             f"({_differences(saved.get('architecture', {}), sig['architecture'])}); "
             "use another checkpoint_dir or the matching architecture."
         )
-    for part, what in (("training", "training settings"), ("data", "data"), ("scaling", "units")):
+    for part, what in (("training", "training settings"), ("data", "data"), ("scaling", "units"),
+                       ("friction", "friction")):  # fmt: skip
         was, now = saved.get(part), sig.get(part)
         if was != now:
             diff = _differences(was or {}, now or {}) or f"saved {was!r}, now {now!r}"

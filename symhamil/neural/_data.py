@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from ..data.noise import momenta
 from ..data.trajectories import Trajectories
 from ..learning.observations import OBSERVATIONS, average, pairs
 
@@ -54,6 +55,7 @@ class TrainingData:
         long_run: bool = False,
         weak_window: int | None = None,
         scaling=None,
+        drag=None,
     ) -> None:
         # Weak windows every window/8 steps: a network has many weights, and half-
         # overlapping windows of a short record leave it too few observations.
@@ -72,6 +74,15 @@ class TrainingData:
             self.layout, pts = "pairs", np.concatenate([pr.start, pr.end], axis=1)
         self.kind = kind
         dp = pr.dp
+        if drag is not None:
+            # A known friction (dp/dt = -grad V - dR/dp): its force joins the
+            # targets, so the network learns V alone.
+            d = traj.dim
+
+            def rows(q, p):
+                return drag(q.reshape(-1, d), p.reshape(-1, d)).reshape(q.shape)
+
+            dp = dp + pr.gathered_states(rows, momenta(traj))
         if scaling is not None and not scaling.is_identity:
             pts = (pts - np.asarray(scaling.shift)) / scaling.scale
             dp = dp / scaling.force

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import sympy as sp
 import tensorflow as tf
 
 from ..data.trajectories import Trajectories
@@ -22,6 +23,7 @@ from ..learning.observations import trajectory_loss
 from ..learning.planning import Plan
 from ..learning.planning import plan as make_plan  # fit has a parameter named plan
 from ..learning.training import Scaling, TrainingSpec, choose_scaling
+from ..systems.friction import drag_function
 from . import _network as net
 from ._optimizers import FirstOrder
 from ._run import TrainingError, TrainingRun
@@ -132,6 +134,8 @@ class NeuralPotential:
         self._compiled: dict = {}
         self.scaling = scaling
         self.scaling_ = scaling if isinstance(scaling, Scaling) else Scaling.identity(self.dim)
+        self.friction_ = None  # the friction R whose force the training targets held
+        self._drag = None
 
     # ------------------------------------------------------------------ evaluation
     def _net(self, x):
@@ -393,6 +397,7 @@ class NeuralPotential:
         verbose: bool | None = None,
         strategy: tf.distribute.Strategy | None = None,
         plan: Plan | None = None,
+        friction=None,
         **settings,
     ) -> NeuralPotential:
         """Train on trajectories; returns self.
@@ -441,6 +446,13 @@ class NeuralPotential:
             The data's plan (:func:`symhamil.plan`), made once and shared with
             force-SINDy and the rollouts: the loss and weak window where the
             settings leave them open.
+        friction : sympy.Expr or SparseFit, optional
+            A Rayleigh dissipation function R(q, p) in ``traj.momentum_symbols``
+            (or a fit whose ``friction`` it is, as force-SINDy selects it with V
+            from a friction library): the data obey dp/dt = -grad V - dR/dp, and
+            the network learns V from the momenta's change with R's force added
+            back. Kept as ``friction_``; a checkpoint written with another R is
+            refused.
         """
         t_start = time.perf_counter()
         # ---- validate everything before any expensive work
@@ -454,6 +466,10 @@ class NeuralPotential:
             plan = make_plan(traj, window=spec.weak_window)
         if plan is not None:
             traj = plan.observed(traj)  # without momenta that disagree with the positions
+        if friction is not None:
+            R = getattr(friction, "friction", friction)  # a fit's, or an expression
+            self._drag = drag_function(R, traj.coords)  # refuses other symbols, now
+            self.friction_ = None if self._drag is None else sp.sympify(R)
         for name, v in (("checkpoint_every", checkpoint_every), ("chunk", chunk)):
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
                 raise ValueError(f"{name} must be a whole number >= 1; got {v!r}.")

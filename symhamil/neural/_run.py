@@ -227,7 +227,16 @@ class TrainingRun:
         handover = s.optimizer == "adam+lbfgs" and s.handover is not None
         long_run = not handover and steps * len(self.windows) >= XLA_MIN_STEPS
         datas = [
-            TrainingData(w, s.loss, s.stride, m._tf_dtype, long_run, s.weak_window, m.scaling_)
+            TrainingData(
+                w,
+                s.loss,
+                s.stride,
+                m._tf_dtype,
+                long_run,
+                s.weak_window,
+                m.scaling_,
+                getattr(m, "_drag", None),
+            )
             for w in self.windows
         ]
         lr = tf.constant(s.rate, m._tf_dtype)
@@ -334,8 +343,9 @@ class TrainingRun:
         if remaining <= 0:
             return
         data = TrainingData(
-            self.windows[-1], s.loss, s.stride, m._tf_dtype, False, s.weak_window, m.scaling_
-        )
+            self.windows[-1], s.loss, s.stride, m._tf_dtype, False, s.weak_window, m.scaling_,
+            getattr(m, "_drag", None),
+        )  # fmt: skip
         values: list[float] = []  # every iteration of this stage
 
         def callback(x, loss):
