@@ -56,7 +56,13 @@ def _positive_number(text: str) -> float:
 
 def _mass(text: str) -> float | str:
     """A mass: a finite number > 0, or "fit" (fitted with V)."""
-    return "fit" if text.strip().lower() == "fit" else _positive_number(text)
+    if text.strip().lower() == "fit":
+        return "fit"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (or 'fit')") from None
+    return value  # its range is checked with the data (one line, exit status 2)
 
 
 def _positive(text: str) -> int:

@@ -66,6 +66,8 @@ def test_readme_example_runs():
 SLOW_EXAMPLES = {
     # 26 s: force-SINDy tries three frictions; tests/test_friction.py covers it.
     "damped_pendulum.py",
+    # 8 s: tests/test_masses.py covers the same fits.
+    "coupled_carts.py",
     "reproduce_central_force.py",
     "reproduce_coulomb.py",
     "reproduce_double_well.py",

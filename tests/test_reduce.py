@@ -81,6 +81,6 @@ def test_non_conserved_angular_momentum_warns():
 
 
 def test_reduce_refuses_wrong_dimension():
-    traj = sh.simulate(catalog.kepler(), [[1.0, 0.0]], [[0.0, 1.0]], h=0.01, steps=10)
-    with pytest.raises(ValueError, match="d = 3"):
+    traj = sh.Trajectories(q=np.ones((1, 11, 1)), p=np.ones((1, 11, 1)), h=0.01)
+    with pytest.raises(ValueError, match="2-D or 3-D trajectories"):
         sh.reduce_radial(traj)

@@ -273,6 +273,9 @@ def _mass_request(masses, traj):
             f"({', '.join(traj.names)}); give one per coordinate, a number or 'fit'."
         )
     given = {n: float(m) for n, m in zip(traj.names, masses, strict=True) if m != "fit"}
+    bad = [f"{n} = {m}" for n, m in given.items() if not (np.isfinite(m) and m > 0)]
+    if bad:
+        raise ValueError(f"masses must be finite and > 0; got {', '.join(bad)}.")
     if not given or traj.dim == 1:
         raise ValueError(
             "--masses must give at least one mass (a number) to set the scale of V, and fit "
