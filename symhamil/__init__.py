@@ -39,6 +39,7 @@ from .sindy import (
     pair_force_sindy,
     radial_force_sindy,
     refine,
+    select_friction,
     sindy,
     stlsq,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "reduce_radial",
     "refine",
     "rollout",
+    "select_friction",
     "simulate",
     "sindy",
     "stlsq",

@@ -202,6 +202,7 @@ def test_a_library_in_other_names_than_the_data_s_is_refused_with_both():
 GM_TOLERANCE = 1e-5
 
 
+@pytest.mark.slow  # 9 s; the default suite's budget (test_sindy fits Kepler's radial library)
 def test_coarse_exact_orbits_give_one_over_r_from_a_radial_library():
     """The 'let the data decide' library {1, 1/r, 1/r^2, r, r^2, 1/r^3, log r} on
     exact orbits at h / tau ~ 0.5: the plan sees coarse sampling, not noise;

@@ -58,7 +58,8 @@ def test_readme_example_runs():
     assert cmp.same_support and cmp.max_relative_error < 1e-3
 
 
-#: Examples that rerun a whole quick reproduction (30-45 s each) are `slow`; the
+#: Examples that rerun a whole quick reproduction (30-45 s each), and those whose
+#: fits other tests make (issue 20's three, learn_pendulum), are `slow`; the
 #: default suite reproduces sho and the double well in test_paper.py (the double
 #: well's example, 34 s, went slow when the trust tests of the second audit came,
 #: and sho's, 10 s, when shooting over whole pieces came in issue 19, to keep the
@@ -68,6 +69,10 @@ SLOW_EXAMPLES = {
     "damped_pendulum.py",
     # 8 s: tests/test_masses.py covers the same fits.
     "coupled_carts.py",
+    # tests/test_central.py covers the same fits.
+    "kepler_3d.py",
+    # 9 s: tests/test_learn.py runs symhamil learn on the same kind of file.
+    "learn_pendulum.py",
     "reproduce_central_force.py",
     "reproduce_coulomb.py",
     "reproduce_double_well.py",

@@ -328,28 +328,26 @@ def _fit_routes(traj, lib, how, settings: LearnSettings, out: Path, drag=None, m
         if masses is not None:  # at the masses force-SINDy fitted, from the positions
             traj = replace(traj.positions_only, masses=fits["force_sindy"].masses)
             how = plan(traj)
-        # With a friction library: force-SINDy's R (selected with V from it),
-        # whose force the network's targets then hold; the network learns V.
-        friction = fits["force_sindy"].friction if drag is not None else None
+        # With a friction library, the network learns V and a sparse R is
+        # chosen from what V leaves.
         model = NeuralPotential(dim=traj.dim, seed=settings.seed).fit(
             traj,
             time_limit=settings.time_limit,
             checkpoint_dir=out / "network",
             verbose=False,
             plan=how,
-            friction=friction,
+            friction=drag,
         )
         # Not into the checkpoint folder: its config.json is what a rerun resumes by.
         model.save(out / "model")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LibraryWarning)
             fits["network"] = sindy(model, lib, traj, data=traj, plan=how)
-        if drag is not None:  # a trained V plus force-SINDy's sparse R
-            ref = fits["force_sindy"]
+        if drag is not None:  # a trained V plus the sparse R chosen from its residual
             fits["network"] = fits["network"].replace(
-                friction_coefficients=ref.friction_coefficients,
-                friction_library=ref.friction_library,
-                method=fits["network"].method + "; friction: force-SINDy's R",
+                friction_coefficients=model.friction_coefficients_,
+                friction_library=drag,
+                method=fits["network"].method + "; friction from the network's residual",
             )
         if masses is not None:  # its V is in the units of the masses it trained at
             ref = fits["force_sindy"]

@@ -53,7 +53,7 @@ def signature(model, key: dict, traj) -> dict:
     if not model.scaling_.is_identity:  # checkpoints from before scalings stay readable
         sig["scaling"] = model.scaling_.to_json()
     friction = getattr(model, "friction_", None)
-    if friction is not None:  # the targets held its force
+    if friction is not None and getattr(model, "_drag", None) is not None:  # in the targets
         sig["friction"] = {"R": str(friction)}
     return sig
 

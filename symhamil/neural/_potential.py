@@ -23,6 +23,7 @@ from ..learning.observations import trajectory_loss
 from ..learning.planning import Plan
 from ..learning.planning import plan as make_plan  # fit has a parameter named plan
 from ..learning.training import Scaling, TrainingSpec, choose_scaling
+from ..sindy import Library, friction_library, select_friction
 from ..systems.friction import drag_function
 from . import _network as net
 from ._optimizers import FirstOrder
@@ -134,8 +135,9 @@ class NeuralPotential:
         self._compiled: dict = {}
         self.scaling = scaling
         self.scaling_ = scaling if isinstance(scaling, Scaling) else Scaling.identity(self.dim)
-        self.friction_ = None  # the friction R whose force the training targets held
-        self._drag = None
+        self.friction_ = None  # the model's friction R: given, or chosen from a library
+        self.friction_coefficients_: dict = {}
+        self._drag = None  # dR/dp of a given R, whose force the training targets hold
 
     # ------------------------------------------------------------------ evaluation
     def _net(self, x):
@@ -446,13 +448,15 @@ class NeuralPotential:
             The data's plan (:func:`symhamil.plan`), made once and shared with
             force-SINDy and the rollouts: the loss and weak window where the
             settings leave them open.
-        friction : sympy.Expr or SparseFit, optional
+        friction : sympy.Expr, SparseFit or Library, optional
             A Rayleigh dissipation function R(q, p) in ``traj.momentum_symbols``
             (or a fit whose ``friction`` it is, as force-SINDy selects it with V
             from a friction library): the data obey dp/dt = -grad V - dR/dp, and
             the network learns V from the momenta's change with R's force added
-            back. Kept as ``friction_``; a checkpoint written with another R is
-            refused.
+            back; a checkpoint written with another R is refused. A ``Library``
+            of Rayleigh functions instead: the network learns V, and a sparse R
+            is chosen from what V leaves (:func:`symhamil.select_friction`).
+            Either way R is ``friction_`` (and, chosen, ``friction_coefficients_``).
         """
         t_start = time.perf_counter()
         # ---- validate everything before any expensive work
@@ -466,7 +470,11 @@ class NeuralPotential:
             plan = make_plan(traj, window=spec.weak_window)
         if plan is not None:
             traj = plan.observed(traj)  # without momenta that disagree with the positions
-        if friction is not None:
+        library = friction if isinstance(friction, Library) else None
+        if library is not None:
+            friction_library(library, traj)  # refused now if it is no friction
+            self._drag = self.friction_ = None
+        elif friction is not None:
             R = getattr(friction, "friction", friction)  # a fit's, or an expression
             self._drag = drag_function(R, traj.coords)  # refuses other symbols, now
             self.friction_ = None if self._drag is None else sp.sympify(R)
@@ -518,6 +526,13 @@ class NeuralPotential:
             run.run()
         finally:
             self.fit_time_ = time.perf_counter() - t_start
+        if library is not None:
+            # What the trained V leaves of the momenta's change, regressed on the
+            # library's dR/dp: friction is odd in p, so over whole swings a
+            # potential cannot absorb it, and the residual holds it.
+            terms = select_friction(self.gradient, traj, library, plan=plan)
+            self.friction_ = sp.Add(*(sp.Float(c, 17) * t for t, c in terms.items()))
+            self.friction_coefficients_ = terms
         return self
 
 

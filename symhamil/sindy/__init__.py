@@ -20,7 +20,7 @@ One job per module:
 
 from .ensembles import MAX_BOOTSTRAP, check_seed
 from .fit import SOURCE_FIELDS, STEPS, PathStep, SparseFit, Stage
-from .forces import force_sindy, pair_force_sindy, radial_force_sindy
+from .forces import force_sindy, pair_force_sindy, radial_force_sindy, select_friction
 from .friction import friction_library
 from .library import MAX_TERMS, NEAR_COLLINEAR, Library, LibraryWarning
 from .observations import force_equations
@@ -51,6 +51,7 @@ __all__ = [
     "pair_force_sindy",
     "radial_force_sindy",
     "refine",
+    "select_friction",
     "sindy",
     "stlsq",
 ]

@@ -18,7 +18,7 @@ import sympy as sp
 from ..base.checks import positive_number, whole_number
 from ..data.geometry import Geometry, as_geometry
 from ..data.trajectories import Trajectories
-from ..learning.observations import check_loss
+from ..learning.observations import check_loss, pairs
 from ..learning.planning import QUIET, Plan, use_plan
 from ..systems.pairs import PairLibrary
 from ..systems.reduce import reduce_radial
@@ -32,7 +32,7 @@ from .refinement import refine as shoot  # force_sindy has a parameter named ref
 from .regression import _lstsq, _relative_residual, stlsq
 from .selection import Selection, _fit_path, as_selection
 
-__all__ = ["force_sindy", "pair_force_sindy", "radial_force_sindy"]
+__all__ = ["force_sindy", "pair_force_sindy", "radial_force_sindy", "select_friction"]
 
 
 #: On the threshold path, models whose BIC is within this of the best are
@@ -97,19 +97,19 @@ def _refined(fit, traj, how, theta, y, library, method, selection) -> SparseFit:
         _, cand, r = min(scored, key=lambda x: x[0])
         cand = cand.replace(coefficients=r.coefficients, expression=r.expression)
     r = shoot(cand, traj, plan=how)
+    tried = max(len(scored), 1)
     if selection.threshold is None:
         cand, r, swapped = _friction_swaps(cand, r, traj, how, theta, y, library, fit.path)
-        if swapped:
-            scored = [*scored, *([None] * swapped)] if scored else [None] * (swapped + 1)
+        tried += swapped
     note = ""
-    if len(scored) > 1:
-        note = f"; chosen by trajectory BIC from {len(scored)} candidates"
+    if tried > 1:
+        note = f"; chosen by trajectory BIC from {tried} candidates"
     if r.note:
         note += f"; {r.note}"
     stage = Stage(
         "refinement",
         "shooting (maximum likelihood)",
-        {"segments": r.segments, "candidates": len(scored),
+        {"segments": r.segments, "candidates": tried if tried > 1 else 0,
          "residual correlation": round(r.correlation, 4),
          "intervals": "coefficient +- 1.96 standard errors"},
         ("coefficients", "stderr", "intervals"),
@@ -510,6 +510,48 @@ def _with_friction(fit: SparseFit, potential: Library, drag: Library) -> SparseF
         friction_coefficients={t: c for t, c in fit.coefficients.items() if t in terms},
         friction_library=drag,
     )
+
+
+def select_friction(grad, traj: Trajectories, friction: Library, *, plan=None, selection=None):
+    """A sparse friction R for a given potential: the force the potential leaves
+    in the data's observations, regressed on the friction library's dR_k/dp and
+    chosen on the threshold path (cross-validation on noisy data).
+
+    Parameters
+    ----------
+    grad : callable
+        grad V of the potential, positions (K, d) -> (K, d) (a trained network's
+        ``gradient``).
+    traj : Trajectories
+    friction : Library
+        Rayleigh functions in ``traj.momentum_symbols`` (and the coordinates).
+    plan : Plan, optional
+        The data's plan (observations, window, selection rule).
+    selection : Selection, optional
+
+    Returns
+    -------
+    dict {sympy.Expr: float}
+        The kept terms' coefficients (empty when none explains the residual).
+    """
+    drag = friction_library(friction, traj)
+    how = use_plan(traj, plan)
+    data = how.prepare(how.observed(traj))
+    pr = pairs(data, how.kind, 1, how.window)
+    d = data.dim
+
+    def rows(q):
+        return np.asarray(grad(q.reshape(-1, d)), dtype=float).reshape(q.shape)
+
+    left = pr.rows(pr.residual(rows)).reshape(-1)  # dp + grad V: what friction must explain
+    theta = drag_equations(data, drag, how.kind, 1, how.window)
+    where = np.stack(
+        np.broadcast_arrays(np.arange(data.R)[:, None, None], pr.index[None, :, None]), axis=-1
+    )
+    where = pr.rows(np.broadcast_to(where, (*pr.dp.shape, 2))).reshape(-1, 2)
+    chosen = as_selection(selection, "select_friction").with_rule(how.select)
+    beta, *_ = _fit_path(theta, -left, drag, (), chosen, where)
+    return {t: float(c) for t, c in zip(drag.terms, beta, strict=True) if c != 0}
 
 
 #: Steps per test function of the weak form of a radial fit on clean data.

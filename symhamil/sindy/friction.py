@@ -60,7 +60,8 @@ def friction_library(friction, traj: Trajectories) -> Library:
         if not t.free_symbols & set(momenta):
             raise ValueError(
                 f"the friction term {t} does not depend on the momenta {shown}: dR/dp is "
-                "zero, so it is no friction. Put terms of q alone in the potential's library."
+                "zero, so it is no friction. Put terms of the coordinates alone in the "
+                "potential's library."
             )
     return Library(terms, allowed)
 
