@@ -108,7 +108,7 @@ def test_clean_damped_data_are_adequate_with_friction():
     # The verdict counts the work done against the fitted friction: a damped
     # fit that explains the data is adequate, the potential alone is not, and
     # its cause is named; the damped rollout follows the record.
-    tr = sh.simulate(PENDULUM, [1.0], [0.0], h=0.05, steps=1200, method="rk",
+    tr = sh.simulate(PENDULUM, [1.0], [0.0], h=0.05, steps=800, method="rk",
                      friction=0.02 * p_q**2 / 2)  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sh.LibraryWarning)
@@ -118,7 +118,7 @@ def test_clean_damped_data_are_adequate_with_friction():
     verdict = sh.assess(plain, tr)
     assert not verdict.adequate and "friction" in verdict.causes
     # Midpoint's O(h^2) bias at h = 0.05 leaves c 2e-4 off: a phase drift of
-    # ~6e-3 rad over the 60 s; the potential alone is off by the whole swing.
+    # ~4e-3 rad over the 40 s; the potential alone is off by the whole swing.
     assert sh.rollout(fit, tr).rms < 1e-2 * sh.rollout(plain, tr).rms
 
 

@@ -82,6 +82,7 @@ def test_without_the_masses_there_is_no_potential():
     assert wrong.residual > 1e3 * right.residual
 
 
+@pytest.mark.slow  # 4 s; the exact-data tests cover the default suite
 def test_noisy_positions_give_the_ratio_and_the_frequencies():
     # 0.5% noise, positions only in effect: the measured momenta are 3 times too
     # large, and masses="fit" learns from the positions.

@@ -312,6 +312,7 @@ NeuralPotential(dim=1, hidden=(8, 8)).fit(
 """
 
 
+@pytest.mark.slow  # 25 s of killed processes; the default suite's budget (issue 20)
 def test_D2_sigkills_while_checkpointing_never_leave_an_unreadable_folder(tmp_path):
     import signal
     import subprocess

@@ -45,19 +45,20 @@ def rk4_step(q, p, force: Callable, inv_m, dt: float, f_q=None, drag: Callable |
         The state after ``dt`` (new arrays).
     """
 
-    def total(x, y):
-        f = force(x)
-        return f if drag is None else f - drag(x, y)
-
-    if f_q is not None and drag is not None:
-        f_q = f_q - drag(q, p)
-    k1q, k1p = inv_m * p, total(q, p) if f_q is None else f_q
-    p2 = p + 0.5 * dt * k1p
-    k2q, k2p = inv_m * p2, total(q + 0.5 * dt * k1q, p2)
-    p3 = p + 0.5 * dt * k2p
-    k3q, k3p = inv_m * p3, total(q + 0.5 * dt * k2q, p3)
-    p4 = p + dt * k3p
-    k4q, k4p = inv_m * p4, total(q + dt * k3q, p4)
+    if drag is None:  # the conservative step, without a call per stage more
+        k1q, k1p = inv_m * p, force(q) if f_q is None else f_q
+        k2q, k2p = inv_m * (p + 0.5 * dt * k1p), force(q + 0.5 * dt * k1q)
+        k3q, k3p = inv_m * (p + 0.5 * dt * k2p), force(q + 0.5 * dt * k2q)
+        k4q, k4p = inv_m * (p + dt * k3p), force(q + dt * k3q)
+    else:
+        k1q = inv_m * p
+        k1p = (force(q) if f_q is None else f_q) - drag(q, p)
+        p2, q2 = p + 0.5 * dt * k1p, q + 0.5 * dt * k1q
+        k2q, k2p = inv_m * p2, force(q2) - drag(q2, p2)
+        p3, q3 = p + 0.5 * dt * k2p, q + 0.5 * dt * k2q
+        k3q, k3p = inv_m * p3, force(q3) - drag(q3, p3)
+        p4, q4 = p + dt * k3p, q + dt * k3q
+        k4q, k4p = inv_m * p4, force(q4) - drag(q4, p4)
     return (
         q + (dt / 6) * (k1q + 2 * k2q + 2 * k3q + k4q),
         p + (dt / 6) * (k1p + 2 * k2p + 2 * k3p + k4p),
