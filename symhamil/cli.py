@@ -236,7 +236,11 @@ def _add_learn(sub) -> None:
     md.add_argument("--h", type=_positive_number, default=None,
                     help="time between frames in ASE units, if the file does not say")  # fmt: skip
     md.add_argument("--frames", default=":", help="which frames, as ASE's index (':')")
-    md.add_argument("--positions-only", action="store_true", help="ignore stored momenta")
+    md.add_argument(
+        "--positions-only",
+        action="store_true",
+        help="ignore stored momenta and forces: learn from the positions",
+    )
     lrn.add_argument("--out", "-o", default="symhamil-learned", help="output folder")
     lrn.add_argument(
         "--overwrite",

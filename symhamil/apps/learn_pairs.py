@@ -78,7 +78,9 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     claim_folder(out, "symhamil learn pairs", settings.overwrite)
     library = parse_library(settings.library or DEFAULT_LIBRARY, (R,))
     truth = None if settings.truth is None else parse_formula(settings.truth, (R,), "truth")
-    traj = read_ase(settings.data, index=settings.frames, h=settings.h, momenta=settings.momenta)
+    # Positions only: neither the stored momenta nor the stored forces.
+    traj = read_ase(settings.data, index=settings.frames, h=settings.h,
+                    momenta=settings.momenta, forces=settings.momenta)  # fmt: skip
     # The geometry, read once from the file (atoms, box) with the --cutoff.
     geometry = as_geometry(traj, cutoff=settings.cutoff)
     particles, box = geometry.particles, geometry.box

@@ -15,7 +15,7 @@ from .fields import check_array
 __all__ = ["read_radial", "read_trajectories", "write_trajectories"]
 
 #: Members written when the trajectories have them.
-OPTIONAL = ("p", "energy_error", "lengths", "masses", "observed", "box", "particles")
+OPTIONAL = ("p", "energy_error", "lengths", "masses", "observed", "box", "particles", "forces")
 
 
 def write_trajectories(path, traj) -> None:
@@ -58,6 +58,9 @@ def read_trajectories(path) -> tuple[str, dict]:
         "observed": extra.get("observed"),
         "box": extra.get("box"),
         "particles": None if extra.get("particles") is None else int(extra["particles"]),
+        "forces": None
+        if extra.get("forces") is None
+        else check_array("forces", extra["forces"], where, lengths),
     }
     return where, fields
 
@@ -142,6 +145,8 @@ def _read_members(data, where: str):
     if h.dtype.kind not in "fiu":
         raise ValueError(f"{where}h must be a number; got dtype {h.dtype}.")
     extra = {
-        k: data[k] for k in ("lengths", "masses", "observed", "box", "particles") if k in keys
+        k: data[k]
+        for k in ("lengths", "masses", "observed", "box", "particles", "forces")
+        if k in keys
     }
     return q, p, h, names, err, t0, extra

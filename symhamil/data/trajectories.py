@@ -118,6 +118,10 @@ class Trajectories:
         dimensions; set by :func:`~symhamil.read_ase` and by
         :func:`~symhamil.simulate` of a pair system. With ``box`` it makes
         :attr:`geometry`, which the pair learners read.
+    forces : array_like, shape (R, N+1, d), optional
+        The forces -grad V at each sample, as molecular-dynamics engines store
+        them (:func:`~symhamil.read_ase` keeps them); the pair learners then
+        fit them directly (force matching), whatever the frame spacing.
 
     Examples
     --------
@@ -139,6 +143,7 @@ class Trajectories:
     observed: np.ndarray | None = None
     box: np.ndarray | None = None
     particles: int | None = None
+    forces: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         q0 = np.asarray(self.q)
@@ -146,6 +151,13 @@ class Trajectories:
         q = check_array("q", q0, "", lengths)
         p = None if self.p is None else check_array("p", self.p, "", lengths)
         check_shapes(q, p)
+        forces = None
+        if self.forces is not None:
+            forces = check_array("forces", self.forces, "", lengths)
+            if forces.shape != q.shape:
+                raise ValueError(
+                    f"forces must have the shape of q, {q.shape}; got {forces.shape}."
+                )
         R, _, d = q.shape
         box = check_box(self.box, d)
         checked = {
@@ -160,6 +172,7 @@ class Trajectories:
             "observed": check_observed(self.observed, q.shape[:2]),
             "box": box,
             "particles": check_particles(self.particles, d, box),
+            "forces": forces,
         }
         for name, a in checked.items():
             if isinstance(a, np.ndarray):
@@ -206,6 +219,7 @@ class Trajectories:
             observed=self.observed,
             box=self.box,
             particles=self.particles,
+            forces=self.forces,
         )
 
     @cached_property
@@ -322,7 +336,7 @@ class Trajectories:
         return self.p
 
     def _replace(
-        self, q, p, *, energy_error=None, t0=None, lengths=None, observed=None
+        self, q, p, *, energy_error=None, t0=None, lengths=None, observed=None, forces=None
     ) -> Trajectories:
         return Trajectories(
             q=q,
@@ -336,6 +350,7 @@ class Trajectories:
             observed=observed,
             box=self.box,
             particles=self.particles,
+            forces=forces,
         )
 
     # ------------------------------------------------------------------ physics
@@ -375,6 +390,7 @@ class Trajectories:
             t0=t0,
             lengths=lengths,
             observed=None if self.observed is None else self.observed[idx, :n],
+            forces=None if self.forces is None else self.forces[idx, :n],
         )
 
     __getitem__ = select
@@ -388,6 +404,7 @@ class Trajectories:
             energy_error=None if self.energy_error is None else self.energy_error[r : r + 1],
             t0=self.t0 if np.ndim(self.t0) == 0 else float(self.t0[r]),
             observed=None if self.observed is None else self.observed[r : r + 1, :n],
+            forces=None if self.forces is None else self.forces[r : r + 1, :n],
         )
 
     def drop_energy_errors(self, tol: float) -> Trajectories:
@@ -429,6 +446,7 @@ class Trajectories:
                 energy_error=self.energy_error,
                 t0=t0,
                 observed=obs,
+                forces=None if self.forces is None else self.forces[:, start:stop],
             )
         lengths = np.clip(self.lengths - start, 0, stop - start)
         keep = lengths >= 2
@@ -446,6 +464,7 @@ class Trajectories:
             observed=None if obs is None else obs[keep],
             box=self.box,
             particles=self.particles,
+            forces=None if self.forces is None else self.forces[keep, start:stop],
         )
 
     def windows(self, n: int, step: int | None = None) -> tuple[Trajectories, ...]:
@@ -520,6 +539,9 @@ class Trajectories:
             t0=t0,
             lengths=lengths,
             observed=observed,
+            forces=None
+            if self.forces is None or other.forces is None
+            else np.concatenate([pad(self.forces), pad(other.forces)]),
         )
 
     # ------------------------------------------------------------------ measured data
@@ -602,7 +624,7 @@ class Trajectories:
     def save(self, path: str | os.PathLike) -> None:
         """Write to exactly ``path`` (no suffix added), atomically, as ``.npz`` with arrays
         q, p, h, names, t0 (and energy_error, lengths, masses, observed, box,
-        particles); folders are created as needed."""
+        particles, forces); folders are created as needed."""
         write_trajectories(path, self)
 
     @classmethod

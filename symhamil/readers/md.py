@@ -168,8 +168,24 @@ def _run(source, index, h, stride):
     p = None
     if all(f.has("momenta") for f in frames):
         p = np.stack([f.get_momenta() for f in frames])
+    stored = [_stored_forces(f) for f in frames]
+    forces = None if any(F is None for F in stored) else np.stack(stored)
     masses = frames[0].get_masses()
-    return x, p, masses, box, h
+    return x, p, masses, box, h, forces
+
+
+def _stored_forces(frame) -> np.ndarray | None:
+    """The forces the file holds for ``frame`` (ASE keeps them on a single-point
+    calculator: .traj, extended XYZ ``forces``, LAMMPS ``fx fy fz``), never
+    computed here; None when it holds none."""
+    calc = frame.calc
+    if calc is None:
+        return None
+    try:
+        F = calc.get_property("forces", frame, allow_calculation=False)
+    except Exception:  # a calculator that cannot say holds no stored forces
+        return None
+    return None if F is None else np.asarray(F, dtype=float)
 
 
 # Over 80 lines with its numpydoc docstring (34 of 90 lines); the code is 50.
@@ -178,6 +194,7 @@ def read_ase(
     index=":",
     h: float | None = None,
     momenta: bool = True,
+    forces: bool = True,
 ) -> Trajectories:
     """Read molecular-dynamics trajectories with ASE.
 
@@ -196,6 +213,10 @@ def read_ase(
     momenta : bool
         Use the stored momenta; ``False`` reads positions only (as if the engine
         had not written them).
+    forces : bool
+        Keep the forces the file stores (``Trajectories.forces``, in eV/angstrom),
+        which :func:`~symhamil.pair_force_sindy` then fits directly; ``False``
+        leaves them out.
 
     Returns
     -------
@@ -234,8 +255,8 @@ def read_ase(
     if step < 1:
         raise ValueError(f"index {index!r} reads the frames backwards; read them forwards.")
     runs = [_run(s, index, h, step) for s in paths]
-    x0, _, m0, box0, h0 = runs[0]
-    for (x, _, m, box, hr), s in zip(runs[1:], paths[1:], strict=True):
+    x0, _, m0, box0, h0, _ = runs[0]
+    for (x, _, m, box, hr, _), s in zip(runs[1:], paths[1:], strict=True):
         if x.shape[1:] != x0.shape[1:] or not np.allclose(m, m0) or hr != h0:
             raise ValueError(f"{s}: a different system or time step from {paths[0]}.")
         if (box is None) != (box0 is None) or (box is not None and not np.allclose(box, box0)):
@@ -253,6 +274,7 @@ def read_ase(
         return out
 
     use_p = momenta and all(r[1] is not None for r in runs)
+    use_f = forces and all(r[5] is not None for r in runs)
     return Trajectories(
         q=stack(0),
         p=stack(1) if use_p else None,
@@ -262,4 +284,5 @@ def read_ase(
         masses=np.repeat(m0, s),
         box=box0,
         particles=N,
+        forces=stack(5) if use_f else None,
     )

@@ -669,7 +669,11 @@ def pair_force_sindy(
         Coordinates particle-major (x1, y1, z1, x2, ...), as
         :func:`~symhamil.simulate` of a pair system and :func:`~symhamil.read_ase`
         give them. Positions-only data need ``traj.masses`` for phi in energy
-        units (else phi per unit mass).
+        units (else phi per unit mass). When it holds the forces the engine
+        stored (``traj.forces``, kept by :func:`~symhamil.read_ase`), and
+        ``kind`` and ``plan`` are not given, they are fitted directly (force
+        matching, Ercolessi and Adams): exact for frames any number of MD steps
+        apart, and with a thermostat, whose forces are not the potential's.
     library : Library
         Terms in one symbol, the distance r (e.g. inverse powers and exponentials).
     particles, dim : int, optional
@@ -717,7 +721,36 @@ def pair_force_sindy(
             f"distance r; got {library!r}."
         )
     geometry = as_geometry(traj, geometry, cutoff, particles=particles, dim=dim, box=box)
-    how = use_plan(traj, plan, kind=kind, window=window, smooth=smooth)
     varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
     forces = PairLibrary(varying.terms, varying.symbols[0], geometry)
+    if traj.forces is not None and kind is None and plan is None:
+        return _force_matching(traj, varying, forces, selection, stride)
+    how = use_plan(traj, plan, kind=kind, window=window, smooth=smooth)
     return _force_fit(traj, varying, forces, how, selection, stride, False, bootstrap, seed)
+
+
+def _force_matching(traj, varying, forces, selection: Selection, stride: int) -> SparseFit:
+    """Force matching (Ercolessi and Adams 1994): the library's pair forces
+    regressed on the forces the file stores, frame by frame, exact whatever the
+    frames' spacing and whatever a thermostat did between them (the stored
+    forces are the potential's). Every ``stride``-th frame."""
+    valid = traj.valid()
+    valid[:, np.arange(traj.N + 1) % int(stride) != 0] = False
+    frames = np.argwhere(valid)  # (K, 2): piece, sample
+    G = forces.gradient(traj.q[valid])  # (K, d, J): the gradients of the pair sums
+    d, J = traj.dim, G.shape[-1]
+    theta = G.reshape(-1, J)
+    y = -traj.forces[valid].reshape(-1)  # F = -grad V = -sum_j beta_j grad xi_j
+    where = np.repeat(frames, d, axis=0)
+    varying.check(theta)
+    # Stored forces are exact to the engine's arithmetic: the residual rule,
+    # unless the selection names another.
+    selection = selection.with_rule("residual")
+    beta, lam, res, path = _fit_path(theta, y, varying, (), selection, where)
+    fit = _result(beta, lam, res, path, varying)
+    observed = {"observations": "stored forces", "frames": len(frames), "stride": stride}
+    return fit.then(
+        Stage("regression", "force matching (the stored forces)", observed, ("coefficients",)),
+        method=f"force matching on {len(frames)} frames' stored forces, "
+        f"{selection.rule if selection.threshold is None else 'fixed threshold'}",
+    ).then(Stage("selection", "threshold path", selection.describe() | {"chosen": lam}))
