@@ -459,9 +459,11 @@ def tf_constant(x):
 
 
 # ---------------------------------------------------------------------- symhamil learn on MD files
-def test_learn_on_an_ase_file_writes_phi_and_the_report(tmp_path):
+def test_learn_on_an_ase_file_writes_phi_and_the_report(tmp_path, capsys):
     """The CLI on ASE's argon (108 atoms, rc = 2.5 sigma): pair force-SINDy gives
-    sigma and epsilon, results.json keeps the histogram, report.tex the figure."""
+    sigma and epsilon (matching the forces the .traj stores), printed with the
+    residual and the comparison; results.json keeps the histogram, report.tex
+    the figure."""
     import json
 
     from symhamil.cli import main
@@ -472,6 +474,10 @@ def test_learn_on_an_ase_file_writes_phi_and_the_report(tmp_path):
     code = main(["learn", str(tmp_path / "ar.traj"), "--cutoff", str(rc), "--truth", truth,
                  "--no-network", "--out", str(tmp_path / "out"), "--no-report"])  # fmt: skip
     assert code == 0
+    said = capsys.readouterr().out
+    assert "force matching on 31 frames' stored forces (residual rule)" in said
+    assert "12-6: sigma = 3.405, epsilon = 0.0104" in said
+    assert "against the truth: same terms yes" in said
     res = json.loads((tmp_path / "out" / "results.json").read_text())
     lj = res["routes"]["pair_force_sindy"]["lennard_jones"]
     assert lj["sigma"] == pytest.approx(3.405, rel=ASE_TARGET)

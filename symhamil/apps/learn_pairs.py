@@ -114,6 +114,7 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
         fit = pair_force_sindy(traj, library, geometry=geometry)
     results["routes"]["pair_force_sindy"] = _route(fit, truth, time.perf_counter() - t0)
     say(f"pair force-SINDy: phi = {sp.sstr(fit.rounded())}  ({time.perf_counter() - t0:.1f} s)")
+    say("  " + _summary(fit, results["routes"]["pair_force_sindy"]))
     if settings.network:
         from ..neural import PairPotential  # TensorFlow, only for this route
 
@@ -142,6 +143,7 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
         results["routes"]["network"] = entry
         say(f"neural pair potential: phi = {sp.sstr(nfit.rounded())}  "
             f"({time.perf_counter() - t0:.1f} s)")  # fmt: skip
+        say("  " + _summary(nfit, entry))
     write_json(out / "results.json", results, indent=2)
     if report:
         say(render_pairs(out)[2])
@@ -157,6 +159,22 @@ def _route(fit: SparseFit, truth, seconds: float) -> dict:
     if lj is not None:
         entry["lennard_jones"] = lj
     return entry
+
+
+def _summary(fit: SparseFit, entry: dict) -> str:
+    """One line under a route's formula: how it was fitted, its relative
+    residual (of the forces, for force matching), the constants of a
+    recognised form, and the comparison with a given truth."""
+    parts = [fit.method, f"relative residual {fit.residual:.2g}"]
+    lj = entry.get("lennard_jones")
+    if lj is not None:
+        parts.append(f"12-6: sigma = {lj['sigma']:.6g}, epsilon = {lj['epsilon']:.6g}")
+    if "same_support" in entry:
+        parts.append(
+            f"against the truth: same terms {'yes' if entry['same_support'] else 'NO'}, "
+            f"largest coefficient error {entry['max_relative_error']:.2g}"
+        )
+    return "; ".join(parts)
 
 
 def _lennard_jones(fit: SparseFit) -> dict | None:

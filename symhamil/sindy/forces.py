@@ -751,6 +751,6 @@ def _force_matching(traj, varying, forces, selection: Selection, stride: int) ->
     observed = {"observations": "stored forces", "frames": len(frames), "stride": stride}
     return fit.then(
         Stage("regression", "force matching (the stored forces)", observed, ("coefficients",)),
-        method=f"force matching on {len(frames)} frames' stored forces, "
-        f"{selection.rule if selection.threshold is None else 'fixed threshold'}",
+        method=f"force matching on {len(frames)} frames' stored forces ("
+        f"{selection.rule + ' rule' if selection.threshold is None else 'fixed threshold'})",
     ).then(Stage("selection", "threshold path", selection.describe() | {"chosen": lam}))
