@@ -165,12 +165,20 @@ def _add_reproduce(sub) -> None:
 def _add_learn(sub) -> None:
     lrn = sub.add_parser(
         "learn",
-        help="learn a potential from one's own measured data (a CSV file) and write a report",
-        description="Read measured samples from a delimited text file, cut them into regular "
-        "pieces at gaps, estimate the noise, run force-SINDy (weak and pair forms, with "
-        "model selection, shooting and a bootstrap) and the network route, roll every result "
-        "out from the measured states, and write results.json, figures and report.tex "
-        "(report.pdf where LaTeX is installed) to --out.",
+        help="learn a potential from one's own data (a CSV file, or a molecular-dynamics "
+        "file) and write a report",
+        description="Two routes, chosen by the file. A CSV file (or ;, tab or space "
+        "separated): read measured samples, cut them into regular pieces at gaps, estimate "
+        "the noise, run force-SINDy (weak and pair forms, with model selection, shooting "
+        "and a bootstrap; with --friction and --masses fit, friction and masses too) and the "
+        "network route, roll every result out from the measured states and give each a "
+        "verdict. A molecular-dynamics file ASE reads (.traj, .extxyz, .xyz, LAMMPS dumps): "
+        "learn one pair potential phi(r) by pair force-SINDy (matching the forces the file "
+        "stores, else from the frames) and a neural pair potential, and print sigma and "
+        "epsilon of a 12-6 form. Either way, write results.json, figures and report.tex "
+        "(report.pdf where LaTeX is installed) to --out. CSV options: --columns, --degree, "
+        "--friction, --masses, --bootstrap, --rtol, --max-gap; MD options: --cutoff, --h, "
+        "--frames, --positions-only.",
     )
     lrn.add_argument(
         "data",
