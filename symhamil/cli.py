@@ -177,8 +177,8 @@ def _add_learn(sub) -> None:
         "stores, else from the frames) and a neural pair potential, and print sigma and "
         "epsilon of a 12-6 form. Either way, write results.json, figures and report.tex "
         "(report.pdf where LaTeX is installed) to --out. CSV options: --columns, --degree, "
-        "--friction, --masses, --bootstrap, --rtol, --max-gap; MD options: --cutoff, --h, "
-        "--frames, --positions-only.",
+        "--friction, --masses, --bootstrap, --rtol, --max-gap; MD options: --format, "
+        "--cutoff, --h, --frames, --positions-only.",
     )
     lrn.add_argument(
         "data",
@@ -239,6 +239,12 @@ def _add_learn(sub) -> None:
         "motion's time scale, at least 2)",
     )
     md = lrn.add_argument_group("molecular-dynamics files (pair potentials)")
+    md.add_argument(
+        "--format",
+        default=None,
+        help="ASE's name of the file's format (e.g. lammps-dump-text, extxyz), for files "
+        "whose name does not say it; .gz, .bz2 and .xz files are read by their inner ending",
+    )
     md.add_argument("--cutoff", type=float, default=None,
                     help="the cutoff of the interaction (default: half the box)")  # fmt: skip
     md.add_argument("--h", type=_positive_number, default=None,
@@ -357,10 +363,10 @@ def _folder_kind(out: str) -> str | None:
 def _learn(args: argparse.Namespace) -> int:
     # Applications, loaded when run (the other commands never import them).
     from .apps.learn import LearnSettings, learn, parse_columns
-    from .apps.learn_pairs import MD_SUFFIXES, PairSettings, learn_pairs
+    from .apps.learn_pairs import MD_SUFFIXES, PairSettings, is_md_file, learn_pairs
 
     # Every option is checked by the settings (before any work, nothing written).
-    if args.data.lower().endswith(MD_SUFFIXES):
+    if is_md_file(args.data, args.format):
         if args.friction is not None:
             raise ValueError(
                 f"{args.data}: --friction is for single systems (CSV data); molecular "
@@ -373,6 +379,7 @@ def _learn(args: argparse.Namespace) -> int:
             h=args.h,
             frames=args.frames,
             momenta=not args.positions_only,
+            format=args.format,
             truth=args.truth,
             network=not args.no_network,
             seed=args.seed,
@@ -387,7 +394,7 @@ def _learn(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.data}: say which columns hold what with --columns, e.g. "
             "--columns 't=time q=angle v=omega' (molecular-dynamics files ending in "
-            f"{', '.join(MD_SUFFIXES)} need none)."
+            f"{', '.join(MD_SUFFIXES)}, compressed or not, or read with --format, need none)."
         )
     settings = LearnSettings(
         data=args.data,

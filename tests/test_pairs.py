@@ -583,3 +583,69 @@ def test_rollout_takes_a_pair_system():
     data = sh.simulate(system, q0, p0, h=0.01, steps=100)
     # Verlet data against an RK4 rollout: both second order or better at h = 0.01.
     assert sh.rollout(system, data).rms < 1e-5
+
+
+def _lammps_dump(path, frames, box, step=1000):
+    """A LAMMPS text dump as ``dump 1 all custom N file id type x y z fx fy fz``
+    writes it: ``frames`` is a list of (positions (n, 3), forces (n, 3))."""
+    lines = []
+    for k, (x, f) in enumerate(frames):
+        lines += ["ITEM: TIMESTEP", str(k * step), "ITEM: NUMBER OF ATOMS", str(len(x)),
+                  "ITEM: BOX BOUNDS pp pp pp", *[f"0.0 {box}"] * 3,
+                  "ITEM: ATOMS id type x y z fx fy fz"]  # fmt: skip
+        lines += [f"{i + 1} 1 {a:.10f} {b:.10f} {c:.10f} {u:.10e} {v:.10e} {w:.10e}"
+                  for i, ((a, b, c), (u, v, w)) in enumerate(zip(x, f, strict=True))]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_lammps_dumps_named_anything_and_compressed_files(tmp_path, capsys):
+    """A LAMMPS dump named dump.melt (LAMMPS's own example name) with forces
+    fx fy fz of springs between 4 atoms, and the same frames as extended XYZ
+    gzipped: both are read as MD, their forces kept and matched exactly."""
+    import gzip
+
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    from symhamil.apps.learn_pairs import is_md_file
+
+    law = C.pair_spring(k=2.0, particles=4, dim=3)  # phi = k (r - r0)^2
+    rng = np.random.default_rng(0)
+    frames = []
+    for _ in range(5):
+        x = np.array([[1.0, 1, 1], [2.2, 1, 1], [1, 2.3, 1], [1, 1, 2.1]])
+        x = x + 0.1 * rng.normal(size=x.shape)
+        frames.append((x, law.force(x.reshape(1, -1)).reshape(4, 3)))
+    _lammps_dump(tmp_path / "dump.melt", frames, box=20.0)
+    atoms = []
+    for x, f in frames:
+        a = ase.Atoms("Ar4", positions=x, cell=[20.0] * 3, pbc=True)
+        a.calc = SinglePointCalculator(a, forces=f)
+        atoms.append(a)
+    write(tmp_path / "run.extxyz", atoms)
+    with (
+        open(tmp_path / "run.extxyz", "rb") as src,
+        gzip.open(tmp_path / "run.extxyz.gz", "wb") as dst,
+    ):
+        dst.write(src.read())
+    lib = sh.Library.polynomial((r,), 3, constant=False)
+    for name in ("dump.melt", "run.extxyz.gz"):
+        assert is_md_file(str(tmp_path / name))
+        tr = sh.read_ase(tmp_path / name, h=1.0)
+        assert tr.forces is not None and tr.particles == 4
+        fit = sh.pair_force_sindy(tr, lib, cutoff=9.0)
+        expected = sh.Library.polynomial((r,), 2, constant=False)  # k r^2 - 2 k r0 r
+        assert set(fit.coefficients) == set(expected.terms)
+        # The dump's 10 decimals bound the agreement.
+        assert fit.coefficients[r**2] == pytest.approx(2.0, rel=1e-8)
+    assert not is_md_file(str(tmp_path / "data.csv"))
+    assert is_md_file(str(tmp_path / "data.csv"), "lammps-dump-text")
+    # The CLI: a dump under any name with --format.
+    from symhamil.cli import main
+
+    (tmp_path / "melt.data").write_bytes((tmp_path / "dump.melt").read_bytes())
+    args = ["learn", str(tmp_path / "melt.data"), "--format", "lammps-dump-text", "--cutoff",
+            "9", "--h", "1", "--library", "r, r**2, r**3", "--no-network", "--no-report",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(args) == 0
+    assert "force matching on 5 frames' stored forces" in capsys.readouterr().out

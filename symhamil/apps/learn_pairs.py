@@ -24,16 +24,24 @@ from ..base.parsing import parse_formula
 from ..base.schema import Mapping, Number, Optional, Text, read_document
 from ..data.geometry import as_geometry, pair_distances
 from ..interpret.compare import compare
-from ..readers.md import read_ase
+from ..readers.md import format_of, read_ase
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_pair_potential, pyplot, save_figure
 from ..sindy import Library, LibraryWarning, SparseFit, pair_force_sindy, sindy
 from .common import check_request, claim_folder, parse_library
 
-__all__ = ["MD_SUFFIXES", "PairSettings", "learn_pairs", "render_pairs"]
+__all__ = ["MD_SUFFIXES", "PairSettings", "is_md_file", "learn_pairs", "render_pairs"]
 
 #: Files ``symhamil learn`` reads with ASE rather than as delimited text.
 MD_SUFFIXES = (".traj", ".extxyz", ".xyz", ".lammpstrj", ".dump", ".nc")
+
+
+def is_md_file(path: str, fmt: str | None = None) -> bool:
+    """Whether ``symhamil learn`` reads ``path`` as molecular dynamics: a format
+    is named, or its name says one (endings of MD_SUFFIXES, also compressed,
+    and LAMMPS dumps named dump.*)."""
+    return format_of(path, fmt) is not None
+
 
 #: The distance symbol of the library and the formulas.
 R = sp.Symbol("r")
@@ -57,6 +65,7 @@ class PairSettings:
     h: float | None = None
     frames: str = ":"
     momenta: bool = True
+    format: str | None = None
     truth: str | None = None
     network: bool = True
     seed: int = 0
@@ -69,6 +78,8 @@ class PairSettings:
         positive_number(self.h, "h", allow_none=True)
         if not isinstance(self.frames, str):
             raise TypeError(f"frames must be text such as ':' or '::10'; got {self.frames!r}.")
+        if self.format is not None and not isinstance(self.format, str):
+            raise TypeError(f"format must be ASE's name of a format; got {self.format!r}.")
 
 
 def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=print) -> dict:
@@ -80,7 +91,8 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     truth = None if settings.truth is None else parse_formula(settings.truth, (R,), "truth")
     # Positions only: neither the stored momenta nor the stored forces.
     traj = read_ase(settings.data, index=settings.frames, h=settings.h,
-                    momenta=settings.momenta, forces=settings.momenta)  # fmt: skip
+                    momenta=settings.momenta, forces=settings.momenta,
+                    format=settings.format)  # fmt: skip
     # The geometry, read once from the file (atoms, box) with the --cutoff.
     geometry = as_geometry(traj, cutoff=settings.cutoff)
     particles, box = geometry.particles, geometry.box

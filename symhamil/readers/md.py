@@ -47,14 +47,33 @@ FORMATS = {
 }
 
 
-def _frames(source, index) -> list:
+#: Compressed files ASE opens by their ending (text formats).
+COMPRESSED = (".gz", ".bz2", ".xz")
+
+
+def format_of(path, given: str | None = None) -> str | None:
+    """ASE's format for ``path``: ``given``, else from its ending (a compression
+    ending set aside: run.extxyz.gz is extended XYZ), else LAMMPS's text dump for
+    names such as dump.melt; None when the name does not say."""
+    if given is not None:
+        return given
+    name = os.path.basename(os.fspath(path)).lower()
+    for ending in COMPRESSED:
+        name = name.removesuffix(ending)
+    fmt = FORMATS.get(os.path.splitext(name)[1])
+    if fmt is None and name.startswith("dump."):
+        fmt = "lammps-dump-text"
+    return fmt
+
+
+def _frames(source, index, fmt: str | None = None) -> list:
     """ASE Atoms of one run: a path, or a sequence of Atoms."""
     if isinstance(source, str | os.PathLike):
         io = _ase()
         path = os.fspath(source)
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path}: no such file.")
-        fmt = FORMATS.get(os.path.splitext(path)[1].lower())
+        fmt = format_of(path, fmt)
         try:
             # An absolute path: ASE reads names that start with a database
             # scheme (postgres..., mysql...) as addresses when it guesses.
@@ -151,8 +170,8 @@ def _unwrap(x: np.ndarray, box: np.ndarray | None) -> np.ndarray:
     return np.concatenate([x[:1], x[:1] + np.cumsum(d, axis=0)])
 
 
-def _run(source, index, h, stride):
-    frames = _frames(source, index)
+def _run(source, index, h, stride, fmt=None):
+    frames = _frames(source, index, fmt)
     n = len(frames[0])
     for k, f in enumerate(frames):
         if len(f) != n:
@@ -195,6 +214,7 @@ def read_ase(
     h: float | None = None,
     momenta: bool = True,
     forces: bool = True,
+    format: str | None = None,
 ) -> Trajectories:
     """Read molecular-dynamics trajectories with ASE.
 
@@ -217,6 +237,11 @@ def read_ase(
         Keep the forces the file stores (``Trajectories.forces``, in eV/angstrom),
         which :func:`~symhamil.pair_force_sindy` then fits directly; ``False``
         leaves them out.
+    format : str, optional
+        ASE's name of the file format (``"lammps-dump-text"``, ``"extxyz"``,
+        ...), for files whose name does not say it. By default from the
+        ending, a compression ending (.gz, .bz2, .xz) set aside, and LAMMPS's
+        text dump for names that start with ``dump.``.
 
     Returns
     -------
@@ -254,7 +279,7 @@ def read_ase(
         ) from None
     if step < 1:
         raise ValueError(f"index {index!r} reads the frames backwards; read them forwards.")
-    runs = [_run(s, index, h, step) for s in paths]
+    runs = [_run(s, index, h, step, format) for s in paths]
     x0, _, m0, box0, h0, _ = runs[0]
     for (x, _, m, box, hr, _), s in zip(runs[1:], paths[1:], strict=True):
         if x.shape[1:] != x0.shape[1:] or not np.allclose(m, m0) or hr != h0:
