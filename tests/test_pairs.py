@@ -649,3 +649,64 @@ def test_lammps_dumps_named_anything_and_compressed_files(tmp_path, capsys):
             "--out", str(tmp_path / "out")]  # fmt: skip
     assert main(args) == 0
     assert "force matching on 5 frames' stored forces" in capsys.readouterr().out
+
+
+def test_md_verdicts_name_the_cause(tmp_path, capsys):
+    """Issue 21's inadequate cases, each with its reason and no confident
+    formula: a cutoff shorter than the data's (the scan finds the data's), EMT
+    copper (many-body), and a Langevin run read without its forces (the
+    thermostat, from the .traj description)."""
+    import json
+
+    from ase.calculators.emt import EMT
+    from ase.calculators.lj import LennardJones
+    from ase.lattice.cubic import FaceCenteredCubic
+    from ase.md.langevin import Langevin
+    from ase.md.verlet import VelocityVerlet
+
+    from symhamil.cli import main
+
+    def crystal(symbol, a, calc):
+        atoms = FaceCenteredCubic(directions=[[1, 0, 0], [0, 1, 0], [0, 0, 1]], symbol=symbol,
+                                  size=(3,) * 3, latticeconstant=a, pbc=True)  # fmt: skip
+        atoms.calc = calc
+        atoms.rattle(0.05, seed=1)
+        return atoms
+
+    def verdict_of(name, *extra):
+        out = tmp_path / f"out-{name}"
+        assert main(["learn", str(tmp_path / name), "--no-network", "--no-report",
+                     "--out", str(out), *extra]) == 0  # fmt: skip
+        return json.loads((out / "results.json").read_text())["routes"]["pair_force_sindy"][
+            "assessment"
+        ]
+
+    rc = 2.5 * 3.405  # the box (17.1) allows cutoffs below 8.55
+    lj = crystal("Ar", 5.7, LennardJones(sigma=3.405, epsilon=0.0104, rc=rc))
+    VelocityVerlet(lj, 2 * ase.units.fs, trajectory=str(tmp_path / "ar.traj"),
+                   loginterval=5).run(20)  # fmt: skip
+    right = verdict_of("ar.traj", "--cutoff", str(rc))
+    assert right["adequate"] and right["residual"] < 1e-12
+    short = verdict_of("ar.traj", "--cutoff", str(0.9 * rc))
+    assert not short["adequate"] and short["causes"] == ["cutoff"]
+    # The scan (0.8 to 1.2 times the given cutoff) reaches 0.99 rc: no pair of
+    # the data lies between it and rc, so it fits as rc does.
+    best = min(short["cutoff_scan"], key=short["cutoff_scan"].get)
+    assert 0.95 * rc < float(best) <= rc and short["cutoff_scan"][best] < 1e-12
+
+    cu = crystal("Cu", 3.61, EMT())
+    VelocityVerlet(cu, 2 * ase.units.fs, trajectory=str(tmp_path / "cu.traj"),
+                   loginterval=5).run(20)  # fmt: skip
+    emt = verdict_of("cu.traj")
+    assert not emt["adequate"] and emt["causes"] == ["many-body"]
+
+    hot = crystal("Ar", 5.7, LennardJones(sigma=3.405, epsilon=0.0104, rc=rc))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        Langevin(hot, 2 * ase.units.fs, temperature_K=120, friction=0.05 / ase.units.fs,
+                 trajectory=str(tmp_path / "hot.traj"),
+                 rng=np.random.default_rng(0)).run(20)  # fmt: skip
+    thermostat = verdict_of("hot.traj", "--cutoff", str(rc), "--positions-only")
+    assert not thermostat["adequate"] and "thermostat" in thermostat["causes"]
+    said = capsys.readouterr().out
+    assert said.count("NOT ADEQUATE") == 3

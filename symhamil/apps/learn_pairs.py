@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +23,9 @@ from ..base.files import LOAD_ERRORS, describe, real_folder, write_json, write_t
 from ..base.parsing import parse_formula
 from ..base.schema import Mapping, Number, Optional, Text, read_document
 from ..data.geometry import as_geometry, pair_distances
+from ..interpret.assess import verdict
 from ..interpret.compare import compare
-from ..readers.md import format_of, read_ase
+from ..readers.md import format_of, md_description, read_ase
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_pair_potential, pyplot, save_figure
 from ..sindy import Library, LibraryWarning, SparseFit, pair_force_sindy, sindy
@@ -124,9 +125,12 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LibraryWarning)  # said once, in the report
         fit = pair_force_sindy(traj, library, geometry=geometry)
-    results["routes"]["pair_force_sindy"] = _route(fit, truth, time.perf_counter() - t0)
+    entry = _route(fit, truth, time.perf_counter() - t0)
+    results["routes"]["pair_force_sindy"] = entry
     say(f"pair force-SINDy: phi = {sp.sstr(fit.rounded())}  ({time.perf_counter() - t0:.1f} s)")
-    say("  " + _summary(fit, results["routes"]["pair_force_sindy"]))
+    say("  " + _summary(fit, entry))
+    entry["assessment"] = _md_verdict(traj, library, geometry, fit, md_description(settings.data))
+    say("  " + verdict(entry["assessment"]["adequate"], entry["assessment"]["reasons"]))
     if settings.network:
         from ..neural import PairPotential  # TensorFlow, only for this route
 
@@ -171,6 +175,78 @@ def _route(fit: SparseFit, truth, seconds: float) -> dict:
     if lj is not None:
         entry["lennard_jones"] = lj
     return entry
+
+
+#: A pair model whose relative residual is above this leaves the data
+#: unexplained. Stored forces are exact to their rounding (binary files 1e-15,
+#: text dumps of 6-10 digits 1e-6 to 1e-10) and trajectory observations of
+#: velocity Verlet to 1e-15 (midpoint, second differences); a cutoff off by 10%
+#: or a many-body potential leaves 1e-3 or more.
+MD_RESIDUAL = 1e-4
+#: The cutoffs tried when the residual is too large, as shares of the given one.
+CUTOFF_SCAN = (0.8, 0.9, 1.1, 1.2)
+
+
+def _md_verdict(traj, library, geometry, fit, description: dict) -> dict:
+    """Whether the pair model explains the data, and the likely cause when not:
+    a cutoff other than the data's (the residual against the cutoff, scanned),
+    a thermostat acting between the frames (from the .traj description, when no
+    forces were stored), several species (different masses), else a many-body
+    potential (the best pair model far above rounding)."""
+    res = float(fit.residual)
+    out = {"adequate": res <= MD_RESIDUAL, "reasons": [], "causes": [], "residual": res,
+           "cutoff_scan": {}}  # fmt: skip
+    if out["adequate"]:
+        return out
+    out["reasons"].append(
+        f"the best pair model leaves a relative residual of {res:.2g} (exact data leave "
+        f"below {MD_RESIDUAL:g})"
+    )
+    cutoff, box = geometry.cutoff, geometry.box
+    if cutoff is not None:
+        half = np.inf if box is None else 0.5 * float(np.min(box))
+        for share in CUTOFF_SCAN:
+            c = share * cutoff
+            if c >= half:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                other = pair_force_sindy(traj, library, geometry=replace(geometry, cutoff=c))
+            out["cutoff_scan"][f"{c:.6g}"] = float(other.residual)
+        if out["cutoff_scan"]:
+            best = min(out["cutoff_scan"], key=out["cutoff_scan"].get)
+            if out["cutoff_scan"][best] < 0.1 * res:
+                out["causes"].append("cutoff")
+                out["reasons"].append(
+                    f"a cutoff of {best} leaves {out['cutoff_scan'][best]:.2g}: the data's "
+                    f"cutoff is not {cutoff:.6g}"
+                )
+    kinds = np.unique(np.round(np.asarray(traj.mass_array), 6))
+    if len(kinds) > 1:
+        out["causes"].append("several species")
+        out["reasons"].append(
+            f"the atoms have {len(kinds)} masses ({', '.join(f'{m:g}' for m in kinds)}): "
+            "one pair law for all of them cannot hold"
+        )
+    thermostat = description.get("type", "")
+    if traj.forces is None and (thermostat in THERMOSTATS or "temperature_K" in description):
+        out["causes"].append("thermostat")
+        out["reasons"].append(
+            f"the run used a thermostat ({thermostat or 'a target temperature'}), whose "
+            "forces act between the frames; store the forces in the file to match them"
+        )
+    if not out["causes"]:
+        out["causes"].append("many-body")
+        out["reasons"].append(
+            "no other cutoff fits and the atoms are of one kind: the forces are not a sum "
+            "over pairs (a many-body potential such as EMT or EAM)"
+        )
+    return out
+
+
+#: ASE's MD integrators that are thermostats (their description's ``type``).
+THERMOSTATS = frozenset({"Langevin", "NVTBerendsen", "Andersen", "Bussi", "NoseHooverChainNVT",
+                         "NPTBerendsen", "NPT", "Nose-Hoover"})  # fmt: skip
 
 
 def _summary(fit: SparseFit, entry: dict) -> str:
@@ -236,6 +312,7 @@ PAIRS_SCHEMA = {
             "lennard_jones?": {"sigma": float, "epsilon": float},
             "same_support?": bool,
             "max_relative_error?": Number(nan=True, inf=True),
+            "assessment?": {"adequate": bool, "reasons": [Text(2_000)], "causes": [Text(100)]},
         },
         keys=frozenset(ROUTES),
     ),
@@ -293,6 +370,9 @@ def _render_pairs(results: dict, out: Path, compile: bool):
             lj = entry["lennard_jones"]
             body.append(f"As Lennard-Jones: $\\sigma = {lj['sigma']:.6g}$, "
                         f"$\\epsilon = {lj['epsilon']:.6g}$.")  # fmt: skip
+        if "assessment" in entry:
+            a = entry["assessment"]
+            body.append(r"\textbf{Verdict:} " + esc(verdict(a["adequate"], a["reasons"])) + ".")
         if "max_relative_error" in entry:
             body.append(f"Against the truth: same terms: "
                         f"{'yes' if entry['same_support'] else 'no'}; largest relative "

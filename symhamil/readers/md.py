@@ -20,7 +20,7 @@ import numpy as np
 from ..data.geometry import particle_coords
 from ..data.trajectories import Trajectories
 
-__all__ = ["read_ase"]
+__all__ = ["format_of", "md_description", "read_ase"]
 
 
 def _ase():
@@ -93,6 +93,21 @@ def _frames(source, index, fmt: str | None = None) -> list:
 
 def _label(source) -> str:
     return os.fspath(source) if isinstance(source, str | os.PathLike) else "the frames"
+
+
+def md_description(source) -> dict:
+    """The MD description an ASE ``.traj`` file holds (``type`` such as
+    "Langevin" or "VelocityVerlet", ``timestep``, ``temperature_K``,
+    ``friction``, ...), or {} for other sources."""
+    if not (isinstance(source, str | os.PathLike) and os.fspath(source).endswith(".traj")):
+        return {}
+    from ase.io.trajectory import Trajectory
+
+    try:
+        with Trajectory(os.path.abspath(os.fspath(source))) as tr:
+            return dict(getattr(tr, "description", {}) or {})
+    except Exception:  # a file ASE cannot open has said so when it was read
+        return {}
 
 
 def _time_step(source, frames, h, stride: int) -> float:
