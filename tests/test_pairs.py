@@ -488,6 +488,13 @@ def test_learn_on_an_ase_file_writes_phi_and_the_report(tmp_path, capsys):
     tex = (tmp_path / "out" / "report.tex").read_text()
     assert "pair_potential.pdf" in tex and r"\sigma" in tex
     assert (tmp_path / "out" / "figures" / "pair_potential.pdf").exists()
+    # The force parity plot: the fit's forces against the stored ones, on the diagonal.
+    parity = res["routes"]["pair_force_sindy"]["parity"]
+    ref, pred = np.array(parity["reference"]), np.array(parity["predicted"])
+    assert ref.size > 100 and np.max(np.abs(pred - ref)) < 1e-12 * np.max(np.abs(ref))
+    assert (
+        "force_parity.pdf" in tex and (tmp_path / "out" / "figures" / "force_parity.pdf").exists()
+    )
 
 
 def test_learn_on_a_csv_without_columns_says_what_to_do(tmp_path, capsys):

@@ -29,6 +29,7 @@ from ..readers.md import format_of, md_description, read_ase
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_pair_potential, pyplot, save_figure
 from ..sindy import Library, LibraryWarning, SparseFit, pair_force_sindy, sindy
+from ..systems.pairs import PairLibrary
 from .common import check_request, claim_folder, parse_library
 
 __all__ = ["MD_SUFFIXES", "PairSettings", "is_md_file", "learn_pairs", "render_pairs"]
@@ -130,6 +131,8 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     say(f"pair force-SINDy: phi = {sp.sstr(fit.rounded())}  ({time.perf_counter() - t0:.1f} s)")
     say("  " + _summary(fit, entry))
     entry["assessment"] = _md_verdict(traj, library, geometry, fit, md_description(settings.data))
+    if traj.forces is not None:
+        entry["parity"] = _parity(traj, fit, geometry)
     say("  " + verdict(entry["assessment"]["adequate"], entry["assessment"]["reasons"]))
     if settings.network:
         from ..neural import PairPotential  # TensorFlow, only for this route
@@ -244,6 +247,29 @@ def _md_verdict(traj, library, geometry, fit, description: dict) -> dict:
     return out
 
 
+#: Force components kept for the parity plot (spread over the frames).
+PARITY_POINTS = 3000
+
+
+def _parity(traj, fit: SparseFit, geometry) -> dict:
+    """The fit's forces against the stored ones, up to PARITY_POINTS components
+    spread over every frame: the parity plot's points."""
+    valid = traj.valid()
+    frames = np.argwhere(valid)
+    pick = frames[:: max(1, len(frames) // 10)][:10]  # at most 10 frames
+    terms = list(fit.coefficients)
+    if not terms:
+        predicted = np.zeros((len(pick), traj.dim))
+    else:
+        lib = PairLibrary(tuple(terms), R, geometry)
+        beta = np.array([fit.coefficients[t] for t in terms])
+        predicted = -lib.gradient(traj.q[pick[:, 0], pick[:, 1]]) @ beta
+    reference = traj.forces[pick[:, 0], pick[:, 1]]
+    step = max(1, reference.size // PARITY_POINTS)
+    return {"reference": reference.reshape(-1)[::step].tolist(),
+            "predicted": predicted.reshape(-1)[::step].tolist()}  # fmt: skip
+
+
 #: ASE's MD integrators that are thermostats (their description's ``type``).
 THERMOSTATS = frozenset({"Langevin", "NVTBerendsen", "Andersen", "Bussi", "NoseHooverChainNVT",
                          "NPTBerendsen", "NPT", "Nose-Hoover"})  # fmt: skip
@@ -313,6 +339,7 @@ PAIRS_SCHEMA = {
             "same_support?": bool,
             "max_relative_error?": Number(nan=True, inf=True),
             "assessment?": {"adequate": bool, "reasons": [Text(2_000)], "causes": [Text(100)]},
+            "parity?": {"reference": [Number()], "predicted": [Number()]},
         },
         keys=frozenset(ROUTES),
     ),
@@ -340,6 +367,19 @@ def _render_pairs(results: dict, out: Path, compile: bool):
     draw_pair_potential(ax, hax, r, curves, (np.array(hist["counts"]), np.array(hist["edges"])),
                         data["cutoff"])  # fmt: skip
     save_figure(fig, out / "figures", "pair_potential")
+    parity = results["routes"].get("pair_force_sindy", {}).get("parity")
+    if parity is not None:
+        ref, pred = np.array(parity["reference"]), np.array(parity["predicted"])
+        if ref.shape != pred.shape:
+            raise ValueError("the parity plot's reference and predicted forces differ in length")
+        fig, ax = plt.subplots(figsize=(4.6, 4.4))
+        ax.plot(ref, pred, ".", ms=2, alpha=0.5)
+        span = [min(ref.min(initial=0), pred.min(initial=0)), max(ref.max(initial=0),
+                                                                 pred.max(initial=0))]  # fmt: skip
+        ax.plot(span, span, "k-", lw=0.8)
+        ax.set_xlabel("stored force component")
+        ax.set_ylabel("pair force-SINDy's force")
+        save_figure(fig, out / "figures", "force_parity")
     lines = [
         r"\documentclass[10pt]{article}",
         r"\usepackage[margin=2cm]{geometry}",
@@ -383,8 +423,15 @@ def _render_pairs(results: dict, out: Path, compile: bool):
         r"{figures/pair_potential.pdf}\caption{The recovered pair potentials against the truth "
         r"(shifted to agree over the data); shaded: the range of pair distances in the data, "
         r"whose histogram is below; dotted: the cutoff.}\end{figure}",
-        r"\end{document}",
     ]
+    if parity is not None:
+        lines.append(
+            r"\begin{figure}[h]\centering\includegraphics[width=0.5\textwidth]"
+            r"{figures/force_parity.pdf}\caption{Force parity: pair force-SINDy's forces "
+            r"against the forces the file stores (components of up to ten frames); on the "
+            r"diagonal when the pair model holds.}\end{figure}"
+        )
+    lines.append(r"\end{document}")
     tex = write_text(out / "report.tex", "\n\n".join(lines))
     if not compile:
         return tex, None, f"wrote {tex}"
