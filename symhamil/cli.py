@@ -55,9 +55,12 @@ def _positive_number(text: str) -> float:
 
 
 def _mass(text: str) -> float | str:
-    """A mass: a finite number > 0, or "fit" (fitted with V)."""
+    """A mass: a finite number > 0, "fit" (fitted with V), or type=mass (an MD
+    file's atom type)."""
     if text.strip().lower() == "fit":
         return "fit"
+    if "=" in text:
+        return text
     try:
         value = float(text)
     except ValueError:
@@ -380,6 +383,7 @@ def _learn(args: argparse.Namespace) -> int:
             frames=args.frames,
             momenta=not args.positions_only,
             format=args.format,
+            masses=None if args.masses is None else tuple(args.masses),
             truth=args.truth,
             network=not args.no_network,
             seed=args.seed,

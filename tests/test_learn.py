@@ -305,4 +305,6 @@ def test_a_bad_mass_request_fails_before_any_work(pendulum_csv, tmp_path, capsys
     with pytest.raises(SystemExit):  # argparse's own exit, before anything runs
         main([*args[:-2], "heavy"])
     assert "'heavy' is not a number" in capsys.readouterr().err
+    assert main([*args[:-2], "1=3.0"]) == 2
+    assert "type=mass items are for molecular-dynamics files" in capsys.readouterr().err
     assert not out.exists()

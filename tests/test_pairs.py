@@ -656,6 +656,20 @@ def test_lammps_dumps_named_anything_and_compressed_files(tmp_path, capsys):
             "--out", str(tmp_path / "out")]  # fmt: skip
     assert main(args) == 0
     assert "force matching on 5 frames' stored forces" in capsys.readouterr().out
+    # A dump holds no masses: ASE reads type 1 as hydrogen. Force matching needs
+    # none; learning from the motion refuses to guess, and --masses type=mass
+    # gives them.
+    tr = sh.read_ase(tmp_path / "dump.melt", h=1.0, masses={1: 39.948})
+    np.testing.assert_array_equal(tr.masses, 39.948)
+    with pytest.raises(ValueError, match=r"no mass given for atom type 1 \(H\)"):
+        sh.read_ase(tmp_path / "dump.melt", h=1.0, masses={2: 39.948})
+    base = ["learn", str(tmp_path / "dump.melt"), "--cutoff", "9", "--h", "1", "--library",
+            "r, r**2, r**3", "--no-network", "--no-report", "--positions-only"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err
+    assert "a LAMMPS dump holds no masses" in err and "--masses 1=39.948" in err
+    assert main([*base, "--masses", "1=39.948", "--out", str(tmp_path / "o2")]) == 0
+    assert main([*base, "--masses", "heavy=1", "--out", str(tmp_path / "o3")]) == 2
 
 
 def test_md_verdicts_name_the_cause(tmp_path, capsys):

@@ -256,8 +256,17 @@ def _read(settings: LearnSettings, out: Path, say):
 
 
 def _fitted(masses) -> bool:
-    """Whether ``--masses`` asks for masses to be fitted."""
-    return masses is not None and any(isinstance(m, str) for m in masses)
+    """Whether ``--masses`` asks for masses to be fitted (type=mass items are an
+    MD file's, refused here)."""
+    if masses is None:
+        return False
+    strange = [m for m in masses if isinstance(m, str) and m != "fit"]
+    if strange:
+        raise ValueError(
+            f"--masses {strange[0]!r}: type=mass items are for molecular-dynamics files; "
+            "for a CSV give one mass per coordinate, a number or 'fit'."
+        )
+    return any(m == "fit" for m in masses)
 
 
 def _mass_request(masses, traj):

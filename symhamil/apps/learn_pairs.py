@@ -68,6 +68,7 @@ class PairSettings:
     frames: str = ":"
     momenta: bool = True
     format: str | None = None
+    masses: tuple | None = None
     truth: str | None = None
     network: bool = True
     seed: int = 0
@@ -92,9 +93,21 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     library = parse_library(settings.library or DEFAULT_LIBRARY, (R,))
     truth = None if settings.truth is None else parse_formula(settings.truth, (R,), "truth")
     # Positions only: neither the stored momenta nor the stored forces.
+    masses = _mass_request(settings.masses)
     traj = read_ase(settings.data, index=settings.frames, h=settings.h,
                     momenta=settings.momenta, forces=settings.momenta,
-                    format=settings.format)  # fmt: skip
+                    format=settings.format, masses=masses)  # fmt: skip
+    if (
+        masses is None
+        and format_of(settings.data, settings.format) == "lammps-dump-text"
+        and (settings.network or traj.forces is None)
+    ):
+        kinds = sorted(set(np.round(traj.mass_array, 3)))
+        raise ValueError(
+            f"{settings.data}: a LAMMPS dump holds no masses (ASE reads atom types as "
+            f"elements: masses {kinds} amu), and learning from the motion needs them; give "
+            "--masses type=mass for each type (amu), e.g. --masses 1=39.948."
+        )
     # The geometry, read once from the file (atoms, box) with the --cutoff.
     geometry = as_geometry(traj, cutoff=settings.cutoff)
     particles, box = geometry.particles, geometry.box
@@ -273,6 +286,28 @@ def _parity(traj, fit: SparseFit, geometry) -> dict:
 #: ASE's MD integrators that are thermostats (their description's ``type``).
 THERMOSTATS = frozenset({"Langevin", "NVTBerendsen", "Andersen", "Bussi", "NoseHooverChainNVT",
                          "NPTBerendsen", "NPT", "Nose-Hoover"})  # fmt: skip
+
+
+def _mass_request(masses) -> float | dict | None:
+    """``--masses`` for an MD file: one number for every atom, or type=mass items."""
+    if masses is None:
+        return None
+    items = [str(m) for m in masses]
+    if len(items) == 1 and "=" not in items[0]:
+        return float(items[0])
+    out = {}
+    for item in items:
+        kind, sep, value = item.partition("=")
+        try:
+            out[kind.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not kind.strip():
+            raise ValueError(
+                f"--masses {item!r}: for an MD file give type=mass items (amu), e.g. "
+                "--masses 1=39.948 2=83.8, or one mass for every atom."
+            )
+    return out
 
 
 def _summary(fit: SparseFit, entry: dict) -> str:

@@ -185,7 +185,7 @@ def _unwrap(x: np.ndarray, box: np.ndarray | None) -> np.ndarray:
     return np.concatenate([x[:1], x[:1] + np.cumsum(d, axis=0)])
 
 
-def _run(source, index, h, stride, fmt=None):
+def _run(source, index, h, stride, fmt=None, given=None):
     frames = _frames(source, index, fmt)
     n = len(frames[0])
     for k, f in enumerate(frames):
@@ -204,8 +204,35 @@ def _run(source, index, h, stride, fmt=None):
         p = np.stack([f.get_momenta() for f in frames])
     stored = [_stored_forces(f) for f in frames]
     forces = None if any(F is None for F in stored) else np.stack(stored)
-    masses = frames[0].get_masses()
+    masses = _masses(frames[0], given, source)
     return x, p, masses, box, h, forces
+
+
+def _masses(frame, given, source) -> np.ndarray:
+    """Each atom's mass: ASE's (from the file, or the element's), or ``given``:
+    one number for every atom, or a dict by atom type (the atomic number ASE
+    reads, which is LAMMPS's type in a dump) or by chemical symbol."""
+    if given is None:
+        return frame.get_masses()
+    numbers, symbols = frame.get_atomic_numbers(), frame.get_chemical_symbols()
+    if not isinstance(given, dict):
+        value = float(given)
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"masses must be finite and > 0; got {given!r}.")
+        return np.full(len(numbers), value)
+    out = np.empty(len(numbers))
+    for i, (z, sym) in enumerate(zip(numbers, symbols, strict=True)):
+        value = given.get(int(z), given.get(str(int(z)), given.get(sym)))
+        if value is None:
+            kinds = sorted(set(map(int, numbers)))
+            raise ValueError(
+                f"{_label(source)}: no mass given for atom type {int(z)} ({sym}); the file "
+                f"has types {kinds}: give one mass for each (type=mass, in amu)."
+            )
+        out[i] = float(value)
+    if not (np.isfinite(out).all() and (out > 0).all()):
+        raise ValueError("masses must be finite and > 0.")
+    return out
 
 
 def _stored_forces(frame) -> np.ndarray | None:
@@ -230,6 +257,7 @@ def read_ase(
     momenta: bool = True,
     forces: bool = True,
     format: str | None = None,
+    masses=None,
 ) -> Trajectories:
     """Read molecular-dynamics trajectories with ASE.
 
@@ -257,6 +285,11 @@ def read_ase(
         ...), for files whose name does not say it. By default from the
         ending, a compression ending (.gz, .bz2, .xz) set aside, and LAMMPS's
         text dump for names that start with ``dump.``.
+    masses : float or dict, optional
+        The atoms' masses (amu) when the file does not hold them: one number
+        for all, or a dict by atom type (``{1: 39.948}``: the atomic number
+        ASE reads, which is the type in a LAMMPS dump, where type 1 would
+        otherwise be read as hydrogen) or by chemical symbol. By default ASE's.
 
     Returns
     -------
@@ -294,7 +327,7 @@ def read_ase(
         ) from None
     if step < 1:
         raise ValueError(f"index {index!r} reads the frames backwards; read them forwards.")
-    runs = [_run(s, index, h, step, format) for s in paths]
+    runs = [_run(s, index, h, step, format, masses) for s in paths]
     x0, _, m0, box0, h0, _ = runs[0]
     for (x, _, m, box, hr, _), s in zip(runs[1:], paths[1:], strict=True):
         if x.shape[1:] != x0.shape[1:] or not np.allclose(m, m0) or hr != h0:
