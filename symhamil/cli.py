@@ -251,7 +251,11 @@ def _add_learn(sub) -> None:
     md.add_argument("--cutoff", type=float, default=None,
                     help="the cutoff of the interaction (default: half the box)")  # fmt: skip
     md.add_argument("--h", type=_positive_number, default=None,
-                    help="time between frames in ASE units, if the file does not say")  # fmt: skip
+                    help="time between frames in ASE's time unit (10.18 fs), if the file does "
+                    "not say")  # fmt: skip
+    md.add_argument("--timestep", default=None,
+                    help="time between frames with its unit, e.g. 2fs or 0.01ps (instead of "
+                    "--h)")  # fmt: skip
     md.add_argument("--frames", default=":", help="which frames, as ASE's index (':')")
     md.add_argument(
         "--positions-only",
@@ -366,7 +370,13 @@ def _folder_kind(out: str) -> str | None:
 def _learn(args: argparse.Namespace) -> int:
     # Applications, loaded when run (the other commands never import them).
     from .apps.learn import LearnSettings, learn, parse_columns
-    from .apps.learn_pairs import MD_SUFFIXES, PairSettings, is_md_file, learn_pairs
+    from .apps.learn_pairs import (
+        MD_SUFFIXES,
+        PairSettings,
+        is_md_file,
+        learn_pairs,
+        parse_timestep,
+    )
 
     # Every option is checked by the settings (before any work, nothing written).
     if is_md_file(args.data, args.format):
@@ -375,11 +385,18 @@ def _learn(args: argparse.Namespace) -> int:
                 f"{args.data}: --friction is for single systems (CSV data); molecular "
                 "dynamics are fitted with pair potentials alone."
             )
+        h = args.h
+        if args.timestep is not None:
+            if h is not None:
+                raise ValueError(
+                    "give --h (ASE's time unit) or --timestep (with a unit), not both."
+                )
+            h = parse_timestep(args.timestep)
         settings = PairSettings(
             data=args.data,
             library=args.library,
             cutoff=args.cutoff,
-            h=args.h,
+            h=h,
             frames=args.frames,
             momenta=not args.positions_only,
             format=args.format,

@@ -670,6 +670,20 @@ def test_lammps_dumps_named_anything_and_compressed_files(tmp_path, capsys):
     assert "a LAMMPS dump holds no masses" in err and "--masses 1=39.948" in err
     assert main([*base, "--masses", "1=39.948", "--out", str(tmp_path / "o2")]) == 0
     assert main([*base, "--masses", "heavy=1", "--out", str(tmp_path / "o3")]) == 2
+    # Time steps with their unit; a bare number is refused (2 read as ASE's unit
+    # is 10 times 2 fs).
+    from symhamil.apps.learn_pairs import TIME_UNITS
+
+    assert TIME_UNITS["fs"] == pytest.approx(ase.units.fs, rel=1e-12)
+    timed = [a for a in base if a not in ("--h", "1")]
+    assert main([*timed, "--masses", "1=39.948", "--timestep", "10fs",
+                 "--out", str(tmp_path / "o4")]) == 0  # fmt: skip
+    assert "h = 0.98227 ASE time units (10 fs)" in capsys.readouterr().out
+    assert (
+        main([*timed, "--masses", "1=39.948", "--timestep", "2", "--out", str(tmp_path / "x")])
+        == 2
+    )
+    assert "give the time between frames with its unit" in capsys.readouterr().err
 
 
 def test_md_verdicts_name_the_cause(tmp_path, capsys):

@@ -10,6 +10,7 @@ and report.tex/PDF. ``symhamil report OUT`` re-renders it from results.json.
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
@@ -116,7 +117,8 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     dist = pair_distances(traj, geometry=geometry, stride=max(1, traj.n_points // 100))
     counts, edges = np.histogram(dist, bins=80)
     say(f"{Path(settings.data).name}: {traj.N + 1} frames of {particles} atoms, h = "
-        f"{traj.h:.5g} (ASE time units), box {None if box is None else box.tolist()}, "
+        f"{traj.h:.5g} ASE time units ({traj.h / TIME_UNITS['fs']:.4g} fs), "
+        f"box {None if box is None else box.tolist()}, "
         f"pairs at r in [{dist.min():.4g}, {dist.max():.4g}]")  # fmt: skip
     results = {
         "kind": "symhamil learn pairs",
@@ -288,6 +290,29 @@ THERMOSTATS = frozenset({"Langevin", "NVTBerendsen", "Andersen", "Bussi", "NoseH
                          "NPTBerendsen", "NPT", "Nose-Hoover"})  # fmt: skip
 
 
+#: Time units ``--timestep`` takes, in ASE's time unit (ase.units: 1 fs =
+#: 0.0982 ASE units; the ASE unit is 10.18 fs).
+TIME_UNITS = {"fs": 0.09822694788464063, "ps": 98.22694788464063, "ns": 98226.94788464063,
+              "as": 9.822694788464063e-05}  # fmt: skip
+
+
+def parse_timestep(text: str) -> float:
+    """``"2fs"``, ``"0.5 ps"`` -> the time in ASE's unit; a bare number is refused,
+    since a femtosecond read as ASE's unit is 10 times off."""
+    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([a-z]+)\s*", str(text))
+    try:
+        value = float(match.group(1)) if match else float("nan")
+    except ValueError:
+        value = float("nan")
+    unit = match.group(2) if match else None
+    if unit not in TIME_UNITS or not (np.isfinite(value) and value > 0):
+        raise ValueError(
+            f"--timestep {text!r}: give the time between frames with its unit, one of "
+            f"{', '.join(TIME_UNITS)}, e.g. --timestep 2fs (or --h in ASE's unit, 10.18 fs)."
+        )
+    return value * TIME_UNITS[unit]
+
+
 def _mass_request(masses) -> float | dict | None:
     """``--masses`` for an MD file: one number for every atom, or type=mass items."""
     if masses is None:
@@ -426,9 +451,12 @@ def _render_pairs(results: dict, out: Path, compile: bool):
         r"\maketitle",
         r"\section*{Data}",
         esc(f"{data['frames']} frames of {data['particles']} atoms, h = {data['h']:.5g} "
-            f"(ASE time units), periodic box {data['box']}, cutoff {data['cutoff']}, "
+            f"ASE time units ({data['h'] / TIME_UNITS['fs']:.4g} fs), periodic box "
+            f"{data['box']}, cutoff {data['cutoff']}, "
             f"{'momenta' if data['momenta'] else 'positions only'}; pair distances seen from "
             f"{lo:.4g} to {hi:.4g}.") + r"\\",
+        esc("Units (ASE's): r and the box in angstrom, phi in eV, forces in eV/angstrom, "
+            "t in ASE's unit (10.18 fs), masses in amu.") + r"\\",
         "Library: " + esc(", ".join(results["library"])) + ".",
     ]  # fmt: skip
     if results.get("truth"):
