@@ -22,6 +22,7 @@ from .data.trajectories import Trajectories, load_radial
 from .interpret.assess import Assessment, assess
 from .interpret.compare import Comparison, compare
 from .interpret.export import pade, taylor, to_sympy
+from .interpret.md_export import lammps_table, pair_calculator
 from .interpret.rollout import Rollout, rollout
 from .learning.planning import Plan, plan
 from .learning.training import Scaling, TrainingSpec
@@ -98,9 +99,11 @@ __all__ = [
     "datasets",
     "effective_potential",
     "force_sindy",
+    "lammps_table",
     "load_radial",
     "noise_level",
     "pade",
+    "pair_calculator",
     "pair_force_sindy",
     "plan",
     "plots",

@@ -745,3 +745,37 @@ def test_md_verdicts_name_the_cause(tmp_path, capsys):
     assert not thermostat["adequate"] and "thermostat" in thermostat["causes"]
     said = capsys.readouterr().out
     assert said.count("NOT ADEQUATE") == 3
+
+
+def test_a_recovered_phi_runs_in_ase_and_in_a_lammps_table(tmp_path):
+    """The exported LJ: the ASE calculator's forces and energy equal ASE's own
+    LennardJones on a rattled periodic crystal (to rounding), an MD step with it
+    follows ASE's, and the LAMMPS table holds phi and -dphi/dr on its grid."""
+    from ase.calculators.lj import LennardJones
+    from ase.lattice.cubic import FaceCenteredCubic
+
+    rc = 2.5 * 3.405
+    phi = 4 * 0.0104 * ((3.405 / r) ** 12 - (3.405 / r) ** 6)
+    atoms = FaceCenteredCubic(directions=[[1, 0, 0], [0, 1, 0], [0, 0, 1]], symbol="Ar",
+                              size=(3,) * 3, latticeconstant=5.7, pbc=True)  # fmt: skip
+    atoms.rattle(0.1, seed=2)
+    ours = atoms.copy()
+    atoms.calc = LennardJones(sigma=3.405, epsilon=0.0104, rc=rc)
+    ours.calc = sh.pair_calculator(phi, rc)
+    np.testing.assert_allclose(ours.get_forces(), atoms.get_forces(), rtol=0, atol=1e-12)
+    assert ours.get_potential_energy() == pytest.approx(atoms.get_potential_energy(), rel=1e-12)
+    line = sh.lammps_table(phi, tmp_path / "lj.table", rmin=3.0, rmax=rc, n=200)
+    assert line.splitlines()[0] == "pair_style table linear 200"
+    assert line.endswith(f"SYMHAMIL {rc:.10g}")
+    rows = (tmp_path / "lj.table").read_text().split("N 200 R")[1].splitlines()[2:]
+    table = np.array([[float(v) for v in row.split()] for row in rows])
+    assert table.shape == (200, 4)
+    ri = np.linspace(3.0, rc, 200)  # the grid (the file prints r to 10 digits)
+    np.testing.assert_allclose(table[:, 1], ri, rtol=1e-9)
+    # phi crosses zero on the grid: absolute rounding there (1e-16 eV).
+    np.testing.assert_allclose(table[:, 2], 4 * 0.0104 * ((3.405 / ri) ** 12 - (3.405 / ri) ** 6),
+                               rtol=1e-12, atol=1e-15)  # fmt: skip
+    dphi = 4 * 0.0104 * (-12 * 3.405**12 / ri**13 + 6 * 3.405**6 / ri**7)
+    np.testing.assert_allclose(table[:, 3], -dphi, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="not finite everywhere"):  # a pole at r = 1
+        sh.lammps_table(1 / (r - 1), tmp_path / "bad.table", rmin=0.5, rmax=2.0, n=4)

@@ -1,0 +1,142 @@
+"""A recovered pair potential phi(r) where MD engines run it: a LAMMPS
+``pair_style table`` file and an ASE calculator.
+
+Both take phi as a SymPy expression in one symbol (a fit's ``expression``, or
+any formula); its derivative is taken symbolically, so the forces are the
+formula's own, not finite differences of a table.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import sympy as sp
+
+from ..base.checks import positive_number, whole_number
+from ..base.files import write_text
+
+__all__ = ["lammps_table", "pair_calculator"]
+
+
+def _phi(phi, symbol=None):
+    """phi and dphi/dr as NumPy functions of r; the symbol is phi's own."""
+    phi = getattr(phi, "expression", phi)
+    phi = sp.sympify(phi)
+    free = sorted(phi.free_symbols, key=lambda s: s.name)
+    if symbol is None:
+        if len(free) > 1:
+            raise ValueError(f"phi = {phi} has several symbols; name the distance (symbol=).")
+        symbol = free[0] if free else sp.Symbol("r")
+    elif set(free) - {symbol}:
+        raise ValueError(f"phi = {phi} uses symbols other than the distance {symbol}.")
+    f = sp.lambdify(symbol, phi, "numpy")
+    df = sp.lambdify(symbol, sp.diff(phi, symbol), "numpy")
+
+    def value(r):
+        return np.broadcast_to(np.asarray(f(r), dtype=float), np.shape(r))
+
+    def slope(r):
+        return np.broadcast_to(np.asarray(df(r), dtype=float), np.shape(r))
+
+    return value, slope
+
+
+def lammps_table(
+    phi, path, rmin: float, rmax: float, n: int = 1000, *, keyword: str = "SYMHAMIL",
+    symbol=None,
+) -> str:  # fmt: skip
+    """Write phi(r) as a LAMMPS ``pair_style table`` file.
+
+    Parameters
+    ----------
+    phi : sympy.Expr or SparseFit
+        In one symbol, the distance.
+    path : path
+        Written atomically.
+    rmin, rmax : float
+        The table's range (LAMMPS errors on pairs closer than rmin; rmax is the
+        cutoff to give ``pair_coeff``).
+    n : int
+        Rows, evenly spaced in r (``N n R rmin rmax``).
+    keyword : str
+        The section's name, as ``pair_coeff * * file KEYWORD`` names it.
+
+    Returns
+    -------
+    str
+        The ``pair_style``/``pair_coeff`` lines to use it with, e.g.
+        ``pair_style table linear 1000`` and ``pair_coeff * * phi.table SYMHAMIL 10.2``.
+    """
+    rmin = positive_number(rmin, "rmin")
+    rmax = positive_number(rmax, "rmax")
+    n = whole_number(n, "n (rows)", 2, 10_000_000)
+    if not rmax > rmin:
+        raise ValueError(f"rmax must exceed rmin; got {rmin} and {rmax}.")
+    if not keyword.isidentifier():
+        raise ValueError(
+            f"the keyword must be one word of letters, digits and _; got {keyword!r}."
+        )
+    value, slope = _phi(phi, symbol)
+    r = np.linspace(rmin, rmax, n)
+    with np.errstate(all="ignore"):
+        e, f = value(r), -slope(r)
+    if not (np.isfinite(e).all() and np.isfinite(f).all()):
+        raise ValueError(
+            f"phi is not finite everywhere on [{rmin}, {rmax}]; start the table further out."
+        )
+    rows = "\n".join(
+        f"{i + 1} {ri:.10g} {ei:.16e} {fi:.16e}"
+        for i, (ri, ei, fi) in enumerate(zip(r, e, f, strict=True))
+    )
+    text = (
+        f"# phi(r) = {sp.sstr(getattr(phi, 'expression', phi))}, written by symhamil\n"
+        f"# energy in the file's units (eV for ASE), force = -dphi/dr\n\n"
+        f"{keyword}\nN {n} R {rmin:.10g} {rmax:.10g}\n\n{rows}\n"
+    )
+    write_text(path, text)
+    return f"pair_style table linear {n}\npair_coeff * * {os.fspath(path)} {keyword} {rmax:.10g}"
+
+
+def pair_calculator(phi, cutoff: float, *, symbol=None, shift: bool = True):
+    """An ASE calculator of the pair potential sum_{i<j} phi(r_ij), r_ij < cutoff.
+
+    Parameters
+    ----------
+    phi : sympy.Expr or SparseFit
+        In one symbol, the distance (angstrom; phi in eV).
+    cutoff : float
+    shift : bool
+        Shift phi by phi(cutoff) so that the energy is continuous (as ASE's
+        ``LennardJones`` does); the forces are not changed.
+
+    Returns
+    -------
+    ase.calculators.calculator.Calculator
+        With ``energy``, ``energies`` and ``forces``, periodic boxes included
+        (ASE's neighbour list counts every image within the cutoff).
+    """
+    from ase.calculators.calculator import Calculator, all_changes
+    from ase.neighborlist import neighbor_list
+
+    cutoff = positive_number(cutoff, "cutoff")
+    value, slope = _phi(phi, symbol)
+    offset = float(value(np.array(cutoff))) if shift else 0.0
+
+    class PairCalculator(Calculator):
+        implemented_properties = ("energy", "energies", "forces", "free_energy")
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            i, d, D = neighbor_list("idD", self.atoms, cutoff)
+            # Each pair comes twice, (i, j) and (j, i): half its energy each.
+            e = 0.5 * (value(d) - offset)
+            energies = np.bincount(i, weights=e, minlength=len(self.atoms))
+            # The force on i from j: -d/dr_i phi(|r_j - r_i|) = phi'(d) D / d.
+            pull = (slope(d) / d)[:, None] * D
+            forces = np.zeros((len(self.atoms), 3))
+            np.add.at(forces, i, pull)
+            self.results = {"energy": float(energies.sum()), "free_energy": float(energies.sum()),
+                            "energies": energies, "forces": forces}  # fmt: skip
+
+    return PairCalculator()
