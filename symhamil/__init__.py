@@ -22,7 +22,7 @@ from .data.trajectories import Trajectories, load_radial
 from .interpret.assess import Assessment, assess
 from .interpret.compare import Comparison, compare
 from .interpret.export import pade, taylor, to_sympy
-from .interpret.md_export import lammps_table, pair_calculator
+from .interpret.md_export import lammps_table, pair_calculator, rerun_check
 from .interpret.rollout import Rollout, rollout
 from .learning.planning import Plan, plan
 from .learning.training import Scaling, TrainingSpec
@@ -113,6 +113,7 @@ __all__ = [
     "read_csv",
     "reduce_radial",
     "refine",
+    "rerun_check",
     "rollout",
     "select_friction",
     "simulate",

@@ -242,6 +242,9 @@ def _add_learn(sub) -> None:
         "motion's time scale, at least 2)",
     )
     md = lrn.add_argument_group("molecular-dynamics files (pair potentials)")
+    md.add_argument("--rerun", action="store_true",
+                    help="re-run the MD with the recovered phi (ASE) from the first frame and "
+                    "compare positions and pair distances with the data's")  # fmt: skip
     md.add_argument(
         "--format",
         default=None,
@@ -401,6 +404,7 @@ def _learn(args: argparse.Namespace) -> int:
             momenta=not args.positions_only,
             format=args.format,
             masses=None if args.masses is None else tuple(args.masses),
+            rerun=args.rerun,
             truth=args.truth,
             network=not args.no_network,
             seed=args.seed,

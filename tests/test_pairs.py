@@ -495,6 +495,14 @@ def test_learn_on_an_ase_file_writes_phi_and_the_report(tmp_path, capsys):
     assert (
         "force_parity.pdf" in tex and (tmp_path / "out" / "figures" / "force_parity.pdf").exists()
     )
+    # The re-run check: ASE's MD with the recovered phi from the first frame
+    # follows the data (the same integrator and step: rounding).
+    assert main(["learn", str(tmp_path / "ar.traj"), "--cutoff", str(rc), "--no-network",
+                 "--no-report", "--rerun", "--out", str(tmp_path / "rerun")]) == 0  # fmt: skip
+    assert "reproduces the data" in capsys.readouterr().out
+    again = json.loads((tmp_path / "rerun" / "results.json").read_text())
+    rerun = again["routes"]["pair_force_sindy"]["rerun"]
+    assert rerun["agrees"] and rerun["trajectory_error"] < 1e-9
 
 
 def test_learn_on_a_csv_without_columns_says_what_to_do(tmp_path, capsys):
@@ -745,6 +753,22 @@ def test_md_verdicts_name_the_cause(tmp_path, capsys):
     assert not thermostat["adequate"] and "thermostat" in thermostat["causes"]
     said = capsys.readouterr().out
     assert said.count("NOT ADEQUATE") == 3
+
+
+def test_a_wrong_phi_does_not_reproduce_the_data(tmp_path):
+    """The re-run check tells a wrong phi (epsilon 10% high): its MD from the
+    data's first frame leaves the data."""
+    from symhamil.data.geometry import as_geometry
+    from symhamil.interpret.md_export import rerun_check
+
+    rc = 2.5 * 3.405
+    argon(3, steps=60, rc=rc, path=tmp_path / "ar.traj")
+    tr = sh.read_ase(tmp_path / "ar.traj")
+    phi = 4 * 0.0104 * ((3.405 / r) ** 12 - (3.405 / r) ** 6)
+    geometry = as_geometry(tr, cutoff=rc)
+    assert rerun_check(phi, tr, geometry)["trajectory_error"] < 1e-9
+    wrong = rerun_check(1.1 * phi, tr, geometry)
+    assert not wrong["agrees"] and wrong["trajectory_error"] > 1e-3
 
 
 def test_a_recovered_phi_runs_in_ase_and_in_a_lammps_table(tmp_path):

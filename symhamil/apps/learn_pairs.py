@@ -26,6 +26,7 @@ from ..base.schema import Mapping, Number, Optional, Text, read_document
 from ..data.geometry import as_geometry, pair_distances
 from ..interpret.assess import verdict
 from ..interpret.compare import compare
+from ..interpret.md_export import rerun_check
 from ..readers.md import format_of, md_description, read_ase
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_pair_potential, pyplot, save_figure
@@ -70,6 +71,7 @@ class PairSettings:
     momenta: bool = True
     format: str | None = None
     masses: tuple | None = None
+    rerun: bool = False
     truth: str | None = None
     network: bool = True
     seed: int = 0
@@ -148,6 +150,15 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     entry["assessment"] = _md_verdict(traj, library, geometry, fit, md_description(settings.data))
     if traj.forces is not None:
         entry["parity"] = _parity(traj, fit, geometry)
+    if settings.rerun:
+        t1 = time.perf_counter()
+        step = md_description(settings.data).get("timestep")
+        check = rerun_check(fit, traj, geometry, timestep=step)
+        entry["rerun"] = {k: check[k] for k in ("trajectory_error", "rdf_difference", "agrees")}
+        how = "reproduces the data" if check["agrees"] else "DOES NOT reproduce the data"
+        say(f"  re-run with ASE from the first frame ({time.perf_counter() - t1:.1f} s): "
+            f"positions off by {check['trajectory_error']:.2g} of the data's motion, pair "
+            f"distances by {check['rdf_difference']:.2g} of their peak: {how}")  # fmt: skip
     say("  " + verdict(entry["assessment"]["adequate"], entry["assessment"]["reasons"]))
     if settings.network:
         from ..neural import PairPotential  # TensorFlow, only for this route
@@ -400,6 +411,11 @@ PAIRS_SCHEMA = {
             "max_relative_error?": Number(nan=True, inf=True),
             "assessment?": {"adequate": bool, "reasons": [Text(2_000)], "causes": [Text(100)]},
             "parity?": {"reference": [Number()], "predicted": [Number()]},
+            "rerun?": {
+                "trajectory_error": Number(lo=0, inf=True),
+                "rdf_difference": Number(lo=0),
+                "agrees": bool,
+            },
         },
         keys=frozenset(ROUTES),
     ),
@@ -473,6 +489,13 @@ def _render_pairs(results: dict, out: Path, compile: bool):
             lj = entry["lennard_jones"]
             body.append(f"As Lennard-Jones: $\\sigma = {lj['sigma']:.6g}$, "
                         f"$\\epsilon = {lj['epsilon']:.6g}$.")  # fmt: skip
+        if "rerun" in entry:
+            rr = entry["rerun"]
+            body.append(esc(
+                f"Re-run with ASE from the first frame: positions off by "
+                f"{rr['trajectory_error']:.2g} of the data's motion, pair distances by "
+                f"{rr['rdf_difference']:.2g} of their peak"
+                + ("." if rr["agrees"] else ": it does not reproduce the data.")))  # fmt: skip
         if "assessment" in entry:
             a = entry["assessment"]
             body.append(r"\textbf{Verdict:} " + esc(verdict(a["adequate"], a["reasons"])) + ".")
