@@ -73,6 +73,8 @@ SLOW_EXAMPLES = {
     "kepler_3d.py",
     # 9 s: tests/test_learn.py runs symhamil learn on the same kind of file.
     "learn_pendulum.py",
+    # 5 s: tests/test_pairs.py runs symhamil learn on ASE's argon.
+    "argon_from_ase.py",
     "reproduce_central_force.py",
     "reproduce_coulomb.py",
     "reproduce_double_well.py",

@@ -495,14 +495,6 @@ def test_learn_on_an_ase_file_writes_phi_and_the_report(tmp_path, capsys):
     assert (
         "force_parity.pdf" in tex and (tmp_path / "out" / "figures" / "force_parity.pdf").exists()
     )
-    # The re-run check: ASE's MD with the recovered phi from the first frame
-    # follows the data (the same integrator and step: rounding).
-    assert main(["learn", str(tmp_path / "ar.traj"), "--cutoff", str(rc), "--no-network",
-                 "--no-report", "--rerun", "--out", str(tmp_path / "rerun")]) == 0  # fmt: skip
-    assert "reproduces the data" in capsys.readouterr().out
-    again = json.loads((tmp_path / "rerun" / "results.json").read_text())
-    rerun = again["routes"]["pair_force_sindy"]["rerun"]
-    assert rerun["agrees"] and rerun["trajectory_error"] < 1e-9
 
 
 def test_learn_on_a_csv_without_columns_says_what_to_do(tmp_path, capsys):
@@ -694,6 +686,7 @@ def test_lammps_dumps_named_anything_and_compressed_files(tmp_path, capsys):
     assert "give the time between frames with its unit" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # 10 s of ASE MD and cutoff scans; the default suite's budget
 def test_md_verdicts_name_the_cause(tmp_path, capsys):
     """Issue 21's inadequate cases, each with its reason and no confident
     formula: a cutoff shorter than the data's (the scan finds the data's), EMT
@@ -755,9 +748,11 @@ def test_md_verdicts_name_the_cause(tmp_path, capsys):
     assert said.count("NOT ADEQUATE") == 3
 
 
+@pytest.mark.slow  # two ASE re-runs
 def test_a_wrong_phi_does_not_reproduce_the_data(tmp_path):
     """The re-run check tells a wrong phi (epsilon 10% high): its MD from the
-    data's first frame leaves the data."""
+    data's first frame leaves the data, where the right phi follows it to
+    rounding (the same integrator and step)."""
     from symhamil.data.geometry import as_geometry
     from symhamil.interpret.md_export import rerun_check
 
@@ -769,6 +764,17 @@ def test_a_wrong_phi_does_not_reproduce_the_data(tmp_path):
     assert rerun_check(phi, tr, geometry)["trajectory_error"] < 1e-9
     wrong = rerun_check(1.1 * phi, tr, geometry)
     assert not wrong["agrees"] and wrong["trajectory_error"] > 1e-3
+    # The CLI's --rerun: the same check, printed and kept in results.json.
+    import json
+
+    from symhamil.cli import main
+
+    assert main(["learn", str(tmp_path / "ar.traj"), "--cutoff", str(rc), "--no-network",
+                 "--no-report", "--rerun", "--out", str(tmp_path / "rerun")]) == 0  # fmt: skip
+    rerun = json.loads((tmp_path / "rerun" / "results.json").read_text())["routes"][
+        "pair_force_sindy"
+    ]["rerun"]
+    assert rerun["agrees"] and rerun["trajectory_error"] < 1e-9
 
 
 def test_a_recovered_phi_runs_in_ase_and_in_a_lammps_table(tmp_path):
