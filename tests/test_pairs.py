@@ -809,3 +809,26 @@ def test_a_recovered_phi_runs_in_ase_and_in_a_lammps_table(tmp_path):
     np.testing.assert_allclose(table[:, 3], -dphi, rtol=1e-12, atol=1e-15)
     with pytest.raises(ValueError, match="not finite everywhere"):  # a pole at r = 1
         sh.lammps_table(1 / (r - 1), tmp_path / "bad.table", rmin=0.5, rmax=2.0, n=4)
+
+
+def test_morse_constants_are_read_off_a_morse_fit():
+    """A fit that is exactly c2 exp(-2 a r) + c1 exp(-a r) is a Morse well:
+    D = c1^2 / (4 c2), r0 = log(-2 c2 / c1) / a, printed by symhamil learn
+    beside the formula. Exact pair data: D and r0 to rounding."""
+    from symhamil.apps.learn_pairs import morse_constants
+
+    morse = C.morse(D=0.5, a=1.3, r0=1.1, particles=4, dim=2)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sh.EnergyErrorWarning)  # close encounters
+        tr = sh.simulate(morse, rng.uniform(0, 3, (2, 8)), rng.normal(0, 0.2, (2, 8)),
+                         h=0.005, steps=400, substeps=1)  # fmt: skip
+    lib = sh.Library([sp.exp(-1.3 * r), sp.exp(-2.6 * r), r, r**2, 1 / r], (r,))
+    fit = sh.pair_force_sindy(tr, lib)
+    got = morse_constants(fit)
+    assert got["a"] == pytest.approx(1.3, rel=1e-12)
+    assert got["D"] == pytest.approx(0.5, rel=1e-9) and got["r0"] == pytest.approx(1.1, rel=1e-9)
+    lj = sh.Library.inverse_powers(r, 12, constant=False)
+    assert (
+        morse_constants(sh.pair_force_sindy(tr, lj, selection=sh.Selection(threshold=0))) is None
+    )

@@ -203,6 +203,9 @@ def _route(fit: SparseFit, truth, seconds: float) -> dict:
     lj = _lennard_jones(fit)
     if lj is not None:
         entry["lennard_jones"] = lj
+    well = morse_constants(fit)
+    if well is not None:
+        entry["morse"] = well
     return entry
 
 
@@ -354,6 +357,9 @@ def _summary(fit: SparseFit, entry: dict) -> str:
     lj = entry.get("lennard_jones")
     if lj is not None:
         parts.append(f"12-6: sigma = {lj['sigma']:.6g}, epsilon = {lj['epsilon']:.6g}")
+    well = entry.get("morse")
+    if well is not None:
+        parts.append(f"Morse: D = {well['D']:.6g}, a = {well['a']:.6g}, r0 = {well['r0']:.6g}")
     if "same_support" in entry:
         parts.append(
             f"against the truth: same terms {'yes' if entry['same_support'] else 'NO'}, "
@@ -369,6 +375,34 @@ def _lennard_jones(fit: SparseFit) -> dict | None:
         return None
     c12, c6 = c[R**-12], c[R**-6]
     return {"sigma": (c12 / -c6) ** (1 / 6), "epsilon": c6**2 / (4 * c12)}
+
+
+def morse_constants(fit: SparseFit) -> dict | None:
+    """D, a and r0 when the fit is exactly c2 exp(-2 a r) + c1 exp(-a r) with
+    c2 > 0 > c1: the Morse well D (exp(-2 a (r - r0)) - 2 exp(-a (r - r0))), so
+    D = c1^2 / (4 c2) and r0 = log(-2 c2 / c1) / a. The library fixes a (its
+    two exponentials, one with twice the other's rate)."""
+    c = {t: v for t, v in fit.coefficients.items() if t.free_symbols}
+    rates = {}
+    for t in c:
+        if not isinstance(t, sp.exp):
+            return None
+        rate = -sp.diff(t.args[0], R)
+        if not (rate.is_number and t.args[0].is_polynomial(R) and sp.degree(t.args[0], R) == 1):
+            return None
+        if t.args[0].subs(R, 0) != 0 or not float(rate) > 0:
+            return None
+        rates[t] = float(rate)
+    if len(rates) != 2:
+        return None
+    (slow, a), (fast, a2) = sorted(rates.items(), key=lambda kv: kv[1])
+    if not np.isclose(a2, 2 * a, rtol=1e-12):
+        return None
+    c1, c2 = c[slow], c[fast]
+    if not (c2 > 0 > c1):
+        return None
+    D = c1**2 / (4 * c2)
+    return {"D": float(D), "a": float(a), "r0": float(np.log(-2 * c2 / c1) / a)}
 
 
 def render_pairs(out: str | Path, compile: bool = True) -> tuple[Path, Path | None, str]:
@@ -407,6 +441,7 @@ PAIRS_SCHEMA = {
             "seconds": Number(lo=0),
             "training?": Text(2_000),
             "lennard_jones?": {"sigma": float, "epsilon": float},
+            "morse?": {"D": float, "a": float, "r0": float},
             "same_support?": bool,
             "max_relative_error?": Number(nan=True, inf=True),
             "assessment?": {"adequate": bool, "reasons": [Text(2_000)], "causes": [Text(100)]},
@@ -489,6 +524,10 @@ def _render_pairs(results: dict, out: Path, compile: bool):
             lj = entry["lennard_jones"]
             body.append(f"As Lennard-Jones: $\\sigma = {lj['sigma']:.6g}$, "
                         f"$\\epsilon = {lj['epsilon']:.6g}$.")  # fmt: skip
+        if "morse" in entry:
+            well = entry["morse"]
+            body.append(f"As Morse: $D = {well['D']:.6g}$, $a = {well['a']:.6g}$, "
+                        f"$r_0 = {well['r0']:.6g}$.")  # fmt: skip
         if "rerun" in entry:
             rr = entry["rerun"]
             body.append(esc(
