@@ -344,6 +344,8 @@ def test_stored_forces_are_matched_through_a_thermostat_and_sparse_frames(tmp_pa
     assert c6**2 / (4 * c12) == pytest.approx(0.0104, rel=FORCE_MATCHING_TARGET)
     assert fit.method.startswith("force matching on 11 frames")
     assert fit.residual < 1e-12
+    with pytest.raises(ValueError, match="stored forces are matched directly"):
+        sh.pair_force_sindy(tr, lib, cutoff=rc, bootstrap=10)
 
 
 def test_forces_travel_with_the_trajectories(tmp_path):

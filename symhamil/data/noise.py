@@ -281,7 +281,8 @@ def momenta(traj: Trajectories, window: int = 5) -> np.ndarray:
 
 
 def initial_momenta(traj: Trajectories, at: np.ndarray | None = None, window: int = 9):
-    """p at sample ``at`` of each piece: measured, or m dq/dt from a local cubic fit.
+    """p at sample ``at`` of each piece: measured, or m dq/dt from a local cubic
+    fit over ``window`` samples (:func:`momenta`).
 
     Parameters
     ----------
@@ -293,19 +294,4 @@ def initial_momenta(traj: Trajectories, at: np.ndarray | None = None, window: in
     ndarray, shape (R, d)
     """
     at = np.zeros(traj.R, dtype=int) if at is None else np.asarray(at)
-    rows = np.arange(traj.R)
-    if traj.has_momenta:
-        return traj.p[rows, at]
-    out = np.empty((traj.R, traj.dim))
-    m = traj.mass_array
-    for r in range(traj.R):
-        n = int(traj.sizes[r])
-        w = min(window, n - (1 - n % 2))
-        x = traj.q[r, :n]
-        if w >= 5:
-            v = savgol_filter(x, w, 3, deriv=1, delta=traj.h, axis=0)[at[r]]
-        else:
-            i = min(at[r], n - 2)
-            v = (x[i + 1] - x[i]) / traj.h
-        out[r] = m * v
-    return out
+    return momenta(traj, window)[np.arange(traj.R), at]

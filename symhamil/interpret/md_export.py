@@ -17,6 +17,7 @@ from ..base.checks import positive_number, whole_number
 from ..base.files import write_text
 from ..data.geometry import pair_distances
 from ..data.trajectories import Trajectories
+from ..systems.potentials import as_potential
 
 __all__ = ["lammps_table", "pair_calculator", "rerun_check"]
 
@@ -32,14 +33,16 @@ def _phi(phi, symbol=None):
         symbol = free[0] if free else sp.Symbol("r")
     elif set(free) - {symbol}:
         raise ValueError(f"phi = {phi} uses symbols other than the distance {symbol}.")
-    f = sp.lambdify(symbol, phi, "numpy")
-    df = sp.lambdify(symbol, sp.diff(phi, symbol), "numpy")
+    pot = as_potential(phi, (symbol,))  # values and the gradient, lambdified once
+    values, gradient = pot.require_values(), pot.require_gradient()
 
     def value(r):
-        return np.broadcast_to(np.asarray(f(r), dtype=float), np.shape(r))
+        r = np.asarray(r, dtype=float)
+        return np.asarray(values(r.reshape(-1, 1)), dtype=float).reshape(r.shape)
 
     def slope(r):
-        return np.broadcast_to(np.asarray(df(r), dtype=float), np.shape(r))
+        r = np.asarray(r, dtype=float)
+        return np.asarray(gradient(r.reshape(-1, 1)), dtype=float).reshape(r.shape)
 
     return value, slope
 

@@ -27,7 +27,7 @@ from .ensembles import bootstrap as block_bootstrap
 from .fit import SparseFit, Stage, _result
 from .friction import friction_library, is_friction_term
 from .library import Library
-from .observations import drag_equations, force_equations
+from .observations import drag_equations, force_equations, places
 from .refinement import refine as shoot  # force_sindy has a parameter named refine
 from .regression import _lstsq, _relative_residual, stlsq
 from .selection import Selection, _fit_path, as_selection
@@ -99,7 +99,7 @@ def _refined(fit, traj, how, theta, y, library, method, selection) -> SparseFit:
     r = shoot(cand, traj, plan=how)
     tried = max(len(scored), 1)
     if selection.threshold is None:
-        cand, r, swapped = _friction_swaps(cand, r, traj, how, theta, y, library, fit.path)
+        cand, r, swapped = _friction_swaps(cand, r, traj, n, theta, y, library, fit.path, how)
         tried += swapped
     note = ""
     if tried > 1:
@@ -119,21 +119,25 @@ def _refined(fit, traj, how, theta, y, library, method, selection) -> SparseFit:
         coefficients=r.coefficients,
         expression=r.expression,
         stderr=r.stderr,
-        intervals={t: (c - 1.96 * r.stderr[t], c + 1.96 * r.stderr[t])
-                   for t, c in r.coefficients.items()},
+        intervals=_intervals(r),
         method=method + f"; refined by shooting over {r.segments} segments{note}",
     )  # fmt: skip
+
+
+def _intervals(r) -> dict:
+    """+-1.96 standard errors about each coefficient of a refinement."""
+    return {t: (c - 1.96 * r.stderr[t], c + 1.96 * r.stderr[t]) for t, c in r.coefficients.items()}
 
 
 #: Levenberg-Marquardt iterations per stage for the other frictions tried.
 SWAP_ITERATIONS = 4
 
 
-def _friction_swaps(cand, r, traj, how, theta, y, library, path):
+def _friction_swaps(cand, r, traj, n, theta, y, library, path, how):
     """The chosen potential with each friction of the library in turn (and with
     none), refined over as long segments as the dynamics allow; the model of
     least trajectory BIC wins. Returns (candidate, its refinement, how many
-    others were tried).
+    others were tried). ``n`` counts the measured values (the BIC's log n).
 
     Friction is a small force (a pendulum damped at 1%/s: gamma p is 1% of
     c sin q), and the regression's held-out errors hardly tell linear damping
@@ -143,7 +147,6 @@ def _friction_swaps(cand, r, traj, how, theta, y, library, path):
     drags = [t for t in library.terms if is_friction_term(t, traj.coords)]
     if not drags:
         return cand, r, 0
-    n = traj.n_points * traj.dim * (2 if how.momenta and traj.has_momenta else 1)
 
     def score(res):
         free = len(res.coefficients) + 2 * traj.dim * res.segments
@@ -396,8 +399,7 @@ def _with_masses(traj, free, varying, how, selection, stride, refine, bootstrap,
             coefficients={t: c for t, c in r.coefficients.items() if t in fit.coefficients},
             expression=r.expression,
             stderr=r.stderr,
-            intervals={t: (c - 1.96 * r.stderr[t], c + 1.96 * r.stderr[t])
-                       for t, c in r.coefficients.items()},
+            intervals=_intervals(r),
         )  # fmt: skip
         if fit.friction_library is not None:
             fit = fit.replace(
@@ -545,13 +547,18 @@ def select_friction(grad, traj: Trajectories, friction: Library, *, plan=None, s
 
     left = pr.rows(pr.residual(rows)).reshape(-1)  # dp + grad V: what friction must explain
     theta = drag_equations(data, drag, how.kind, 1, how.window)
-    where = np.stack(
-        np.broadcast_arrays(np.arange(data.R)[:, None, None], pr.index[None, :, None]), axis=-1
-    )
-    where = pr.rows(np.broadcast_to(where, (*pr.dp.shape, 2))).reshape(-1, 2)
     chosen = as_selection(selection, "select_friction").with_rule(how.select)
-    beta, *_ = _fit_path(theta, -left, drag, (), chosen, where)
+    beta, *_ = _fit_path(theta, -left, drag, (), chosen, places(pr))
     return {t: float(c) for t, c in zip(drag.terms, beta, strict=True) if c != 0}
+
+
+def _in_one_symbol(library, what: str, symbol: str) -> None:
+    """Refuse a library of ``what`` that is not a Library in one symbol."""
+    if not isinstance(library, Library) or len(library.symbols) != 1:
+        raise ValueError(
+            f"the library of {what} must be a symhamil.Library in one symbol, the {symbol} "
+            f"r; got {library!r}."
+        )
 
 
 #: Steps per test function of the weak form of a radial fit on clean data.
@@ -609,11 +616,7 @@ def radial_force_sindy(
     -1.0/r
     """
     selection = _check_request("radial_force_sindy", traj, kind, selection, bootstrap, seed, {})
-    if not isinstance(library, Library) or len(library.symbols) != 1:
-        raise ValueError(
-            "the library of a radial potential must be a symhamil.Library in one symbol, the "
-            f"radius r; got {library!r}."
-        )
+    _in_one_symbol(library, "a radial potential", "radius")
     radius = library.symbols[0]
     radial, ell = reduce_radial(traj, positive_number(mass, "the mass"))
     radial = replace(radial, names=(radius.name,))
@@ -715,15 +718,17 @@ def pair_force_sindy(
     selection = _check_request(
         "pair_force_sindy", traj, kind, selection, bootstrap, seed, deprecated
     )
-    if not isinstance(library, Library) or len(library.symbols) != 1:
-        raise ValueError(
-            "the library of a pair potential must be a symhamil.Library in one symbol, the "
-            f"distance r; got {library!r}."
-        )
+    _in_one_symbol(library, "a pair potential", "distance")
     geometry = as_geometry(traj, geometry, cutoff, particles=particles, dim=dim, box=box)
     varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
     forces = PairLibrary(varying.terms, varying.symbols[0], geometry)
     if traj.forces is not None and kind is None and plan is None:
+        if bootstrap:
+            raise ValueError(
+                "bootstrap resamples the trajectories' observations; these data's stored "
+                "forces are matched directly (exact): leave bootstrap at 0, or name kind= "
+                "to fit the trajectories instead."
+            )
         return _force_matching(traj, varying, forces, selection, stride)
     how = use_plan(traj, plan, kind=kind, window=window, smooth=smooth)
     return _force_fit(traj, varying, forces, how, selection, stride, False, bootstrap, seed)

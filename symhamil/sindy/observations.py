@@ -14,7 +14,7 @@ from ..systems.pairs import PairLibrary
 from .friction import drag_columns
 from .library import Library
 
-__all__ = ["drag_equations", "force_equations"]
+__all__ = ["drag_equations", "force_equations", "places"]
 
 
 def _pair_forces(target, data: Trajectories, library: Library, geometry=None):
@@ -76,11 +76,17 @@ def force_equations(
     y = -pr.rows(pr.dp).reshape(-1)
     if known is not None:
         y = y - pr.rows(pr.gathered(known)).reshape(-1)
+    return theta, y, places(pr)
+
+
+def places(pr) -> np.ndarray:
+    """The piece and first sample of each row of an observations' system (for
+    resampling and holding out blocks of the data), shape (n * d, 2)."""
+    R = pr.dp.shape[0]
     where = np.stack(
-        np.broadcast_arrays(np.arange(traj.R)[:, None, None], pr.index[None, :, None]), axis=-1
+        np.broadcast_arrays(np.arange(R)[:, None, None], pr.index[None, :, None]), axis=-1
     )  # (R, P, 1, 2)
-    where = pr.rows(np.broadcast_to(where, (*pr.dp.shape, 2))).reshape(-1, 2)
-    return theta, y, where
+    return pr.rows(np.broadcast_to(where, (*pr.dp.shape, 2))).reshape(-1, 2)
 
 
 def drag_equations(

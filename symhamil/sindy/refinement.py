@@ -18,6 +18,7 @@ import sympy as sp
 from ..data.noise import initial_momenta, noise_level, smooth, time_scale
 from ..data.trajectories import Trajectories
 from ..learning.planning import Plan
+from ..systems.friction import drag_function
 from ..systems.integrators import integrate, substeps_for
 from .friction import is_friction_term
 
@@ -604,19 +605,9 @@ def _batched_drag(terms, traj):
     (K, J_R) -> (K, d); None without friction terms."""
     if not terms:
         return None
-    coords, momenta = traj.coords, traj.momentum_symbols
     gammas = sp.symbols(f"_g0:{len(terms)}")
-    real = {s: sp.Dummy(s.name, real=True) for s in (*coords, *momenta)}
-    back = {v: k for k, v in real.items()}
-    rayleigh = sum(g * t.xreplace(real) for g, t in zip(gammas, terms, strict=True))
-    comps = [sp.diff(rayleigh, real[m]).xreplace(back) for m in momenta]
-    f = sp.lambdify((*coords, *momenta, *gammas), comps, "numpy", cse=True)
-
-    def drag(x, y, gamma):
-        out = f(*x.T, *y.T, *gamma.T)
-        return np.stack([np.broadcast_to(c, x.shape[:1]) for c in out], axis=1)
-
-    return drag
+    rayleigh = sp.Add(*(g * t for g, t in zip(gammas, terms, strict=True)))
+    return drag_function(rayleigh, traj.coords, gammas)
 
 
 def _batched_gradient(terms, coords):
