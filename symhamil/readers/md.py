@@ -20,7 +20,7 @@ import numpy as np
 from ..data.geometry import particle_coords
 from ..data.trajectories import Trajectories
 
-__all__ = ["format_of", "md_description", "read_ase"]
+__all__ = ["format_of", "md_description", "read_ase", "stored_frames"]
 
 
 def _ase():
@@ -66,8 +66,8 @@ def format_of(path, given: str | None = None) -> str | None:
     return fmt
 
 
-def _frames(source, index, fmt: str | None = None) -> list:
-    """ASE Atoms of one run: a path, or a sequence of Atoms."""
+def _frames(source, index, fmt: str | None = None, least: int = 2) -> list:
+    """ASE Atoms of one run: a path, or a sequence of Atoms; at least ``least``."""
     if isinstance(source, str | os.PathLike):
         io = _ase()
         path = os.fspath(source)
@@ -84,9 +84,10 @@ def _frames(source, index, fmt: str | None = None) -> list:
         frames = frames if isinstance(frames, list) else [frames]
     else:
         frames = list(source)
-    if len(frames) < 2:
+    if len(frames) < least:
         raise ValueError(
-            f"{_label(source)}: {len(frames)} frame(s); a trajectory needs at least two."
+            f"{_label(source)}: {len(frames)} frame(s); "
+            + ("a trajectory needs at least two." if least == 2 else "it holds none.")
         )
     return frames
 
@@ -359,3 +360,31 @@ def read_ase(
         particles=N,
         forces=stack(5) if use_f else None,
     )
+
+
+def stored_frames(source, index=":", format: str | None = None):
+    """The positions and stored forces of an MD file's frames, for force matching.
+
+    No time is needed (each frame is fitted on its own), so a file of one
+    frame will do: the pieces of a long run that LAMMPS writes as
+    ``dump.*.lammpstrj``, read one at a time or each on its own Dask worker
+    (:func:`~symhamil.pair_force_sindy` takes their paths).
+
+    Returns
+    -------
+    q, forces : ndarray, shape (K, 3 N)
+        Positions (as stored, not unwrapped: each frame stands alone) and forces.
+    box : ndarray, shape (3,), or None
+    """
+    frames = _frames(source, index, format, least=1)
+    n = len(frames[0])
+    if any(len(f) != n for f in frames):
+        raise ValueError(f"{_label(source)}: the number of atoms changes between frames.")
+    stored = [_stored_forces(f) for f in frames]
+    if any(F is None for F in stored):
+        raise ValueError(
+            f"{_label(source)}: a frame without stored forces; force matching needs the "
+            "forces the engine wrote (LAMMPS: dump ... fx fy fz; ASE: a calculator attached)."
+        )
+    q = np.stack([f.get_positions().reshape(-1) for f in frames])
+    return q, np.stack(stored).reshape(len(frames), -1), _box(source, frames)

@@ -9,8 +9,10 @@ Settings travel as values: the data's :class:`~symhamil.learning.planning.Plan`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import sympy as sp
@@ -20,6 +22,7 @@ from ..data.geometry import Geometry, as_geometry
 from ..data.trajectories import Trajectories
 from ..learning.observations import check_loss, pairs
 from ..learning.planning import QUIET, Plan, use_plan
+from ..readers.md import stored_frames
 from ..systems.pairs import PairLibrary
 from ..systems.reduce import reduce_radial
 from .ensembles import MAX_BOOTSTRAP, check_seed
@@ -31,6 +34,7 @@ from .observations import drag_equations, force_equations, places
 from .refinement import refine as shoot  # force_sindy has a parameter named refine
 from .regression import _lstsq, _relative_residual, stlsq
 from .selection import Selection, _fit_path, as_selection
+from .streaming import stream_moments
 
 __all__ = ["force_sindy", "pair_force_sindy", "radial_force_sindy", "select_friction"]
 
@@ -434,7 +438,7 @@ def check_symbols(library: Library, traj: Trajectories) -> None:
 
 def _check_request(what, traj, kind, selection, bootstrap, seed, deprecated) -> Selection:
     """The checks both force-SINDy entry points make before any work; the selection."""
-    if not isinstance(traj, Trajectories):
+    if traj is not None and not isinstance(traj, Trajectories):
         raise TypeError(
             f"{what} needs symhamil.Trajectories; got {type(traj).__name__}. Build them "
             "with symhamil.Trajectories(q=..., p=..., h=...)."
@@ -657,6 +661,7 @@ def pair_force_sindy(
     smooth: int | None = None,
     bootstrap: int = 0,
     seed: int | None = 0,
+    client=None,
     **deprecated,
 ) -> SparseFit:
     """Force-SINDy for many bodies: one pair potential phi(r) for every pair.
@@ -668,15 +673,18 @@ def pair_force_sindy(
 
     Parameters
     ----------
-    traj : Trajectories, q of shape (R, N+1, N_p s)
+    traj : Trajectories, q of shape (R, N+1, N_p s); or path(s) of MD files
         Coordinates particle-major (x1, y1, z1, x2, ...), as
         :func:`~symhamil.simulate` of a pair system and :func:`~symhamil.read_ase`
-        give them. Positions-only data need ``traj.masses`` for phi in energy
-        units (else phi per unit mass). When it holds the forces the engine
-        stored (``traj.forces``, kept by :func:`~symhamil.read_ase`), and
-        ``kind`` and ``plan`` are not given, they are fitted directly (force
-        matching, Ercolessi and Adams): exact for frames any number of MD steps
-        apart, and with a thermostat, whose forces are not the potential's.
+        give them. Paths of MD files that hold forces (one file or the pieces
+        of a long run) are read one at a time, or each on a Dask worker, and
+        force-matched in bounded memory: dumps larger than the machine.
+        Positions-only data need ``traj.masses`` for phi in energy units
+        (else phi per unit mass). When they hold the forces the engine stored
+        (``traj.forces``, kept by :func:`~symhamil.read_ase`), and ``kind`` and
+        ``plan`` are not given, these are fitted directly (force matching,
+        Ercolessi and Adams): exact for frames any number of MD steps apart,
+        and with a thermostat, whose forces are not the potential's.
     library : Library
         Terms in one symbol, the distance r (e.g. inverse powers and exponentials).
     particles, dim : int, optional
@@ -695,6 +703,10 @@ def pair_force_sindy(
     geometry : Geometry, optional
         Particles, space, box and cutoff as one value (:class:`symhamil.Geometry`),
         instead of the four keywords.
+    client : dask.distributed.Client, optional
+        Force matching on the cluster's workers: each factorises a chunk of
+        frames and sends back a triangle of the library's size. Without it the
+        chunks are streamed here, in bounded memory (:mod:`symhamil.sindy.streaming`).
     **deprecated
         The selection keywords of symhamil 0.1, as in :func:`force_sindy`.
 
@@ -715,10 +727,14 @@ def pair_force_sindy(
     >>> {str(t): round(c, 9) for t, c in fit.coefficients.items()}
     {'r': -4.0, 'r**2': 2.0}
     """
+    paths = _md_paths(traj)
     selection = _check_request(
-        "pair_force_sindy", traj, kind, selection, bootstrap, seed, deprecated
-    )
+        "pair_force_sindy", None if paths else traj, kind, selection, bootstrap,
+        seed, deprecated,
+    )  # fmt: skip
     _in_one_symbol(library, "a pair potential", "distance")
+    if paths:
+        return _files_matching(paths, library, cutoff, geometry, selection, client, kind, plan)
     geometry = as_geometry(traj, geometry, cutoff, particles=particles, dim=dim, box=box)
     varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
     forces = PairLibrary(varying.terms, varying.symbols[0], geometry)
@@ -729,33 +745,131 @@ def pair_force_sindy(
                 "forces are matched directly (exact): leave bootstrap at 0, or name kind= "
                 "to fit the trajectories instead."
             )
-        return _force_matching(traj, varying, forces, selection, stride)
+        return _force_matching(traj, varying, forces, selection, stride, client)
+    if client is not None:
+        raise ValueError(
+            "a Dask client runs force matching, which needs the forces an MD engine "
+            "stored (traj.forces, kept by read_ase); these data have none, or kind/plan "
+            "asks for the trajectories' observations. Leave client out."
+        )
     how = use_plan(traj, plan, kind=kind, window=window, smooth=smooth)
     return _force_fit(traj, varying, forces, how, selection, stride, False, bootstrap, seed)
 
 
-def _force_matching(traj, varying, forces, selection: Selection, stride: int) -> SparseFit:
+def _md_paths(traj) -> list | None:
+    """The MD files ``traj`` names (one path or a list of them), or None."""
+    if isinstance(traj, str | os.PathLike):
+        return [traj]
+    if (
+        isinstance(traj, list | tuple)
+        and traj
+        and all(isinstance(t, str | os.PathLike) for t in traj)
+    ):
+        return list(traj)
+    return None
+
+
+def _file_rows(forces: PairLibrary, path) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of force matching for every frame of one MD file (read where it runs)."""
+    q, stored, _ = stored_frames(path)
+    return _matching_rows(forces, q, stored)
+
+
+def _files_matching(paths, library, cutoff, geometry, selection, client, kind, plan):
+    """Force matching over MD files read one at a time, here or on Dask's workers:
+    dumps larger than one machine's memory. The first file's first frame gives
+    the geometry; each file must hold forces."""
+    if kind is not None or plan is not None:
+        raise ValueError(
+            "MD files given by path are fitted by force matching on their stored forces; "
+            "kind= and plan= need trajectories: read them with symhamil.read_ase first."
+        )
+    missing = [os.fspath(p) for p in paths if not os.path.exists(p)]
+    if missing:
+        raise FileNotFoundError(f"{missing[0]}: no such file ({len(missing)} missing).")
+    q, _, box = stored_frames(paths[0], index="0")
+    if geometry is None:
+        geometry = Geometry(q.shape[1] // 3, 3, box)
+    if cutoff is not None:
+        geometry = geometry.with_cutoff(cutoff)
+    selection = selection.with_rule("residual")
+    if selection.threshold is None and selection.rule != "residual":
+        raise ValueError(
+            f"MD files are streamed, which keeps the residual rule or a fixed threshold; "
+            f"selection rule {selection.rule!r} needs every row: read them with read_ase."
+        )
+    varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
+    forces = PairLibrary(varying.terms, varying.symbols[0], geometry)
+    moments = stream_moments(partial(_file_rows, forces), [(p,) for p in paths], client)
+    theta, y = moments.system()
+    observed = {"observations": "stored forces", "files": len(paths), "rows": moments.rows}
+    where = f"the stored forces of {len(paths)} file(s)" + (" on Dask" if client else "")
+    return _matching_fit(theta, y, None, varying, selection, observed, where)
+
+
+def _matching_fit(theta, y, where, varying, selection, observed, source) -> SparseFit:
+    """The model ``selection`` chooses on force matching's rows, with its provenance."""
+    varying.check(theta)
+    beta, lam, res, path = _fit_path(theta, y, varying, (), selection, where)
+    rule = selection.rule + " rule" if selection.threshold is None else "fixed threshold"
+    return (
+        _result(beta, lam, res, path, varying)
+        .then(
+            Stage("regression", "force matching (the stored forces)", observed, ("coefficients",)),
+            method=f"force matching on {source} ({rule})",
+        )
+        .then(Stage("selection", "threshold path", selection.describe() | {"chosen": lam}))
+    )
+
+
+#: Force matching factorises this many rows (coordinates x frames) at a time:
+#: about 20 MB of library columns for twelve terms, whatever the dump's size.
+CHUNK_ROWS = 200_000
+
+
+def _matching_rows(forces: PairLibrary, q, stored) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of force matching for frames ``q`` (K, d) with stored forces (K, d)."""
+    G = forces.gradient(q)  # (K, d, J): the gradients of the pair sums
+    return G.reshape(-1, G.shape[-1]), -np.asarray(stored).reshape(-1)  # F = -grad V
+
+
+def _force_matching(
+    traj, varying, forces, selection: Selection, stride: int, client=None
+) -> SparseFit:
     """Force matching (Ercolessi and Adams 1994): the library's pair forces
     regressed on the forces the file stores, frame by frame, exact whatever the
     frames' spacing and whatever a thermostat did between them (the stored
-    forces are the potential's). Every ``stride``-th frame."""
+    forces are the potential's). Every ``stride``-th frame.
+
+    With the residual rule or a fixed threshold (the default: stored forces are
+    exact to the engine's arithmetic) the frames are streamed in chunks of
+    :data:`CHUNK_ROWS` rows and compressed (:mod:`.streaming`), on the workers
+    of a Dask ``client`` if one is given; cross-validation and BIC need every
+    row and build them at once."""
     valid = traj.valid()
     valid[:, np.arange(traj.N + 1) % int(stride) != 0] = False
     frames = np.argwhere(valid)  # (K, 2): piece, sample
-    G = forces.gradient(traj.q[valid])  # (K, d, J): the gradients of the pair sums
-    d, J = traj.dim, G.shape[-1]
-    theta = G.reshape(-1, J)
-    y = -traj.forces[valid].reshape(-1)  # F = -grad V = -sum_j beta_j grad xi_j
-    where = np.repeat(frames, d, axis=0)
-    varying.check(theta)
-    # Stored forces are exact to the engine's arithmetic: the residual rule,
-    # unless the selection names another.
     selection = selection.with_rule("residual")
-    beta, lam, res, path = _fit_path(theta, y, varying, (), selection, where)
-    fit = _result(beta, lam, res, path, varying)
+    streamed = selection.threshold is not None or selection.rule == "residual"
+    if streamed:
+        per = max(1, CHUNK_ROWS // traj.dim)
+        chunks = [
+            (traj.q[tuple(f.T)], traj.forces[tuple(f.T)])
+            for f in np.array_split(frames, range(per, len(frames), per))
+        ]
+        moments = stream_moments(partial(_matching_rows, forces), chunks, client)
+        theta, y = moments.system()
+        where = None
+    else:
+        if client is not None:
+            raise ValueError(
+                f"a Dask client streams force matching with the residual rule or a fixed "
+                f"threshold; selection rule {selection.rule!r} needs every row in memory."
+            )
+        theta, y = _matching_rows(forces, traj.q[valid], traj.forces[valid])
+        where = np.repeat(frames, traj.dim, axis=0)
     observed = {"observations": "stored forces", "frames": len(frames), "stride": stride}
-    return fit.then(
-        Stage("regression", "force matching (the stored forces)", observed, ("coefficients",)),
-        method=f"force matching on {len(frames)} frames' stored forces ("
-        f"{selection.rule + ' rule' if selection.threshold is None else 'fixed threshold'})",
-    ).then(Stage("selection", "threshold path", selection.describe() | {"chosen": lam}))
+    if streamed:
+        observed |= {"streamed": f"{len(chunks)} chunks" + (" on Dask" if client else "")}
+    source = f"{len(frames)} frames' stored forces" + (" on Dask" if client else "")
+    return _matching_fit(theta, y, where, varying, selection, observed, source)

@@ -135,6 +135,14 @@ class PairLibrary:
     r: sp.Symbol
     geometry: Geometry
 
+    def __getstate__(self) -> dict:
+        # The lambdified functions are made again where the library is unpickled
+        # (a Dask worker): generated code does not pickle.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_fns", "_dfns")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
     @cached_property
     def _fns(self) -> tuple[Callable, ...]:
         return tuple(sp.lambdify(self.r, t, "numpy") for t in self.terms)
