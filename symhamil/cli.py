@@ -257,8 +257,14 @@ def _add_learn(sub) -> None:
                     help="time between frames in ASE's time unit (10.18 fs), if the file does "
                     "not say")  # fmt: skip
     md.add_argument("--timestep", default=None,
-                    help="time between frames with its unit, e.g. 2fs or 0.01ps (instead of "
-                    "--h)")  # fmt: skip
+                    help="the MD integration step with its unit, e.g. 2fs or 0.001ps (a bare "
+                    "number is in the --units' time unit); the time between frames is this "
+                    "times the MD steps between them, read from the file (LAMMPS ITEM: "
+                    "TIMESTEP, the .traj's logging interval)")  # fmt: skip
+    md.add_argument("--units", default=None, choices=("lj", "metal", "real", "ase"),
+                    help="the LAMMPS units style of a dump: metal (A, eV, ps) and real (A, "
+                    "kcal/mol, fs) are converted to ASE's units (phi in eV); lj is kept (r in "
+                    "sigma, phi in epsilon, t in tau, masses 1)")  # fmt: skip
     md.add_argument("--frames", default=":", help="which frames, as ASE's index (':')")
     md.add_argument(
         "--positions-only",
@@ -388,18 +394,19 @@ def _learn(args: argparse.Namespace) -> int:
                 f"{args.data}: --friction is for single systems (CSV data); molecular "
                 "dynamics are fitted with pair potentials alone."
             )
-        h = args.h
-        if args.timestep is not None:
-            if h is not None:
-                raise ValueError(
-                    "give --h (ASE's time unit) or --timestep (with a unit), not both."
-                )
-            h = parse_timestep(args.timestep)
+        if args.timestep is not None and args.h is not None:
+            raise ValueError(
+                "give --h (the time between frames, ASE's unit) or --timestep (the MD "
+                "step, with a unit), not both."
+            )
+        step = None if args.timestep is None else parse_timestep(args.timestep, args.units)
         settings = PairSettings(
             data=args.data,
             library=args.library,
             cutoff=args.cutoff,
-            h=h,
+            h=args.h,
+            timestep=step,
+            units=args.units,
             frames=args.frames,
             momenta=not args.positions_only,
             format=args.format,

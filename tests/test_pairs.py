@@ -625,7 +625,7 @@ def test_lammps_dumps_named_anything_and_compressed_files(tmp_path, capsys):
         x = np.array([[1.0, 1, 1], [2.2, 1, 1], [1, 2.3, 1], [1, 1, 2.1]])
         x = x + 0.1 * rng.normal(size=x.shape)
         frames.append((x, law.force(x.reshape(1, -1)).reshape(4, 3)))
-    _lammps_dump(tmp_path / "dump.melt", frames, box=20.0)
+    _lammps_dump(tmp_path / "dump.melt", frames, box=20.0, step=1)  # every MD step
     atoms = []
     for x, f in frames:
         a = ase.Atoms("Ar4", positions=x, cell=[20.0] * 3, pbc=True)
@@ -685,7 +685,13 @@ def test_lammps_dumps_named_anything_and_compressed_files(tmp_path, capsys):
         main([*timed, "--masses", "1=39.948", "--timestep", "2", "--out", str(tmp_path / "x")])
         == 2
     )
-    assert "give the time between frames with its unit" in capsys.readouterr().err
+    assert "give the MD step with its unit" in capsys.readouterr().err
+    # A bare number is in the --units' time unit: metal's ps.
+    assert main([*timed, "--masses", "1=39.948", "--units", "metal", "--timestep", "0.01",
+                 "--out", str(tmp_path / "o5")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "h = 0.98227 ASE time units (10 fs), 1 MD step apart" in out
+    assert "units: r in angstrom, phi in eV" in out
 
 
 @pytest.mark.slow  # 10 s of ASE MD and cutoff scans; the default suite's budget

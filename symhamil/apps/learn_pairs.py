@@ -27,7 +27,7 @@ from ..data.geometry import as_geometry, pair_distances
 from ..interpret.assess import verdict
 from ..interpret.compare import compare
 from ..interpret.md_export import rerun_check
-from ..readers.md import format_of, md_description, read_ase
+from ..readers.md import check_units, format_of, md_description, read_ase, to_internal_time
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_pair_potential, pyplot, save_figure
 from ..sindy import Library, LibraryWarning, SparseFit, pair_force_sindy, sindy
@@ -67,6 +67,8 @@ class PairSettings:
     library: str | None = None
     cutoff: float | None = None
     h: float | None = None
+    timestep: float | None = None
+    units: str | None = None
     frames: str = ":"
     momenta: bool = True
     format: str | None = None
@@ -82,6 +84,8 @@ class PairSettings:
         check_request(self)
         positive_number(self.cutoff, "cutoff", allow_none=True)
         positive_number(self.h, "h", allow_none=True)
+        positive_number(self.timestep, "timestep", allow_none=True)
+        check_units(self.units)
         if not isinstance(self.frames, str):
             raise TypeError(f"frames must be text such as ':' or '::10'; got {self.frames!r}.")
         if self.format is not None and not isinstance(self.format, str):
@@ -99,7 +103,8 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     masses = _mass_request(settings.masses)
     traj = read_ase(settings.data, index=settings.frames, h=settings.h,
                     momenta=settings.momenta, forces=settings.momenta,
-                    format=settings.format, masses=masses)  # fmt: skip
+                    format=settings.format, masses=masses, timestep=settings.timestep,
+                    units=settings.units)  # fmt: skip
     if (
         masses is None
         and format_of(settings.data, settings.format) == "lammps-dump-text"
@@ -118,10 +123,16 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
         say("no periodic box and no --cutoff: every pair interacts")
     dist = pair_distances(traj, geometry=geometry, stride=max(1, traj.n_points // 100))
     counts, edges = np.histogram(dist, bins=80)
+    units = units_of(settings.units)
+    clock = (f"{traj.h:.5g} tau" if settings.units == "lj" else
+            f"{traj.h:.5g} ASE time units ({traj.h / TIME_UNITS['fs']:.4g} fs)")  # fmt: skip
+    k = traj.md_steps
+    apart = "" if k is None else f", {k} MD step{'s' if k != 1 else ''} apart"
     say(f"{Path(settings.data).name}: {traj.N + 1} frames of {particles} atoms, h = "
-        f"{traj.h:.5g} ASE time units ({traj.h / TIME_UNITS['fs']:.4g} fs), "
-        f"box {None if box is None else box.tolist()}, "
+        f"{clock}{apart}, box {None if box is None else box.tolist()}, "
         f"pairs at r in [{dist.min():.4g}, {dist.max():.4g}]")  # fmt: skip
+    say(f"units: r in {units['r']}, phi in {units['phi']}, t in {units['t']}, masses in "
+        f"{units['m']}")  # fmt: skip
     results = {
         "kind": "symhamil learn pairs",
         "settings": asdict(settings),
@@ -129,6 +140,8 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
             "frames": traj.N + 1,
             "particles": particles,
             "h": traj.h,
+            "md_steps": traj.md_steps,
+            "units": units,
             "box": None if box is None else box.tolist(),
             "cutoff": geometry.cutoff,
             "momenta": traj.has_momenta,
@@ -310,19 +323,36 @@ TIME_UNITS = {"fs": 0.09822694788464063, "ps": 98.22694788464063, "ns": 98226.94
               "as": 9.822694788464063e-05}  # fmt: skip
 
 
-def parse_timestep(text: str) -> float:
-    """``"2fs"``, ``"0.5 ps"`` -> the time in ASE's unit; a bare number is refused,
+def units_of(style: str | None) -> dict:
+    """The units of r, phi, t and masses of data read in LAMMPS ``style``: ASE's
+    (metal and real dumps are converted to them), or LJ's own."""
+    if style == "lj":
+        return {"r": "sigma", "phi": "epsilon", "t": "tau", "m": "m (LJ)"}
+    return {"r": "angstrom", "phi": "eV", "t": "ASE's time unit (10.18 fs)", "m": "amu"}
+
+
+def parse_timestep(text: str, units: str | None = None) -> float:
+    """``"2fs"``, ``"0.5 ps"`` -> the MD step in the trajectories' time unit
+    (ASE's; tau in LJ units). A bare number is read in the time unit of
+    ``units`` (metal ps, real fs, lj tau, ase ASE's) and refused without it,
     since a femtosecond read as ASE's unit is 10 times off."""
-    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([a-z]+)\s*", str(text))
+    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([a-z]*)\s*", str(text))
     try:
         value = float(match.group(1)) if match else float("nan")
     except ValueError:
         value = float("nan")
     unit = match.group(2) if match else None
-    if unit not in TIME_UNITS or not (np.isfinite(value) and value > 0):
+    if units == "lj" and unit in ("", "tau") and np.isfinite(value) and value > 0:
+        return value  # LJ time is tau, and stays so
+    if unit == "" and units in ("metal", "real", "ase") and np.isfinite(value) and value > 0:
+        return to_internal_time(value, units)
+    if units == "lj" or unit not in TIME_UNITS or not (np.isfinite(value) and value > 0):
+        allowed = "as a number in tau (or 0.005tau)" if units == "lj" else (
+            f"with its unit, one of {', '.join(TIME_UNITS)}, e.g. --timestep 2fs"
+        )  # fmt: skip
         raise ValueError(
-            f"--timestep {text!r}: give the time between frames with its unit, one of "
-            f"{', '.join(TIME_UNITS)}, e.g. --timestep 2fs (or --h in ASE's unit, 10.18 fs)."
+            f"--timestep {text!r}: give the MD step {allowed} (a bare number needs "
+            "--units; or --h, the time between frames in ASE's unit, 10.18 fs)."
         )
     return value * TIME_UNITS[unit]
 
@@ -427,6 +457,8 @@ PAIRS_SCHEMA = {
         "frames": Number(lo=2, whole=True),
         "particles": Number(lo=2, whole=True),
         "h": Number(lo=0),
+        "md_steps?": Optional(Number(lo=1, whole=True)),
+        "units?": {"r": Text(40), "phi": Text(40), "t": Text(60), "m": Text(40)},
         "box": Optional([Number(lo=0)]),
         "cutoff": Optional(Number(lo=0)),
         "momenta": bool,
@@ -464,6 +496,7 @@ def _render_pairs(results: dict, out: Path, compile: bool):
         raise ValueError("data.r_range must be [smallest, largest] pair distance")
     fits = {k: SparseFit.from_json(v["fit"]) for k, v in results["routes"].items()}
     lo, hi = data["r_range"]
+    units = data.get("units") or units_of(None)  # results of 0.1 were in ASE's units
     r = np.linspace(lo - 0.05 * (hi - lo), hi + 0.1 * (hi - lo), 500)
     curves = []
     if results.get("truth"):
@@ -502,12 +535,15 @@ def _render_pairs(results: dict, out: Path, compile: bool):
         r"\maketitle",
         r"\section*{Data}",
         esc(f"{data['frames']} frames of {data['particles']} atoms, h = {data['h']:.5g} "
-            f"ASE time units ({data['h'] / TIME_UNITS['fs']:.4g} fs), periodic box "
-            f"{data['box']}, cutoff {data['cutoff']}, "
+            + ("tau" if units["t"] == "tau" else
+               f"ASE time units ({data['h'] / TIME_UNITS['fs']:.4g} fs)")
+            + ("" if not data.get("md_steps") else f" ({data['md_steps']} MD steps)")
+            + f", periodic box {data['box']}, cutoff {data['cutoff']}, "
             f"{'momenta' if data['momenta'] else 'positions only'}; pair distances seen from "
             f"{lo:.4g} to {hi:.4g}.") + r"\\",
-        esc("Units (ASE's): r and the box in angstrom, phi in eV, forces in eV/angstrom, "
-            "t in ASE's unit (10.18 fs), masses in amu.") + r"\\",
+        esc(f"Units: r and the box in {units['r']}, phi in {units['phi']}, forces in "
+            f"{units['phi']}/{units['r']}, t in {units['t']}, masses in {units['m']}.")
+        + r"\\",
         "Library: " + esc(", ".join(results["library"])) + ".",
     ]  # fmt: skip
     if results.get("truth"):

@@ -191,6 +191,16 @@ def check_box(box, d: int) -> np.ndarray | None:
     return box
 
 
+def check_md_steps(steps) -> int | None:
+    if steps is None:
+        return None
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+        raise ValueError(
+            f"md_steps (MD steps between samples) must be a whole number >= 1; got {steps!r}."
+        )
+    return int(steps)
+
+
 def check_particles(particles, d: int, box: np.ndarray | None) -> int | None:
     if particles is None:
         return None

@@ -15,7 +15,10 @@ from .fields import check_array
 __all__ = ["read_radial", "read_trajectories", "write_trajectories"]
 
 #: Members written when the trajectories have them.
-OPTIONAL = ("p", "energy_error", "lengths", "masses", "observed", "box", "particles", "forces")
+OPTIONAL = ("p", "energy_error", "lengths", "masses", "observed", "box", "particles", "forces",
+            "md_steps")  # fmt: skip
+#: Members stored as one whole number.
+WHOLE = ("particles", "md_steps")
 
 
 def write_trajectories(path, traj) -> None:
@@ -29,7 +32,7 @@ def write_trajectories(path, traj) -> None:
     for k in OPTIONAL:
         v = getattr(traj, k)
         if v is not None:
-            arrays[k] = np.int64(v) if k == "particles" else v
+            arrays[k] = np.int64(v) if k in WHOLE else v
     write_npz(path, **arrays)
 
 
@@ -61,6 +64,7 @@ def read_trajectories(path) -> tuple[str, dict]:
         "forces": None
         if extra.get("forces") is None
         else check_array("forces", extra["forces"], where, lengths),
+        "md_steps": None if extra.get("md_steps") is None else int(extra["md_steps"]),
     }
     return where, fields
 
@@ -146,7 +150,7 @@ def _read_members(data, where: str):
         raise ValueError(f"{where}h must be a number; got dtype {h.dtype}.")
     extra = {
         k: data[k]
-        for k in ("lengths", "masses", "observed", "box", "particles", "forces")
+        for k in ("lengths", "masses", "observed", "box", "particles", "forces", "md_steps")
         if k in keys
     }
     return q, p, h, names, err, t0, extra

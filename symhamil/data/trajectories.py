@@ -17,6 +17,7 @@ from .fields import (
     check_h,
     check_lengths,
     check_masses,
+    check_md_steps,
     check_names,
     check_observed,
     check_particles,
@@ -122,6 +123,11 @@ class Trajectories:
         The forces -grad V at each sample, as molecular-dynamics engines store
         them (:func:`~symhamil.read_ase` keeps them); the pair learners then
         fit them directly (force matching), whatever the frame spacing.
+    md_steps : int, optional
+        The molecular-dynamics steps between consecutive samples, when an
+        engine integrated with velocity Verlet at h / md_steps and wrote every
+        md_steps-th step (read from the file by :func:`~symhamil.read_ase`);
+        the pair learners then use an observation exact for that spacing.
 
     Examples
     --------
@@ -144,6 +150,7 @@ class Trajectories:
     box: np.ndarray | None = None
     particles: int | None = None
     forces: np.ndarray | None = None
+    md_steps: int | None = None
 
     def __post_init__(self) -> None:
         q0 = np.asarray(self.q)
@@ -173,6 +180,7 @@ class Trajectories:
             "box": box,
             "particles": check_particles(self.particles, d, box),
             "forces": forces,
+            "md_steps": check_md_steps(self.md_steps),
         }
         for name, a in checked.items():
             if isinstance(a, np.ndarray):
@@ -220,6 +228,7 @@ class Trajectories:
             box=self.box,
             particles=self.particles,
             forces=self.forces,
+            md_steps=self.md_steps,
         )
 
     @cached_property
@@ -351,6 +360,7 @@ class Trajectories:
             box=self.box,
             particles=self.particles,
             forces=forces,
+            md_steps=self.md_steps,
         )
 
     # ------------------------------------------------------------------ physics
@@ -465,6 +475,7 @@ class Trajectories:
             box=self.box,
             particles=self.particles,
             forces=None if self.forces is None else self.forces[keep, start:stop],
+            md_steps=self.md_steps,
         )
 
     def windows(self, n: int, step: int | None = None) -> tuple[Trajectories, ...]:
@@ -503,10 +514,16 @@ class Trajectories:
     def concatenate(self, other: Trajectories) -> Trajectories:
         """These trajectories and ``other`` (same h and d) as one set; different
         lengths give ragged trajectories."""
-        if (other.h, other.dim, other.has_momenta) != (self.h, self.dim, self.has_momenta):
+        if (other.h, other.dim, other.has_momenta, other.md_steps) != (
+            self.h,
+            self.dim,
+            self.has_momenta,
+            self.md_steps,
+        ):
             raise ValueError(
-                "only trajectories with the same h and d (and both with or both without "
-                f"momenta) can be joined; got {(self.h, self.dim)} and {(other.h, other.dim)}."
+                "only trajectories with the same h, d and MD steps between samples (and both "
+                "with or both without momenta) can be joined; got "
+                f"{(self.h, self.dim, self.md_steps)} and {(other.h, other.dim, other.md_steps)}."
             )
         errs = None
         if self.energy_error is not None and other.energy_error is not None:

@@ -20,7 +20,7 @@ import numpy as np
 from ..data.geometry import particle_coords
 from ..data.trajectories import Trajectories
 
-__all__ = ["format_of", "md_description", "read_ase", "stored_frames"]
+__all__ = ["UNITS", "format_of", "md_description", "md_steps", "read_ase", "stored_frames"]
 
 
 def _ase():
@@ -66,8 +66,9 @@ def format_of(path, given: str | None = None) -> str | None:
     return fmt
 
 
-def _frames(source, index, fmt: str | None = None, least: int = 2) -> list:
-    """ASE Atoms of one run: a path, or a sequence of Atoms; at least ``least``."""
+def _frames(source, index, fmt: str | None = None, least: int = 2, units=None) -> list:
+    """ASE Atoms of one run: a path, or a sequence of Atoms; at least ``least``.
+    ``units``: the LAMMPS units style of a dump, which ASE converts from."""
     if isinstance(source, str | os.PathLike):
         io = _ase()
         path = os.fspath(source)
@@ -77,7 +78,8 @@ def _frames(source, index, fmt: str | None = None, least: int = 2) -> list:
         try:
             # An absolute path: ASE reads names that start with a database
             # scheme (postgres..., mysql...) as addresses when it guesses.
-            frames = io.read(os.path.abspath(path), index=index, format=fmt)
+            extra = {} if units is None else {"units": units}
+            frames = io.read(os.path.abspath(path), index=index, format=fmt, **extra)
         except Exception as exc:  # ASE raises many kinds for unreadable files
             kind = type(exc).__name__
             raise ValueError(f"{path}: ASE cannot read it ({kind}: {exc}).") from None
@@ -109,6 +111,81 @@ def md_description(source) -> dict:
             return dict(getattr(tr, "description", {}) or {})
     except Exception:  # a file ASE cannot open has said so when it was read
         return {}
+
+
+#: LAMMPS units styles read (``--units``), and what each measures time in.
+#: ASE converts metal and real dumps to its own units (angstrom, eV, amu and
+#: its time unit); lj is read as it stands (sigma, epsilon, m and tau).
+UNITS = {"ase": "ASE's time unit (10.18 fs)", "metal": "ps", "real": "fs", "lj": "tau"}
+
+
+def check_units(units) -> str | None:
+    """``units`` if it is a known units style (or None); a ValueError otherwise."""
+    if units is not None and units not in UNITS:
+        raise ValueError(
+            f"unknown units {units!r}; choose one of {', '.join(UNITS)} (LAMMPS's units "
+            "styles metal, real and lj, or ASE's own)."
+        )
+    return units
+
+
+def to_internal_time(value: float, units: str | None) -> float:
+    """A time in ``units``' own time unit (metal ps, real fs, lj tau, ase ASE's),
+    in the unit the trajectories use: ASE's, or tau for lj."""
+    if units in (None, "ase", "lj"):
+        return float(value)
+    from ase.calculators.lammps.unitconvert import convert
+
+    return float(convert(value, "time", units, "ASE"))
+
+
+def _is_lammps(source, fmt) -> bool:
+    if not isinstance(source, str | os.PathLike):
+        return False
+    return (format_of(source, fmt) or "").startswith("lammps-dump")
+
+
+def _open_text(path):
+    """A text file, decompressed by its ending (.gz, .bz2, .xz)."""
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(
+        os.path.splitext(os.fspath(path))[1].lower(), open
+    )
+    return opener(path, "rt")
+
+
+def lammps_steps(path) -> np.ndarray:
+    """The step numbers of a LAMMPS text dump's frames (``ITEM: TIMESTEP``)."""
+    out, take = [], False
+    with _open_text(path) as f:
+        for line in f:
+            if take:
+                out.append(int(line.split()[0]))
+                take = False
+            elif line.startswith("ITEM: TIMESTEP"):
+                take = True
+    return np.asarray(out, dtype=np.int64)
+
+
+def md_steps(source, stride: int = 1, fmt: str | None = None) -> int | None:
+    """The MD steps between the frames read: the ``.traj`` description's logging
+    interval, or the spacing of a LAMMPS dump's step numbers, times the stride
+    of the frames read; None when the file does not say (or its frames are not
+    evenly spaced)."""
+    if not isinstance(source, str | os.PathLike):
+        return None
+    if os.fspath(source).endswith(".traj"):
+        desc = md_description(source)
+        return int(desc["interval"]) * stride if "interval" in desc else None
+    if (format_of(source, fmt) or "") != "lammps-dump-text":
+        return None
+    steps = np.diff(lammps_steps(source))
+    if steps.size == 0 or steps[0] <= 0 or (steps != steps[0]).any():
+        return None
+    return int(steps[0]) * stride
 
 
 def _time_step(source, frames, h, stride: int) -> float:
@@ -186,8 +263,18 @@ def _unwrap(x: np.ndarray, box: np.ndarray | None) -> np.ndarray:
     return np.concatenate([x[:1], x[:1] + np.cumsum(d, axis=0)])
 
 
-def _run(source, index, h, stride, fmt=None, given=None):
-    frames = _frames(source, index, fmt)
+def _run(source, index, h, stride, fmt=None, given=None, timestep=None, units=None):
+    lammps = _is_lammps(source, fmt)
+    if units not in (None, "ase") and not lammps:
+        raise ValueError(
+            f"{_label(source)}: units={units!r} names a LAMMPS units style, and this is not a "
+            "LAMMPS dump: ASE's files are in ASE's units (leave units out)."
+        )
+    # ASE converts metal and real dumps; lj has no conversion, so it is read
+    # as metal (distances, forces and energies untouched) and the velocities'
+    # conversion (A/ps to ASE's unit) undone below.
+    read_as = None if not lammps else ("metal" if units in (None, "lj", "ase") else units)
+    frames = _frames(source, index, fmt, units=read_as)
     n = len(frames[0])
     for k, f in enumerate(frames):
         if len(f) != n:
@@ -195,18 +282,30 @@ def _run(source, index, h, stride, fmt=None, given=None):
                 f"{_label(source)}: frame {k} has {len(f)} atoms, the first {n}; symhamil "
                 "needs a fixed set of particles."
             )
+    steps = md_steps(source, stride, fmt)
+    if h is None and timestep is not None:
+        # The MD step times the steps between the frames read (every step
+        # when the file does not number them).
+        h = float(timestep) * (steps or stride)
     h = _time_step(source, frames, h, stride)
     if not (np.isfinite(h) and h > 0):
         raise ValueError(f"{_label(source)}: the time step must be > 0; got {h}.")
     box = _box(source, frames)
     x = _unwrap(np.stack([f.get_positions() for f in frames]), box)
+    if units == "lj" and given is None:
+        given = 1.0  # LJ units: masses in m, 1 unless the input file set others
+    masses = _masses(frames[0], given, source)
     p = None
     if all(f.has("momenta") for f in frames):
-        p = np.stack([f.get_momenta() for f in frames])
+        v = np.stack([f.get_velocities() for f in frames])
+        if units == "lj":
+            from ase.calculators.lammps.unitconvert import convert
+
+            v = v / convert(1.0, "velocity", "metal", "ASE")
+        p = v * masses[None, :, None]  # p = m v at the masses used
     stored = [_stored_forces(f) for f in frames]
     forces = None if any(F is None for F in stored) else np.stack(stored)
-    masses = _masses(frames[0], given, source)
-    return x, p, masses, box, h, forces
+    return x, p, masses, box, h, forces, steps
 
 
 def _masses(frame, given, source) -> np.ndarray:
@@ -259,6 +358,8 @@ def read_ase(
     forces: bool = True,
     format: str | None = None,
     masses=None,
+    timestep: float | None = None,
+    units: str | None = None,
 ) -> Trajectories:
     """Read molecular-dynamics trajectories with ASE.
 
@@ -290,7 +391,24 @@ def read_ase(
         The atoms' masses (amu) when the file does not hold them: one number
         for all, or a dict by atom type (``{1: 39.948}``: the atomic number
         ASE reads, which is the type in a LAMMPS dump, where type 1 would
-        otherwise be read as hydrogen) or by chemical symbol. By default ASE's.
+        otherwise be read as hydrogen) or by chemical symbol. By default ASE's
+        (1 for every atom in LJ units).
+    timestep : float, optional
+        The MD integration step, in the trajectories' time unit (ASE's, e.g.
+        ``2 * ase.units.fs``; tau in LJ units); the time between frames is
+        then this times the MD steps between them (from the file, see below).
+        ``h`` gives the time between frames directly.
+    units : {"ase", "metal", "real", "lj"}, optional
+        The LAMMPS units style a dump was written in: ``metal`` (A, eV, ps)
+        and ``real`` (A, kcal/mol, fs) are converted to ASE's units by ASE;
+        ``lj`` is kept as it stands (sigma, epsilon, m = 1, tau), so phi comes
+        out in epsilon. ASE's own files are in ASE's units.
+
+    The MD steps between consecutive frames (``Trajectories.md_steps``) come
+    from the ``.traj`` description's logging interval or the spacing of a
+    LAMMPS dump's ``ITEM: TIMESTEP`` numbers, times the stride of ``index``:
+    the pair learners then use an observation exact for frames that many
+    velocity-Verlet steps apart.
 
     Returns
     -------
@@ -328,10 +446,17 @@ def read_ase(
         ) from None
     if step < 1:
         raise ValueError(f"index {index!r} reads the frames backwards; read them forwards.")
-    runs = [_run(s, index, h, step, format, masses) for s in paths]
-    x0, _, m0, box0, h0, _ = runs[0]
-    for (x, _, m, box, hr, _), s in zip(runs[1:], paths[1:], strict=True):
-        if x.shape[1:] != x0.shape[1:] or not np.allclose(m, m0) or hr != h0:
+    check_units(units)
+    if timestep is not None and not (
+        isinstance(timestep, int | float) and np.isfinite(timestep) and timestep > 0
+    ):
+        raise ValueError(f"timestep must be a number > 0; got {timestep!r}.")
+    if timestep is not None and h is not None:
+        raise ValueError("give h (time between frames) or timestep (the MD step), not both.")
+    runs = [_run(s, index, h, step, format, masses, timestep, units) for s in paths]
+    x0, _, m0, box0, h0, _, k0 = runs[0]
+    for (x, _, m, box, hr, _, k), s in zip(runs[1:], paths[1:], strict=True):
+        if x.shape[1:] != x0.shape[1:] or not np.allclose(m, m0) or hr != h0 or k != k0:
             raise ValueError(f"{s}: a different system or time step from {paths[0]}.")
         if (box is None) != (box0 is None) or (box is not None and not np.allclose(box, box0)):
             raise ValueError(f"{s}: a different box from {paths[0]}.")
@@ -359,6 +484,7 @@ def read_ase(
         box=box0,
         particles=N,
         forces=stack(5) if use_f else None,
+        md_steps=k0,
     )
 
 

@@ -25,6 +25,7 @@ from ..learning.planning import QUIET, Plan, use_plan
 from ..readers.md import stored_frames
 from ..systems.pairs import PairLibrary
 from ..systems.reduce import reduce_radial
+from .between_frames import between_frames
 from .ensembles import MAX_BOOTSTRAP, check_seed
 from .ensembles import bootstrap as block_bootstrap
 from .fit import SparseFit, Stage, _result
@@ -662,6 +663,7 @@ def pair_force_sindy(
     bootstrap: int = 0,
     seed: int | None = 0,
     client=None,
+    md_steps: int | None = None,
     **deprecated,
 ) -> SparseFit:
     """Force-SINDy for many bodies: one pair potential phi(r) for every pair.
@@ -703,6 +705,13 @@ def pair_force_sindy(
     geometry : Geometry, optional
         Particles, space, box and cutoff as one value (:class:`symhamil.Geometry`),
         instead of the four keywords.
+    md_steps : int, optional
+        The MD steps between consecutive frames (``traj.md_steps`` by default,
+        which :func:`~symhamil.read_ase` reads from the file). With more than
+        one, no stored forces and no ``kind``/``plan``, the frames are fitted
+        by an observation exact for that spacing: the Verlet identity summed
+        over the steps between frames, whose positions are shot with the MD's
+        own integrator (:mod:`symhamil.sindy.between_frames`).
     client : dask.distributed.Client, optional
         Force matching on the cluster's workers: each factorises a chunk of
         frames and sends back a triangle of the library's size. Without it the
@@ -746,12 +755,20 @@ def pair_force_sindy(
                 "to fit the trajectories instead."
             )
         return _force_matching(traj, varying, forces, selection, stride, client)
+    k = traj.md_steps if md_steps is None else whole_number(md_steps, "md_steps", 1)
     if client is not None:
         raise ValueError(
             "a Dask client runs force matching, which needs the forces an MD engine "
             "stored (traj.forces, kept by read_ase); these data have none, or kind/plan "
             "asks for the trajectories' observations. Leave client out."
         )
+    if k is not None and k > 1 and kind is None and plan is None:
+        if bootstrap:
+            raise ValueError(
+                "bootstrap resamples pair observations; frames several MD steps apart are "
+                "fitted by the Verlet identity between them: leave bootstrap at 0."
+            )
+        return between_frames(traj, varying, forces, k, selection)
     how = use_plan(traj, plan, kind=kind, window=window, smooth=smooth)
     return _force_fit(traj, varying, forces, how, selection, stride, False, bootstrap, seed)
 
