@@ -45,7 +45,7 @@ from .sindy import (
     stlsq,
 )
 from .systems import catalog
-from .systems.pairs import PairSystem
+from .systems.pairs import PairSystem, pair_potentials
 from .systems.potentials import Potential, as_potential
 from .systems.reduce import (
     ConservationWarning,
@@ -105,6 +105,7 @@ __all__ = [
     "pade",
     "pair_calculator",
     "pair_force_sindy",
+    "pair_potentials",
     "plan",
     "plots",
     "radial_force_sindy",

@@ -833,10 +833,13 @@ def test_morse_constants_are_read_off_a_morse_fit():
                          h=0.005, steps=400, substeps=1)  # fmt: skip
     lib = sh.Library([sp.exp(-1.3 * r), sp.exp(-2.6 * r), r, r**2, 1 / r], (r,))
     fit = sh.pair_force_sindy(tr, lib)
-    got = morse_constants(fit)
+    got = morse_constants(fit.coefficients)
     assert got["a"] == pytest.approx(1.3, rel=1e-12)
     assert got["D"] == pytest.approx(0.5, rel=1e-9) and got["r0"] == pytest.approx(1.1, rel=1e-9)
     lj = sh.Library.inverse_powers(r, 12, constant=False)
     assert (
-        morse_constants(sh.pair_force_sindy(tr, lj, selection=sh.Selection(threshold=0))) is None
+        morse_constants(
+            sh.pair_force_sindy(tr, lj, selection=sh.Selection(threshold=0)).coefficients
+        )
+        is None
     )

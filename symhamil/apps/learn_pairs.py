@@ -31,7 +31,7 @@ from ..readers.md import check_units, format_of, md_description, read_ase, to_in
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_pair_potential, pyplot, save_figure
 from ..sindy import Library, LibraryWarning, SparseFit, pair_force_sindy, sindy
-from ..systems.pairs import PairLibrary
+from ..systems.pairs import PairLibrary, pair_potentials, species_symbols
 from .common import check_request, claim_folder, parse_library
 
 __all__ = ["MD_SUFFIXES", "PairSettings", "is_md_file", "learn_pairs", "render_pairs"]
@@ -210,16 +210,43 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
 
 def _route(fit: SparseFit, truth, seconds: float) -> dict:
     entry = {"fit": fit.to_json(), "seconds": seconds}
+    if _species_of(fit):
+        # One law per pair of types: each gets its own formula and constants.
+        entry["pairs"] = {}
+        for (a, b), phi in pair_potentials(fit, R).items():
+            one = {"phi": sp.sstr(phi)} | _constants(_coefficients(phi))
+            entry["pairs"][f"{a}-{b}"] = one
+        return entry
     if truth is not None:
         cmp = compare(fit, sp.expand(truth), (R,))
         entry |= {"max_relative_error": cmp.max_relative_error, "same_support": cmp.same_support}
-    lj = _lennard_jones(fit)
+    return entry | _constants(fit.coefficients)
+
+
+def _species_of(fit: SparseFit) -> bool:
+    """Whether the fit is in the distances r_a_b of several species."""
+    return any(x.name.startswith("r_") for x in fit.expression.free_symbols)
+
+
+def _coefficients(phi: sp.Expr) -> dict:
+    """{term: coefficient} of a sum of numbers times terms in r."""
+    out = {}
+    for t in sp.Add.make_args(sp.expand(phi)):
+        c, rest = t.as_coeff_Mul()
+        out[rest] = out.get(rest, 0.0) + float(c)
+    return out
+
+
+def _constants(coefficients: dict) -> dict:
+    """sigma and epsilon of a 12-6 form, D, a and r0 of a Morse form."""
+    out = {}
+    lj = _lennard_jones(coefficients)
     if lj is not None:
-        entry["lennard_jones"] = lj
-    well = morse_constants(fit)
+        out["lennard_jones"] = lj
+    well = morse_constants(coefficients)
     if well is not None:
-        entry["morse"] = well
-    return entry
+        out["morse"] = well
+    return out
 
 
 #: A pair model whose relative residual is above this leaves the data
@@ -267,7 +294,7 @@ def _md_verdict(traj, library, geometry, fit, description: dict) -> dict:
                     f"cutoff is not {cutoff:.6g}"
                 )
     kinds = np.unique(np.round(np.asarray(traj.mass_array), 6))
-    if len(kinds) > 1:
+    if len(kinds) > 1 and geometry.species is None:
         out["causes"].append("several species")
         out["reasons"].append(
             f"the atoms have {len(kinds)} masses ({', '.join(f'{m:g}' for m in kinds)}): "
@@ -303,7 +330,8 @@ def _parity(traj, fit: SparseFit, geometry) -> dict:
     if not terms:
         predicted = np.zeros((len(pick), traj.dim))
     else:
-        lib = PairLibrary(tuple(terms), R, geometry)
+        lib = PairLibrary(tuple(terms), species_symbols(geometry) if _species_of(fit) else R,
+                          geometry)  # fmt: skip
         beta = np.array([fit.coefficients[t] for t in terms])
         predicted = -lib.gradient(traj.q[pick[:, 0], pick[:, 1]]) @ beta
     reference = traj.forces[pick[:, 0], pick[:, 1]]
@@ -384,12 +412,10 @@ def _summary(fit: SparseFit, entry: dict) -> str:
     residual (of the forces, for force matching), the constants of a
     recognised form, and the comparison with a given truth."""
     parts = [fit.method, f"relative residual {fit.residual:.2g}"]
-    lj = entry.get("lennard_jones")
-    if lj is not None:
-        parts.append(f"12-6: sigma = {lj['sigma']:.6g}, epsilon = {lj['epsilon']:.6g}")
-    well = entry.get("morse")
-    if well is not None:
-        parts.append(f"Morse: D = {well['D']:.6g}, a = {well['a']:.6g}, r0 = {well['r0']:.6g}")
+    parts += _constant_words(entry)
+    for ab, one in entry.get("pairs", {}).items():
+        parts.append(f"pair {ab}: phi = {one['phi']}"
+                     + "".join(", " + w for w in _constant_words(one)))  # fmt: skip
     if "same_support" in entry:
         parts.append(
             f"against the truth: same terms {'yes' if entry['same_support'] else 'NO'}, "
@@ -398,21 +424,33 @@ def _summary(fit: SparseFit, entry: dict) -> str:
     return "; ".join(parts)
 
 
-def _lennard_jones(fit: SparseFit) -> dict | None:
-    """sigma and epsilon when the fit is exactly a 12-6 potential."""
-    c = {t: v for t, v in fit.coefficients.items() if t.free_symbols}
+def _constant_words(entry: dict) -> list[str]:
+    out = []
+    lj = entry.get("lennard_jones")
+    if lj is not None:
+        out.append(f"12-6: sigma = {lj['sigma']:.6g}, epsilon = {lj['epsilon']:.6g}")
+    well = entry.get("morse")
+    if well is not None:
+        out.append(f"Morse: D = {well['D']:.6g}, a = {well['a']:.6g}, r0 = {well['r0']:.6g}")
+    return out
+
+
+def _lennard_jones(coefficients: dict) -> dict | None:
+    """sigma and epsilon when the coefficients are exactly a 12-6 potential's."""
+    c = {t: v for t, v in coefficients.items() if t.free_symbols}
     if set(c) != {R**-12, R**-6} or c[R**-12] <= 0 or c[R**-6] >= 0:
         return None
     c12, c6 = c[R**-12], c[R**-6]
     return {"sigma": (c12 / -c6) ** (1 / 6), "epsilon": c6**2 / (4 * c12)}
 
 
-def morse_constants(fit: SparseFit) -> dict | None:
+def morse_constants(coefficients: dict) -> dict | None:
     """D, a and r0 when the fit is exactly c2 exp(-2 a r) + c1 exp(-a r) with
     c2 > 0 > c1: the Morse well D (exp(-2 a (r - r0)) - 2 exp(-a (r - r0))), so
     D = c1^2 / (4 c2) and r0 = log(-2 c2 / c1) / a. The library fixes a (its
-    two exponentials, one with twice the other's rate)."""
-    c = {t: v for t, v in fit.coefficients.items() if t.free_symbols}
+    two exponentials, one with twice the other's rate). ``coefficients``:
+    {term in r: coefficient}, a fit's."""
+    c = {t: v for t, v in coefficients.items() if t.free_symbols}
     rates = {}
     for t in c:
         if not isinstance(t, sp.exp):
@@ -474,6 +512,13 @@ PAIRS_SCHEMA = {
             "training?": Text(2_000),
             "lennard_jones?": {"sigma": float, "epsilon": float},
             "morse?": {"D": float, "a": float, "r0": float},
+            "pairs?": Mapping(
+                {
+                    "phi": Text(10_000),
+                    "lennard_jones?": {"sigma": float, "epsilon": float},
+                    "morse?": {"D": float, "a": float, "r0": float},
+                }
+            ),
             "same_support?": bool,
             "max_relative_error?": Number(nan=True, inf=True),
             "assessment?": {"adequate": bool, "reasons": [Text(2_000)], "causes": [Text(100)]},
@@ -503,7 +548,11 @@ def _render_pairs(results: dict, out: Path, compile: bool):
         truth = parse_formula(results["truth"], (R,), "truth")
         curves.append(("true", _values(truth, r), {"color": "k", "lw": 1}))
     for k, fit in fits.items():
-        curves.append((ROUTES[k], _values(fit.expression, r), {"ls": "--"}))
+        if _species_of(fit):
+            for (a, b), phi in pair_potentials(fit, R).items():
+                curves.append((f"{ROUTES[k]}, pair {a}-{b}", _values(phi, r), {"ls": "--"}))
+        else:
+            curves.append((ROUTES[k], _values(fit.expression, r), {"ls": "--"}))
     plt = pyplot()
     fig, (ax, hax) = plt.subplots(2, 1, figsize=(6.4, 5.2), sharex=True,
                                   gridspec_kw={"height_ratios": [3, 1.2]})  # fmt: skip
@@ -564,6 +613,10 @@ def _render_pairs(results: dict, out: Path, compile: bool):
             well = entry["morse"]
             body.append(f"As Morse: $D = {well['D']:.6g}$, $a = {well['a']:.6g}$, "
                         f"$r_0 = {well['r0']:.6g}$.")  # fmt: skip
+        for ab, one in entry.get("pairs", {}).items():
+            phi = parse_formula(one["phi"], (R,), "a pair law")
+            body.append(f"Pair {esc(ab)}: $\\phi(r) = {sp.latex(phi)}$"
+                        + "".join("; " + esc(w) for w in _constant_words(one)) + ".")  # fmt: skip
         if "rerun" in entry:
             rr = entry["rerun"]
             body.append(esc(

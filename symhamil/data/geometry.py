@@ -44,6 +44,21 @@ def particle_coords(particles: int, dim: int) -> tuple[sp.Symbol, ...]:
     return tuple(sp.Symbol(f"{a}{k}") for k in range(1, particles + 1) for a in axes)
 
 
+def check_species(species, particles: int) -> tuple[int, ...] | None:
+    """``species`` as a tuple of N ints, or None (also for a single kind)."""
+    if species is None:
+        return None
+    try:
+        out = tuple(int(s) for s in np.asarray(species).reshape(-1))
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"species must be whole numbers, one per particle; got {species!r}."
+        ) from None
+    if len(out) != particles:
+        raise ValueError(f"species gives {len(out)} types for {particles} particles.")
+    return out if len(set(out)) > 1 else None
+
+
 def check_geometry(particles, dim, box=None, cutoff=None, *, total=None):
     """Validated (particles, dim, box, cutoff).
 
@@ -123,6 +138,10 @@ class Geometry:
     cutoff : float, optional
         Pairs at distances >= cutoff do not interact. With a box and no
         cutoff, half the shortest side.
+    species : sequence of int, length N, optional
+        Each particle's type (an atomic number, a LAMMPS atom type), when there
+        are several: each pair of types then has its own pair potential
+        (:attr:`pair_types`). None for one kind of particle.
 
     Examples
     --------
@@ -135,6 +154,7 @@ class Geometry:
     space: int
     box: np.ndarray | None = None
     cutoff: float | None = None
+    species: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         particles, space, box, cutoff = check_geometry(
@@ -142,9 +162,35 @@ class Geometry:
         )
         if box is not None:
             box.flags.writeable = False
+        species = check_species(self.species, particles)
         for name, v in (("particles", particles), ("space", space), ("box", box),
-                        ("cutoff", cutoff)):  # fmt: skip
+                        ("cutoff", cutoff), ("species", species)):  # fmt: skip
             object.__setattr__(self, name, v)
+
+    @property
+    def pair_types(self) -> tuple[tuple[int, int], ...]:
+        """The pairs of types (a <= b) that occur, in order; ((0, 0),) for one kind."""
+        if self.species is None:
+            return ((0, 0),)
+        kinds = sorted(set(self.species))
+        counts = {k: self.species.count(k) for k in kinds}
+        return tuple(
+            (a, b) for i, a in enumerate(kinds) for b in kinds[i:] if a != b or counts[a] > 1
+        )
+
+    def pair_of(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """The index in :attr:`pair_types` of each pair of particles i, j
+        (indices into the particles, or into K configurations' flat N K)."""
+        if self.species is None:
+            return np.zeros(np.shape(i), dtype=np.int64)
+        kinds = sorted(set(self.species))
+        rank = np.searchsorted(kinds, np.asarray(self.species))
+        table = np.full((len(kinds), len(kinds)), -1, dtype=np.int64)
+        for p, (a, b) in enumerate(self.pair_types):
+            ra, rb = kinds.index(a), kinds.index(b)
+            table[ra, rb] = table[rb, ra] = p
+        n = self.particles
+        return table[rank[np.asarray(i) % n], rank[np.asarray(j) % n]]
 
     @property
     def dim(self) -> int:
@@ -166,8 +212,8 @@ class Geometry:
         same_box = (self.box is None and other.box is None) or (
             self.box is not None and other.box is not None and np.array_equal(self.box, other.box)
         )
-        return (self.particles, self.space, self.cutoff) == (
-            other.particles, other.space, other.cutoff
+        return (self.particles, self.space, self.cutoff, self.species) == (
+            other.particles, other.space, other.cutoff, other.species
         ) and same_box  # fmt: skip
 
     __hash__ = None
@@ -175,14 +221,17 @@ class Geometry:
     def __repr__(self) -> str:
         box = "" if self.box is None else f", box={self.box.tolist()}"
         cut = "" if self.cutoff is None else f", cutoff={self.cutoff:g}"
-        return f"Geometry(particles={self.particles}, space={self.space}{box}{cut})"
+        kinds = "" if self.species is None else f", species of {len(set(self.species))} types"
+        return f"Geometry(particles={self.particles}, space={self.space}{box}{cut}{kinds})"
 
     @classmethod
     def of(cls, traj, particles=None, space=None, box=None, cutoff=None) -> Geometry:
         """The geometry of ``traj``: what is given wins, the rest from the data
         (:attr:`~symhamil.Trajectories.geometry`), checked against its d."""
         known = traj.geometry
+        species = None
         if known is not None:
+            species = known.species
             particles = known.particles if particles is None else particles
             space = known.space if space is None else space
             box = known.box if box is None else box
@@ -203,7 +252,9 @@ class Geometry:
                     f"the data's {traj.dim} coordinates do not split into space={space}."
                 )
             particles = traj.dim // int(space)
-        geometry = cls(particles, space, box, cutoff)  # validated once, here
+        if species is not None and len(species) != int(particles):
+            species = None  # the data's types are for another split into particles
+        geometry = cls(particles, space, box, cutoff, species)  # validated once, here
         if geometry.dim != traj.dim:
             raise ValueError(
                 f"the data have {traj.dim} coordinates, but particles={geometry.particles} in "

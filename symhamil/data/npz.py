@@ -16,7 +16,7 @@ __all__ = ["read_radial", "read_trajectories", "write_trajectories"]
 
 #: Members written when the trajectories have them.
 OPTIONAL = ("p", "energy_error", "lengths", "masses", "observed", "box", "particles", "forces",
-            "md_steps")  # fmt: skip
+            "md_steps", "species")  # fmt: skip
 #: Members stored as one whole number.
 WHOLE = ("particles", "md_steps")
 
@@ -32,7 +32,7 @@ def write_trajectories(path, traj) -> None:
     for k in OPTIONAL:
         v = getattr(traj, k)
         if v is not None:
-            arrays[k] = np.int64(v) if k in WHOLE else v
+            arrays[k] = np.int64(v) if k in WHOLE else np.asarray(v)
     write_npz(path, **arrays)
 
 
@@ -65,6 +65,7 @@ def read_trajectories(path) -> tuple[str, dict]:
         if extra.get("forces") is None
         else check_array("forces", extra["forces"], where, lengths),
         "md_steps": None if extra.get("md_steps") is None else int(extra["md_steps"]),
+        "species": None if extra.get("species") is None else extra["species"].tolist(),
     }
     return where, fields
 
@@ -148,9 +149,5 @@ def _read_members(data, where: str):
         t0 = float(t0_arr) if t0_arr.ndim == 0 else t0_arr
     if h.dtype.kind not in "fiu":
         raise ValueError(f"{where}h must be a number; got dtype {h.dtype}.")
-    extra = {
-        k: data[k]
-        for k in ("lengths", "masses", "observed", "box", "particles", "forces", "md_steps")
-        if k in keys
-    }
+    extra = {k: data[k] for k in OPTIONAL if k in keys and k not in ("p", "energy_error")}
     return q, p, h, names, err, t0, extra

@@ -24,7 +24,7 @@ from .fields import (
     check_shapes,
     check_t0,
 )
-from .geometry import Geometry
+from .geometry import Geometry, check_species
 from .npz import read_radial, read_trajectories, write_trajectories
 from .samples import from_samples
 from .samples import inside as _valid
@@ -128,6 +128,10 @@ class Trajectories:
         engine integrated with velocity Verlet at h / md_steps and wrote every
         md_steps-th step (read from the file by :func:`~symhamil.read_ase`);
         the pair learners then use an observation exact for that spacing.
+    species : sequence of int, length ``particles``, optional
+        Each particle's type, when there are several (set by
+        :func:`~symhamil.read_ase` from the atomic numbers or LAMMPS types):
+        the pair learners fit one pair potential per pair of types.
 
     Examples
     --------
@@ -151,6 +155,7 @@ class Trajectories:
     particles: int | None = None
     forces: np.ndarray | None = None
     md_steps: int | None = None
+    species: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         q0 = np.asarray(self.q)
@@ -181,7 +186,13 @@ class Trajectories:
             "particles": check_particles(self.particles, d, box),
             "forces": forces,
             "md_steps": check_md_steps(self.md_steps),
+            "species": None,
         }
+        if self.species is not None:
+            n = checked["particles"]
+            if n is None:
+                raise ValueError("species need particles= (how many bodies the coordinates are).")
+            checked["species"] = check_species(self.species, n)
         for name, a in checked.items():
             if isinstance(a, np.ndarray):
                 a = a.view()
@@ -229,6 +240,7 @@ class Trajectories:
             particles=self.particles,
             forces=self.forces,
             md_steps=self.md_steps,
+            species=self.species,
         )
 
     @cached_property
@@ -244,7 +256,8 @@ class Trajectories:
         particles = self.particles if self.particles is not None else self.dim // self.box.size
         if particles < 2:  # one body: no pairs
             return None
-        return Geometry(particles, self.dim // particles, self.box)
+        species = self.species if self.particles is not None else None
+        return Geometry(particles, self.dim // particles, self.box, species=species)
 
     @property
     def mass_array(self) -> np.ndarray:
@@ -361,6 +374,7 @@ class Trajectories:
             particles=self.particles,
             forces=forces,
             md_steps=self.md_steps,
+            species=self.species,
         )
 
     # ------------------------------------------------------------------ physics
@@ -476,6 +490,7 @@ class Trajectories:
             particles=self.particles,
             forces=None if self.forces is None else self.forces[keep, start:stop],
             md_steps=self.md_steps,
+            species=self.species,
         )
 
     def windows(self, n: int, step: int | None = None) -> tuple[Trajectories, ...]:

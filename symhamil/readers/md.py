@@ -305,7 +305,9 @@ def _run(source, index, h, stride, fmt=None, given=None, timestep=None, units=No
         p = v * masses[None, :, None]  # p = m v at the masses used
     stored = [_stored_forces(f) for f in frames]
     forces = None if any(F is None for F in stored) else np.stack(stored)
-    return x, p, masses, box, h, forces, steps
+    numbers = frames[0].get_atomic_numbers()
+    species = tuple(int(z) for z in numbers) if len(set(numbers.tolist())) > 1 else None
+    return x, p, masses, box, h, forces, steps, species
 
 
 def _masses(frame, given, source) -> np.ndarray:
@@ -404,6 +406,10 @@ def read_ase(
         ``lj`` is kept as it stands (sigma, epsilon, m = 1, tau), so phi comes
         out in epsilon. ASE's own files are in ASE's units.
 
+    Atoms of several kinds (atomic numbers; a LAMMPS dump's types) set
+    ``Trajectories.species``: the pair learners then fit one pair potential
+    per pair of types.
+
     The MD steps between consecutive frames (``Trajectories.md_steps``) come
     from the ``.traj`` description's logging interval or the spacing of a
     LAMMPS dump's ``ITEM: TIMESTEP`` numbers, times the stride of ``index``:
@@ -454,9 +460,10 @@ def read_ase(
     if timestep is not None and h is not None:
         raise ValueError("give h (time between frames) or timestep (the MD step), not both.")
     runs = [_run(s, index, h, step, format, masses, timestep, units) for s in paths]
-    x0, _, m0, box0, h0, _, k0 = runs[0]
-    for (x, _, m, box, hr, _, k), s in zip(runs[1:], paths[1:], strict=True):
-        if x.shape[1:] != x0.shape[1:] or not np.allclose(m, m0) or hr != h0 or k != k0:
+    x0, _, m0, box0, h0, _, k0, kinds0 = runs[0]
+    for (x, _, m, box, hr, _, k, kinds), s in zip(runs[1:], paths[1:], strict=True):
+        if (x.shape[1:] != x0.shape[1:] or not np.allclose(m, m0) or hr != h0 or k != k0
+                or kinds != kinds0):  # fmt: skip
             raise ValueError(f"{s}: a different system or time step from {paths[0]}.")
         if (box is None) != (box0 is None) or (box is not None and not np.allclose(box, box0)):
             raise ValueError(f"{s}: a different box from {paths[0]}.")
@@ -485,6 +492,7 @@ def read_ase(
         particles=N,
         forces=stack(5) if use_f else None,
         md_steps=k0,
+        species=kinds0,
     )
 
 

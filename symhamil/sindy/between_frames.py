@@ -76,10 +76,18 @@ def _interpolated(q: np.ndarray, k: int) -> np.ndarray:
     return spline(s).reshape(T - 1, k - 1, q.shape[1])
 
 
-def _model_force(phi: sp.Expr, r: sp.Symbol, geometry):
-    """F(x) = -grad sum phi(r_ij) for configurations (K, d)."""
-    one = PairLibrary((phi,), r, geometry)
-    return lambda x: -one.gradient(x)[..., 0]
+def _model_force(beta, varying: Library, library: PairLibrary):
+    """F(x) = -grad sum phi(r_ij) of the model ``beta`` for configurations
+    (K, d): one pair law per pair of species, each summed once."""
+    laws = {}
+    for b, t in zip(beta, varying.terms, strict=True):
+        x = library._symbol_of(t)
+        laws[x] = laws.get(x, 0) + b * t
+    symbols = tuple(laws)
+    one = PairLibrary(tuple(sp.sympify(laws[x]) for x in symbols),
+                      library.r if isinstance(library.r, tuple) else symbols[0],
+                      library.geometry)  # fmt: skip
+    return lambda x: -one.gradient(x).sum(axis=-1)
 
 
 def _shoot(q: np.ndarray, k: int, delta: float, m: np.ndarray, force):
@@ -174,7 +182,6 @@ def between_frames(
             "frames k MD steps apart give one row per interior frame: each trajectory "
             "needs three frames or more."
         )
-    r = varying.symbols[0]
     between = [_interpolated(q, k) for q in pieces]
     passes, converged, least, stalls, fitted = 0, False, np.inf, 0, np.inf
     step = np.mean([np.abs(np.diff(q, axis=0)).mean() for q in pieces])
@@ -183,8 +190,7 @@ def between_frames(
         theta, y, where = _stack(pieces, between, k, delta, m, library)
         beta = _lstsq(theta, y)  # the whole library: forces right on the data
         res = float(np.linalg.norm(y - theta @ beta) / max(np.linalg.norm(y), 1e-300))
-        phi = sum(b * t for b, t in zip(beta, varying.terms, strict=True))
-        force = _model_force(sp.sympify(phi), r, library.geometry)
+        force = _model_force(beta, varying, library)
         shots = [_shoot(q, k, delta, m, force) for q in pieces]
         new = [b for b, _, _ in shots]
         moved = max(np.abs(a - b).max() for a, b in zip(new, between, strict=True))

@@ -23,7 +23,7 @@ from ..data.trajectories import Trajectories
 from ..learning.observations import check_loss, pairs
 from ..learning.planning import QUIET, Plan, use_plan
 from ..readers.md import stored_frames
-from ..systems.pairs import PairLibrary
+from ..systems.pairs import PairLibrary, species_symbols
 from ..systems.reduce import reduce_radial
 from .between_frames import between_frames
 from .ensembles import MAX_BOOTSTRAP, check_seed
@@ -737,16 +737,19 @@ def pair_force_sindy(
     {'r': -4.0, 'r**2': 2.0}
     """
     paths = _md_paths(traj)
+    if isinstance(library, Mapping):
+        for lib in library.values():
+            _in_one_symbol(lib, "a pair potential", "distance")
     selection = _check_request(
         "pair_force_sindy", None if paths else traj, kind, selection, bootstrap,
         seed, deprecated,
     )  # fmt: skip
-    _in_one_symbol(library, "a pair potential", "distance")
+    if not isinstance(library, Mapping):
+        _in_one_symbol(library, "a pair potential", "distance")
     if paths:
         return _files_matching(paths, library, cutoff, geometry, selection, client, kind, plan)
     geometry = as_geometry(traj, geometry, cutoff, particles=particles, dim=dim, box=box)
-    varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
-    forces = PairLibrary(varying.terms, varying.symbols[0], geometry)
+    varying, forces = _pair_library(library, geometry)
     if traj.forces is not None and kind is None and plan is None:
         if bootstrap:
             raise ValueError(
@@ -771,6 +774,35 @@ def pair_force_sindy(
         return between_frames(traj, varying, forces, k, selection)
     how = use_plan(traj, plan, kind=kind, window=window, smooth=smooth)
     return _force_fit(traj, varying, forces, how, selection, stride, False, bootstrap, seed)
+
+
+def _pair_library(library, geometry: Geometry) -> tuple[Library, PairLibrary]:
+    """The terms fitted (a Library) and their pair sums. With several species
+    (``geometry.species``) each pair of types (a, b) gets the terms of
+    ``library`` (or of ``library[(a, b)]``) in its own distance r_a_b, summed
+    over its pairs only."""
+    if geometry.species is None:
+        if isinstance(library, Mapping):
+            raise ValueError(
+                "a library per pair of species needs data with several species "
+                "(traj.species, set by read_ase); these particles are of one kind."
+            )
+        varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
+        return varying, PairLibrary(varying.terms, varying.symbols[0], geometry)
+    symbols = species_symbols(geometry)
+    terms = []
+    for ab, x in zip(geometry.pair_types, symbols, strict=True):
+        lib = library
+        if isinstance(library, Mapping):
+            lib = library.get(ab, library.get((ab[1], ab[0])))
+            if lib is None:
+                raise ValueError(
+                    f"no library for the pair of species {ab}; the data have the pairs "
+                    f"{list(geometry.pair_types)}: give one for each."
+                )
+        terms += [t.subs(lib.symbols[0], x) for t in lib.terms if t.free_symbols]
+    varying = Library(tuple(terms), symbols)
+    return varying, PairLibrary(varying.terms, symbols, geometry)
 
 
 def _md_paths(traj) -> list | None:

@@ -42,7 +42,58 @@ from ..data.geometry import (
 from .hamiltonian import Separable
 from .symbols import as_symbols, check_params, default_momentum, exact, smooth_derivative
 
-__all__ = ["MAX_SYMBOLIC_PAIRS", "PairLibrary", "PairSystem", "lattice_starts"]
+__all__ = [
+    "MAX_SYMBOLIC_PAIRS",
+    "PairLibrary",
+    "PairSystem",
+    "lattice_starts",
+    "pair_potentials",
+    "species_symbols",
+]
+
+
+def species_symbols(geometry: Geometry) -> tuple[sp.Symbol, ...]:
+    """The distance symbol of each pair of types, r_a_b (``r`` for one species)."""
+    if geometry.species is None:
+        return (sp.Symbol("r"),)
+    return tuple(sp.Symbol(f"r_{a}_{b}") for a, b in geometry.pair_types)
+
+
+def pair_potentials(expr, r: sp.Symbol | None = None) -> dict[tuple[int, int], sp.Expr]:
+    """A fitted potential of several species split into its pair laws.
+
+    Parameters
+    ----------
+    expr : sympy.Expr or SparseFit
+        A sum of terms in the distances r_a_b of :func:`species_symbols`
+        (what :func:`~symhamil.pair_force_sindy` fits to data with species).
+    r : sympy.Symbol, optional
+        The symbol each phi_ab is written in (``r`` by default).
+
+    Returns
+    -------
+    dict
+        {(a, b): phi_ab(r)}, a <= b the types.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> r11, r12 = sp.symbols("r_1_1 r_1_2")
+    >>> pair_potentials(4 / r11**12 - 4 / r11**6 + 2 / r12**12)
+    {(1, 1): -4/r**6 + 4/r**12, (1, 2): 2/r**12}
+    """
+    expr = getattr(expr, "expression", expr)
+    r = sp.Symbol("r") if r is None else r
+    out = {}
+    for x in sorted(expr.free_symbols, key=str):
+        parts = x.name.split("_")
+        if len(parts) != 3 or parts[0] != "r":
+            raise ValueError(f"{x} is not a pair type's distance r_a_b.")
+        a, b = int(parts[1]), int(parts[2])
+        own = sp.Add(*[t for t in sp.Add.make_args(expr) if x in t.free_symbols])
+        out[(a, b)] = own.subs(x, r)
+    return out
+
 
 #: The symbolic V of a pair system is built only up to this many pairs (N = 32):
 #: beyond it the expression is too large to be useful, and phi says it all.
@@ -80,8 +131,12 @@ def lattice_starts(particles, dim, runs=1, spacing=1.0, jitter=0.2, speed=0.3, s
     return q.reshape(runs, -1), p.reshape(runs, -1)
 
 
-def _pair_sum_gradient(X, dfns, box, cutoff) -> np.ndarray:
-    """sum over pairs of g_k'(r) (x_i - x_j)/r into particles: (K, N, s, J)."""
+def _pair_sum_gradient(X, dfns, box, cutoff, kinds=None) -> np.ndarray:
+    """sum over pairs of g_k'(r) (x_i - x_j)/r into particles: (K, N, s, J).
+
+    ``kinds``: (pair types of each pair (P,) from i and j, the pair type of
+    each term (J,)), when the particles are of several species: term k then
+    sums over the pairs of its type only."""
     K, N, s = X.shape
     flat = X.reshape(-1, s)
     i, j = pair_list(X, box, cutoff)
@@ -89,17 +144,21 @@ def _pair_sum_gradient(X, dfns, box, cutoff) -> np.ndarray:
     r = np.sqrt(np.einsum("pa,pa->p", d, d))
     check_apart(r, i, j, N)
     out = np.zeros((K * N, s, len(dfns)))
+    types = None if kinds is None else kinds[0](i, j)
     with np.errstate(divide="ignore", invalid="ignore"):
         for k, f in enumerate(dfns):
             w = np.broadcast_to(np.asarray(f(r), dtype=float), r.shape) / r
+            if types is not None:
+                w = np.where(types == kinds[1][k], w, 0.0)
             for a in range(s):
                 c = w * d[:, a]
                 out[:, a, k] = np.bincount(i, c, K * N) - np.bincount(j, c, K * N)
     return out.reshape(K, N, s, len(dfns))
 
 
-def _pair_sum_value(X, fns, box, cutoff, shift) -> np.ndarray:
-    """sum over pairs of g_k(r) - shift_k per configuration: (K, J)."""
+def _pair_sum_value(X, fns, box, cutoff, shift, kinds=None) -> np.ndarray:
+    """sum over pairs of g_k(r) - shift_k per configuration: (K, J); ``kinds``
+    as in :func:`_pair_sum_gradient`."""
     K, N, s = X.shape
     i, j = pair_list(X, box, cutoff)
     d = displacements(X.reshape(-1, s), i, j, box)
@@ -107,9 +166,12 @@ def _pair_sum_value(X, fns, box, cutoff, shift) -> np.ndarray:
     check_apart(r, i, j, N)
     conf = i // N
     out = np.zeros((K, len(fns)))
+    types = None if kinds is None else kinds[0](i, j)
     with np.errstate(divide="ignore", invalid="ignore"):
         for k, f in enumerate(fns):
             g = np.broadcast_to(np.asarray(f(r), dtype=float), r.shape) - shift[k]
+            if types is not None:
+                g = np.where(types == kinds[1][k], g, 0.0)
             out[:, k] = np.bincount(conf, g, K)
     return out
 
@@ -124,32 +186,71 @@ class PairLibrary:
     Parameters
     ----------
     terms : tuple of sympy.Expr
-        Terms in ``r``.
-    r : sympy.Symbol
+        Terms in ``r``; with several species, each in the symbol of its pair
+        of types.
+    r : sympy.Symbol, or tuple of sympy.Symbol
+        The distance; with several species (``geometry.species``) one symbol
+        per pair of types, in the order of ``geometry.pair_types``
+        (:func:`species_symbols`), and each term sums over its pairs only.
     geometry : Geometry
-        Particles, space, box and cutoff. With a cutoff each term is shifted to
-        vanish there (as the energy of MD engines); forces are truncated.
+        Particles, space, box, cutoff and species. With a cutoff each term is
+        shifted to vanish there (as the energy of MD engines); forces are
+        truncated.
     """
 
     terms: tuple
-    r: sp.Symbol
+    r: sp.Symbol | tuple
     geometry: Geometry
 
     def __getstate__(self) -> dict:
         # The lambdified functions are made again where the library is unpickled
         # (a Dask worker): generated code does not pickle.
-        return {k: v for k, v in self.__dict__.items() if k not in ("_fns", "_dfns")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_fns", "_dfns", "_kinds")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
 
+    @property
+    def _symbols(self) -> tuple[sp.Symbol, ...]:
+        return self.r if isinstance(self.r, tuple) else (self.r,)
+
+    def _symbol_of(self, term) -> sp.Symbol:
+        rs = self._symbols
+        if len(rs) == 1:
+            return rs[0]
+        own = [x for x in rs if x in term.free_symbols]
+        if len(own) != 1:
+            raise ValueError(
+                f"the term {term} must be in one pair type's distance, one of "
+                f"{', '.join(map(str, rs))}."
+            )
+        return own[0]
+
+    @cached_property
+    def _kinds(self):
+        """(pair type of each pair, pair type of each term), or None for one species."""
+        g = self.geometry
+        if g.species is None:
+            return None
+        rs = self._symbols
+        if len(rs) != len(g.pair_types):
+            raise ValueError(
+                f"{len(g.pair_types)} pairs of species {g.pair_types} need one distance "
+                f"symbol each; got {len(rs)}."
+            )
+        which = np.array([rs.index(self._symbol_of(t)) for t in self.terms], dtype=np.int64)
+        return g.pair_of, which
+
     @cached_property
     def _fns(self) -> tuple[Callable, ...]:
-        return tuple(sp.lambdify(self.r, t, "numpy") for t in self.terms)
+        return tuple(sp.lambdify(self._symbol_of(t), t, "numpy") for t in self.terms)
 
     @cached_property
     def _dfns(self) -> tuple[Callable, ...]:
-        return tuple(sp.lambdify(self.r, sp.diff(t, self.r), "numpy") for t in self.terms)
+        return tuple(
+            sp.lambdify(self._symbol_of(t), sp.diff(t, self._symbol_of(t)), "numpy")
+            for t in self.terms
+        )
 
     def _configs(self, points) -> np.ndarray:
         g = self.geometry
@@ -168,7 +269,7 @@ class PairLibrary:
         else:
             shift = np.array([float(f(g.cutoff)) for f in self._fns])
         parts = [
-            _pair_sum_value(c, self._fns, g.box, g.cutoff, shift)
+            _pair_sum_value(c, self._fns, g.box, g.cutoff, shift, self._kinds)
             for c in chunks(X, g.particles, g.cutoff)
         ]
         return np.concatenate(parts)
@@ -177,7 +278,7 @@ class PairLibrary:
         """Gradients of the pair sums, shape (K, N s) -> (K, N s, J)."""
         X, g = self._configs(points), self.geometry
         parts = [
-            _pair_sum_gradient(c, self._dfns, g.box, g.cutoff)
+            _pair_sum_gradient(c, self._dfns, g.box, g.cutoff, self._kinds)
             for c in chunks(X, g.particles, g.cutoff)
         ]
         return np.concatenate(parts).reshape(X.shape[0], -1, len(self.terms))
