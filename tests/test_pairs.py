@@ -394,6 +394,18 @@ class TestPairPotential:
         # 300 steps are plenty for one function of r, and keep the suite short.
         return PairPotential(particles=4, dim=2).fit(springs[1].head(301), verbose=False)
 
+    def test_time_limit_is_kept_to_within_ten_percent(self, springs):
+        """A limit far shorter than the steps asked for: the fit stops within
+        10% of it, the compile and the pair lists counted (first chunk one
+        step, then chunks of 2% of the limit), with the best weights kept."""
+        from symhamil.neural import PairPotential
+
+        limit = 4.0
+        pm = PairPotential(particles=4, dim=2, seed=1)
+        pm.fit(springs[1], steps=10**6, time_limit=limit, verbose=False)
+        assert pm.fit_time_ <= 1.1 * limit
+        assert 0 < pm.n_steps_ < 10**6 and np.isfinite(pm.loss_)
+
     def test_V_is_the_explicit_sum_of_phi_over_pairs(self):
         from symhamil.neural import PairPotential
 
@@ -523,6 +535,13 @@ def test_neural_pair_route_on_ase_argon(tmp_path):
     lj = res["routes"]["network"]["lennard_jones"]
     assert lj["sigma"] == pytest.approx(3.405, rel=ASE_TARGET)
     assert lj["epsilon"] == pytest.approx(0.0104, rel=ASE_TARGET)
+    # Issue 21: the time limit kept to within 10% (pair lists and compile
+    # included), and the comparison with force-SINDy said and true.
+    net = res["routes"]["network"]
+    assert net["training_seconds"] <= 1.1 * 240
+    ref = res["routes"]["pair_force_sindy"]["lennard_jones"]
+    close = all(abs(lj[k] / ref[k] - 1) <= 5e-3 for k in ("sigma", "epsilon"))
+    assert net["agreement"]["agrees"] == close
 
 
 PAIR_STRATEGY_SCRIPT = """
@@ -843,3 +862,25 @@ def test_morse_constants_are_read_off_a_morse_fit():
         )
         is None
     )
+
+
+def test_network_agreement_is_said_either_way():
+    """The network route is compared with force-SINDy: the same 12-6 terms
+    with sigma and epsilon within 0.5% agree; epsilon 1% off does not, and the
+    words say so."""
+    from symhamil.apps.learn_pairs import AGREEMENT, _agreement
+    from symhamil.sindy.fit import _result
+
+    lj = sh.Library([r**-12, r**-6, r**-2], (r,))
+
+    def fit_of(c12, c6, c2=0.0):
+        beta = np.array([c12, c6, c2])
+        return _result(beta, 0.0, 0.0, (), lj)
+
+    ref = fit_of(4.0, -4.0)
+    assert _agreement(ref, fit_of(4.0 * 1.001, -4.0))["agrees"]
+    off = _agreement(ref, fit_of(4.0 * 1.01**2, -4.0 * 1.01 * 1.01))  # epsilon 1% higher
+    assert not off["agrees"] and off["errors"]["epsilon"] > AGREEMENT
+    assert "DOES NOT agree" in off["words"]
+    more = _agreement(ref, fit_of(4.0, -4.0, 0.1))
+    assert not more["agrees"] and not more["same_terms"] and "r**(-2)" in more["words"]

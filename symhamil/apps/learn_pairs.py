@@ -173,7 +173,10 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
             f"positions off by {check['trajectory_error']:.2g} of the data's motion, pair "
             f"distances by {check['rdf_difference']:.2g} of their peak: {how}")  # fmt: skip
     say("  " + verdict(entry["assessment"]["adequate"], entry["assessment"]["reasons"]))
-    if settings.network:
+    if settings.network and geometry.species is not None:
+        say("neural pair potential: skipped (the network learns one pair law; these atoms "
+            "are of several species)")  # fmt: skip
+    elif settings.network:
         from ..neural import PairPotential  # TensorFlow, only for this route
 
         t0 = time.perf_counter()
@@ -185,8 +188,12 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
         stride = max(1, traj.N // PAIRS_USED)
         real_folder(out, "network")  # inside --out, not links
         real_folder(out, "model")
+        limit = "no time limit" if settings.time_limit is None else (
+            f"time limit {settings.time_limit:g} s")  # fmt: skip
+        say(f"training the neural pair potential on {traj.N // stride} pairs of frames "
+            f"({limit}; progress on a terminal's stderr)")  # fmt: skip
         model.fit(traj, checkpoint_dir=out / "network", time_limit=settings.time_limit,
-                  verbose=False, stride=stride)  # fmt: skip
+                  verbose=None, stride=stride)  # fmt: skip
         # Not into the checkpoint folder: its config.json is what a rerun resumes by.
         model.save(out / "model")
         grid = np.linspace(dist.min(), dist.max(), 400)[:, None]
@@ -196,12 +203,17 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
             nfit = sindy(model.pair_potential, lib1, grid, data=traj)
         entry = _route(nfit, truth, time.perf_counter() - t0)
         entry["training"] = (f"{model.n_steps_} Adam steps and {model.n_lbfgs_} L-BFGS-B "
-                             f"iterations, loss {model.loss_:.3g}")  # fmt: skip
+                             f"iterations, loss {model.loss_:.3g}, "
+                             f"{model.fit_time_:.1f} s")  # fmt: skip
+        entry["training_seconds"] = model.fit_time_
         entry["network_curve"] = model.pair_potential(grid).tolist()
         results["routes"]["network"] = entry
         say(f"neural pair potential: phi = {sp.sstr(nfit.rounded())}  "
             f"({time.perf_counter() - t0:.1f} s)")  # fmt: skip
         say("  " + _summary(nfit, entry))
+        agree = _agreement(fit, nfit)
+        entry["agreement"] = agree
+        say("  " + agree["words"])
     write_json(out / "results.json", results, indent=2)
     if report:
         say(render_pairs(out)[2])
@@ -221,6 +233,40 @@ def _route(fit: SparseFit, truth, seconds: float) -> dict:
         cmp = compare(fit, sp.expand(truth), (R,))
         entry |= {"max_relative_error": cmp.max_relative_error, "same_support": cmp.same_support}
     return entry | _constants(fit.coefficients)
+
+
+#: The network route agrees with force-SINDy when it keeps the same terms and
+#: sigma and epsilon (or every coefficient) within this (the issue's 0.5%).
+AGREEMENT = 5e-3
+
+
+def _agreement(reference: SparseFit, other: SparseFit) -> dict:
+    """Whether ``other`` (the network's formula) is ``reference``'s (force-SINDy's):
+    the same terms, and sigma and epsilon of a 12-6 form (else every
+    coefficient) within AGREEMENT; said in words either way."""
+    a = {t: v for t, v in reference.coefficients.items() if t.free_symbols}
+    b = {t: v for t, v in other.coefficients.items() if t.free_symbols}
+    same = set(a) == set(b)
+    la, lb = _lennard_jones(a), _lennard_jones(b)
+    if la is not None and lb is not None:
+        errors = {k: abs(lb[k] / la[k] - 1) for k in ("sigma", "epsilon")}
+    elif same:
+        errors = {str(t): abs(b[t] / a[t] - 1) if a[t] else abs(b[t]) for t in a}
+    else:
+        errors = {}
+    worst = max(errors.values(), default=float("inf"))
+    agrees = same and worst <= AGREEMENT
+    detail = ", ".join(f"{k} {v:.2g}" for k, v in errors.items())
+    words = (
+        f"the network's formula agrees with force-SINDy's (same terms; relative "
+        f"differences {detail})"
+        if agrees
+        else "the network's formula DOES NOT agree with force-SINDy's ("
+        + ("same terms" if same else f"terms {sorted(map(str, b))} against {sorted(map(str, a))}")
+        + (f"; relative differences {detail}" if detail else "")
+        + f"; the bar is {AGREEMENT:.1%}): trust force-SINDy's"
+    )
+    return {"agrees": agrees, "same_terms": same, "errors": errors, "words": words}
 
 
 def _species_of(fit: SparseFit) -> bool:
@@ -510,6 +556,7 @@ PAIRS_SCHEMA = {
             "fit": dict,
             "seconds": Number(lo=0),
             "training?": Text(2_000),
+            "training_seconds?": Number(lo=0),
             "lennard_jones?": {"sigma": float, "epsilon": float},
             "morse?": {"D": float, "a": float, "r0": float},
             "pairs?": Mapping(
@@ -523,6 +570,7 @@ PAIRS_SCHEMA = {
             "max_relative_error?": Number(nan=True, inf=True),
             "assessment?": {"adequate": bool, "reasons": [Text(2_000)], "causes": [Text(100)]},
             "parity?": {"reference": [Number()], "predicted": [Number()]},
+            "agreement?": {"agrees": bool, "same_terms": bool, "words": Text(2_000)},
             "rerun?": {
                 "trajectory_error": Number(lo=0, inf=True),
                 "rdf_difference": Number(lo=0),
@@ -617,6 +665,8 @@ def _render_pairs(results: dict, out: Path, compile: bool):
             phi = parse_formula(one["phi"], (R,), "a pair law")
             body.append(f"Pair {esc(ab)}: $\\phi(r) = {sp.latex(phi)}$"
                         + "".join("; " + esc(w) for w in _constant_words(one)) + ".")  # fmt: skip
+        if "agreement" in entry:
+            body.append(esc(entry["agreement"]["words"]) + ".")
         if "rerun" in entry:
             rr = entry["rerun"]
             body.append(esc(

@@ -15,6 +15,7 @@ positions builds its own neighbour list (:func:`symhamil.data.geometry.pair_list
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -156,13 +157,18 @@ class PairPotential(NeuralPotential):
         W.assign(W * a)
 
     def fit(self, traj: Trajectories, steps: int | None = None, **kwargs) -> PairPotential:
-        """Train on trajectories of the N particles; as :meth:`NeuralPotential.fit`."""
-        self._check_data(traj)
-        if self.n_steps_ == 0 and self.n_lbfgs_ == 0 and not getattr(self, "_scaled", False):
-            self._scale_input(traj)
-            self._scaled = True
-        self._use_pairs(traj)
-        return super().fit(traj, steps, **kwargs)
+        """Train on trajectories of the N particles; as :meth:`NeuralPotential.fit`.
+        The time limit counts from here (the pair lists take their share)."""
+        self._fit_started = time.perf_counter()
+        try:
+            self._check_data(traj)
+            if self.n_steps_ == 0 and self.n_lbfgs_ == 0 and not getattr(self, "_scaled", False):
+                self._scale_input(traj)
+                self._scaled = True
+            self._use_pairs(traj)
+            return super().fit(traj, steps, **kwargs)
+        finally:
+            self._fit_started = None
 
     # ------------------------------------------------------------------ evaluation
     def _phi_and_slope(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

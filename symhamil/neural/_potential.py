@@ -458,7 +458,9 @@ class NeuralPotential:
             is chosen from what V leaves (:func:`symhamil.select_friction`).
             Either way R is ``friction_`` (and, chosen, ``friction_coefficients_``).
         """
-        t_start = time.perf_counter()
+        # A subclass's preparation (PairPotential's pair lists) counts against
+        # the time limit too: the clock starts where its fit started.
+        t_start = getattr(self, "_fit_started", None) or time.perf_counter()
         # ---- validate everything before any expensive work
         self._check_data(traj)
         if steps is not None:
@@ -520,6 +522,7 @@ class NeuralPotential:
             verbose=_show_progress() if verbose is None else verbose,
             time_limit=time_limit,
             strategy=strategy,
+            started=t_start,
         )
         self.spec_ = spec
         try:

@@ -24,6 +24,10 @@ from . import _checkpoint as ckpt
 from ._data import XLA_MIN_STEPS, TrainingData
 from ._optimizers import lbfgs
 
+#: Under a time limit, first-order steps run in chunks of about this share of
+#: it, so the deadline is kept to within that (and progress shows that often).
+DEADLINE_SLICE = 0.02
+
 
 class TrainingError(RuntimeError):
     """Training cannot go on (a loss that turned NaN); the message says where it stopped."""
@@ -62,12 +66,15 @@ class TrainingRun:
         verbose: bool,
         time_limit: float | None,
         strategy,
+        started: float | None = None,
     ) -> None:
         self.model, self.spec, self.traj = model, spec, traj
         self.folder, self.every, self.resume = folder, checkpoint_every, resume
         self.chunk, self.verbose, self.strategy = chunk, verbose, strategy
-        self.t_start = time.perf_counter()
+        self.t_start = time.perf_counter() if started is None else started
+        self.time_limit = time_limit
         self.deadline = np.inf if time_limit is None else self.t_start + time_limit
+        self.per_step = None  # seconds per first-order step, measured on the way
         self.target = -np.inf if spec.target_loss is None else spec.target_loss
         # The optimizers see the loss in the network's units; history, targets
         # and messages are in the data's: loss = unit * the optimizers' loss.
@@ -250,6 +257,8 @@ class TrainingRun:
             n = min(self.chunk, steps - m.n_steps_ % steps, self.every - m.n_steps_ % self.every)
             if s.optimizer == "adam+lbfgs" and s.handover is not None:
                 n = min(n, s.patience - m.n_steps_ % s.patience)
+            n = self._within_deadline(n)
+            began = time.perf_counter()
             if self.strategy is None:
                 fn = opt.chunk(d, s.batch_trajectories, size, m.seed)
                 done, values = fn(
@@ -275,6 +284,9 @@ class TrainingRun:
                 self._non_finite(values, done)
             m.n_steps_ += done
             self.steps_this_run += done
+            if done:  # the first call also compiles: later chunks measure better
+                took = (time.perf_counter() - began) / done
+                self.per_step = took if self.per_step is None else min(self.per_step, took)
             self.record(values)
             self._progress(done, values[-1])
             stop = values[-1] <= self.target
@@ -291,6 +303,20 @@ class TrainingRun:
                 )
                 break
         return False
+
+    def _within_deadline(self, n: int) -> int:
+        """At most ``n`` steps, fewer under a time limit: the first chunk is one
+        step (it compiles, and measures a step's cost), then chunks of about
+        DEADLINE_SLICE of the limit, and never past the deadline by more than
+        one step. A chunk of 500 steps of 4000 atoms is minutes; the deadline
+        is checked between chunks."""
+        if self.time_limit is None:
+            return n
+        if self.per_step is None:
+            return 1
+        left = max(self.deadline - time.perf_counter(), 0.0)
+        share = DEADLINE_SLICE * self.time_limit
+        return int(max(1, min(n, share / self.per_step, left / self.per_step + 1)))
 
     def _non_finite(self, values: np.ndarray, done: int) -> None:
         """Roll back to the last weights with a finite loss and raise TrainingError.
