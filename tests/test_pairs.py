@@ -771,8 +771,17 @@ def test_md_verdicts_name_the_cause(tmp_path, capsys):
                  rng=np.random.default_rng(0)).run(20)  # fmt: skip
     thermostat = verdict_of("hot.traj", "--cutoff", str(rc), "--positions-only")
     assert not thermostat["adequate"] and "thermostat" in thermostat["causes"]
+    # The same run as extended XYZ: no MD description, but the stored total
+    # energy is not conserved (issue 21: a thermostat inferred from the energy).
+    from ase.io import read, write
+
+    write(tmp_path / "hot.extxyz", read(tmp_path / "hot.traj", ":"))
+    inferred = verdict_of("hot.extxyz", "--cutoff", str(rc), "--positions-only", "--h",
+                          str(2 * ase.units.fs))  # fmt: skip
+    assert not inferred["adequate"] and "thermostat" in inferred["causes"]
+    assert any("total energy the file stores moves" in w for w in inferred["reasons"])
     said = capsys.readouterr().out
-    assert said.count("NOT ADEQUATE") == 3
+    assert said.count("NOT ADEQUATE") == 4
 
 
 @pytest.mark.slow  # two ASE re-runs

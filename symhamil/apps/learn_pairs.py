@@ -27,7 +27,14 @@ from ..data.geometry import as_geometry, pair_distances
 from ..interpret.assess import verdict
 from ..interpret.compare import compare
 from ..interpret.md_export import rerun_check
-from ..readers.md import check_units, format_of, md_description, read_ase, to_internal_time
+from ..readers.md import (
+    check_units,
+    energy_swing,
+    format_of,
+    md_description,
+    read_ase,
+    to_internal_time,
+)
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_pair_potential, pyplot, save_figure
 from ..sindy import Library, LibraryWarning, SparseFit, pair_force_sindy, sindy
@@ -160,7 +167,11 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     results["routes"]["pair_force_sindy"] = entry
     say(f"pair force-SINDy: phi = {sp.sstr(fit.rounded())}  ({time.perf_counter() - t0:.1f} s)")
     say("  " + _summary(fit, entry))
-    entry["assessment"] = _md_verdict(traj, library, geometry, fit, md_description(settings.data))
+    swing = None
+    if fit.residual > MD_RESIDUAL and traj.forces is None:
+        swing = energy_swing(settings.data, settings.frames, settings.format)
+    entry["assessment"] = _md_verdict(traj, library, geometry, fit, md_description(settings.data),
+                                      swing)  # fmt: skip
     if traj.forces is not None:
         entry["parity"] = _parity(traj, fit, geometry)
     if settings.rerun:
@@ -305,11 +316,17 @@ MD_RESIDUAL = 1e-4
 CUTOFF_SCAN = (0.8, 0.9, 1.1, 1.2)
 
 
-def _md_verdict(traj, library, geometry, fit, description: dict) -> dict:
+#: The stored total energy moving by more than this share of the kinetic
+#: energy's motion names a thermostat (NVE velocity Verlet: 4e-5; Langevin 1.6).
+ENERGY_SWING = 0.05
+
+
+def _md_verdict(traj, library, geometry, fit, description: dict, swing=None) -> dict:
     """Whether the pair model explains the data, and the likely cause when not:
     a cutoff other than the data's (the residual against the cutoff, scanned),
-    a thermostat acting between the frames (from the .traj description, when no
-    forces were stored), several species (different masses), else a many-body
+    a thermostat acting between the frames (from the .traj description, or
+    the stored total energy's motion ``swing``, when no forces were stored),
+    several species not told apart (different masses), else a many-body
     potential (the best pair model far above rounding)."""
     res = float(fit.residual)
     out = {"adequate": res <= MD_RESIDUAL, "reasons": [], "causes": [], "residual": res,
@@ -347,7 +364,15 @@ def _md_verdict(traj, library, geometry, fit, description: dict) -> dict:
             "one pair law for all of them cannot hold"
         )
     thermostat = description.get("type", "")
-    if traj.forces is None and (thermostat in THERMOSTATS or "temperature_K" in description):
+    named = thermostat in THERMOSTATS or "temperature_K" in description
+    if traj.forces is None and not named and swing is not None and swing > ENERGY_SWING:
+        out["causes"].append("thermostat")
+        out["reasons"].append(
+            f"the total energy the file stores moves by {swing:.2g} of the kinetic energy's "
+            "own motion (velocity Verlet holds it to about 1e-4): energy enters and leaves, "
+            "a thermostat acts between the frames; store the forces to match them"
+        )
+    if traj.forces is None and named:
         out["causes"].append("thermostat")
         out["reasons"].append(
             f"the run used a thermostat ({thermostat or 'a target temperature'}), whose "
