@@ -169,3 +169,38 @@ def test_ase_argon_frames_every_ten_steps_without_forces(tmp_path):
         fit = sh.pair_force_sindy(tr, INVERSE, cutoff=2.5 * 3.405)
     sigma, eps = _sigma_epsilon(fit)
     assert abs(sigma / 3.405 - 1) < SPARSE_TARGET and abs(eps / 0.0104 - 1) < SPARSE_TARGET
+
+
+def test_learn_on_sparse_frames_draws_parity_against_the_forces_implied(tmp_path, capsys):
+    """symhamil learn on ASE argon frames 5 steps apart, positions only: the
+    fit is exact, and the parity plot compares its forces with those the
+    positions imply (each frame's mean force over the steps around it)."""
+    import json
+
+    from ase.calculators.lj import LennardJones
+    from ase.lattice.cubic import FaceCenteredCubic
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from ase.md.verlet import VelocityVerlet
+
+    from symhamil.cli import main
+
+    atoms = FaceCenteredCubic(directions=[[1, 0, 0], [0, 1, 0], [0, 0, 1]], symbol="Ar",
+                              size=(3, 3, 3), latticeconstant=5.7, pbc=True)  # fmt: skip
+    rc = 2.5 * 3.405
+    atoms.calc = LennardJones(sigma=3.405, epsilon=0.0104, rc=rc, smooth=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        MaxwellBoltzmannDistribution(atoms, temperature_K=120, rng=np.random.default_rng(0))
+    VelocityVerlet(atoms, 2 * ase.units.fs, trajectory=str(tmp_path / "ar.traj"),
+                   loginterval=5).run(5 * 14)  # fmt: skip
+    out = tmp_path / "out"
+    assert main(["learn", str(tmp_path / "ar.traj"), "--cutoff", str(rc), "--positions-only",
+                 "--no-network", "--no-report", "--library", ", ".join(
+                     f"r**-{k}" for k in range(1, 13)), "--out", str(out)]) == 0  # fmt: skip
+    said = capsys.readouterr().out
+    assert "5 MD steps apart" in said and "sigma = 3.405, epsilon = 0.0104" in said
+    res = json.loads((out / "results.json").read_text())["routes"]["pair_force_sindy"]
+    parity = res["parity"]
+    assert parity["kind"] == "inferred"
+    ref, pred = np.array(parity["reference"]), np.array(parity["predicted"])
+    assert np.abs(ref - pred).max() < 1e-8 * np.abs(ref).max()

@@ -38,6 +38,7 @@ from ..readers.md import (
 from ..report.latex import build_pdf, tex_escape
 from ..report.plots import draw_pair_potential, pyplot, save_figure
 from ..sindy import Library, LibraryWarning, SparseFit, pair_force_sindy, sindy
+from ..sindy.between_frames import inferred_forces
 from ..systems.pairs import PairLibrary, pair_potentials, species_symbols
 from .common import check_request, claim_folder, parse_library
 
@@ -172,7 +173,7 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
         swing = energy_swing(settings.data, settings.frames, settings.format)
     entry["assessment"] = _md_verdict(traj, library, geometry, fit, md_description(settings.data),
                                       swing)  # fmt: skip
-    if traj.forces is not None:
+    if fit.coefficients:
         entry["parity"] = _parity(traj, fit, geometry)
     if settings.rerun:
         t1 = time.perf_counter()
@@ -392,23 +393,33 @@ PARITY_POINTS = 3000
 
 
 def _parity(traj, fit: SparseFit, geometry) -> dict:
-    """The fit's forces against the stored ones, up to PARITY_POINTS components
-    spread over every frame: the parity plot's points."""
-    valid = traj.valid()
-    frames = np.argwhere(valid)
-    pick = frames[:: max(1, len(frames) // 10)][:10]  # at most 10 frames
+    """The fit's forces against the stored ones, or without stored forces
+    against those the positions imply (each frame's mean force over the MD
+    steps around it, :func:`~symhamil.sindy.between_frames.inferred_forces`):
+    up to PARITY_POINTS components over up to 10 frames."""
     terms = list(fit.coefficients)
-    if not terms:
-        predicted = np.zeros((len(pick), traj.dim))
+    symbols = species_symbols(geometry) if _species_of(fit) else R
+    beta = np.array([fit.coefficients[t] for t in terms])
+    if traj.forces is None:
+        varying = Library(tuple(terms), symbols if isinstance(symbols, tuple) else (symbols,))
+        lib = PairLibrary(tuple(terms), symbols, geometry)
+        head = traj.points(0, min(traj.N + 1, 12))  # 10 interior frames at most
+        reference, predicted = inferred_forces(head, varying, lib, beta, traj.md_steps)
+        kind = "inferred"
     else:
-        lib = PairLibrary(tuple(terms), species_symbols(geometry) if _species_of(fit) else R,
-                          geometry)  # fmt: skip
-        beta = np.array([fit.coefficients[t] for t in terms])
-        predicted = -lib.gradient(traj.q[pick[:, 0], pick[:, 1]]) @ beta
-    reference = traj.forces[pick[:, 0], pick[:, 1]]
+        valid = traj.valid()
+        frames = np.argwhere(valid)
+        pick = frames[:: max(1, len(frames) // 10)][:10]  # at most 10 frames
+        if not terms:
+            predicted = np.zeros((len(pick), traj.dim))
+        else:
+            lib = PairLibrary(tuple(terms), symbols, geometry)
+            predicted = -lib.gradient(traj.q[pick[:, 0], pick[:, 1]]) @ beta
+        reference = traj.forces[pick[:, 0], pick[:, 1]]
+        kind = "stored"
     step = max(1, reference.size // PARITY_POINTS)
     return {"reference": reference.reshape(-1)[::step].tolist(),
-            "predicted": predicted.reshape(-1)[::step].tolist()}  # fmt: skip
+            "predicted": predicted.reshape(-1)[::step].tolist(), "kind": kind}  # fmt: skip
 
 
 #: ASE's MD integrators that are thermostats (their description's ``type``).
@@ -594,7 +605,7 @@ PAIRS_SCHEMA = {
             "same_support?": bool,
             "max_relative_error?": Number(nan=True, inf=True),
             "assessment?": {"adequate": bool, "reasons": [Text(2_000)], "causes": [Text(100)]},
-            "parity?": {"reference": [Number()], "predicted": [Number()]},
+            "parity?": {"reference": [Number()], "predicted": [Number()], "kind?": Text(20)},
             "agreement?": {"agrees": bool, "same_terms": bool, "words": Text(2_000)},
             "rerun?": {
                 "trajectory_error": Number(lo=0, inf=True),
@@ -643,7 +654,8 @@ def _render_pairs(results: dict, out: Path, compile: bool):
         span = [min(ref.min(initial=0), pred.min(initial=0)), max(ref.max(initial=0),
                                                                  pred.max(initial=0))]  # fmt: skip
         ax.plot(span, span, "k-", lw=0.8)
-        ax.set_xlabel("stored force component")
+        inferred = parity.get("kind") == "inferred"
+        ax.set_xlabel("force component " + ("the positions imply" if inferred else "stored"))
         ax.set_ylabel("pair force-SINDy's force")
         save_figure(fig, out / "figures", "force_parity")
     lines = [
@@ -717,8 +729,14 @@ def _render_pairs(results: dict, out: Path, compile: bool):
         lines.append(
             r"\begin{figure}[h]\centering\includegraphics[width=0.5\textwidth]"
             r"{figures/force_parity.pdf}\caption{Force parity: pair force-SINDy's forces "
-            r"against the forces the file stores (components of up to ten frames); on the "
-            r"diagonal when the pair model holds.}\end{figure}"
+            + (
+                r"against those the positions imply (each frame's mean force over the MD "
+                r"steps around it, from the frames' second differences)"
+                if parity.get("kind") == "inferred"
+                else r"against the forces the file stores"
+            )
+            + r" (components of up to ten frames); on the diagonal when the pair model "
+            r"holds.}\end{figure}"
         )
     lines.append(r"\end{document}")
     tex = write_text(out / "report.tex", "\n\n".join(lines))

@@ -32,7 +32,7 @@ from .library import Library
 from .regression import _lstsq
 from .selection import Selection, _fit_path
 
-__all__ = ["MAX_MD_STEPS", "between_frames"]
+__all__ = ["MAX_MD_STEPS", "between_frames", "inferred_forces"]
 
 #: Frames more MD steps apart than this are refused: over a few hundred steps
 #: of a typical MD step (1/20 to 1/50 of the fastest vibration) the motion
@@ -246,3 +246,33 @@ def _stack(pieces, between, k, delta, m, library):
         frames = np.arange(1, q.shape[0] - 1)
         wheres.append(np.repeat(np.column_stack([np.full_like(frames, r), frames]), q.shape[1], 0))
     return np.concatenate(thetas), np.concatenate(ys), np.concatenate(wheres)
+
+
+def inferred_forces(traj, varying: Library, library: PairLibrary, beta, k: int | None):
+    """The forces the positions imply against a model's, for a parity plot.
+
+    Each interior frame's triangle-weighted Verlet identity, divided by the
+    weights' sum k^2: the data's side, m (q_{n+1} - 2 q_n + q_{n-1}) /
+    (k delta)^2, is the mean force over the 2k - 1 steps around the frame
+    (exactly the force at the frame for k = 1), and the model's side is the
+    same mean of its forces on positions shot between the frames.
+
+    Returns
+    -------
+    observed, predicted : ndarray, shape (n, d)
+        Over every piece's interior frames (of the first piece with three frames
+        or more, at most).
+    """
+    k = 1 if k is None else int(k)
+    delta = traj.h / k
+    m = np.ones(traj.dim) if traj.masses is None else np.asarray(traj.masses, dtype=float)
+    q = next((traj.q[r, : traj.sizes[r]] for r in range(traj.R) if traj.sizes[r] >= 3), None)
+    if q is None:
+        return np.zeros((0, traj.dim)), np.zeros((0, traj.dim))
+    beta = np.asarray(beta, dtype=float)
+    if k == 1:
+        between = np.zeros((q.shape[0] - 1, 0, q.shape[1]))
+    else:
+        between, _, _ = _shoot(q, k, delta, m, _model_force(beta, varying, library))
+    theta, y = _rows(q, between, k, delta, m, library)
+    return y / k**2, (theta @ beta) / k**2
