@@ -24,6 +24,7 @@ from ..base.files import LOAD_ERRORS, describe, real_folder, write_json, write_t
 from ..base.parsing import parse_formula
 from ..base.schema import Mapping, Number, Optional, Text, read_document
 from ..data.geometry import as_geometry, pair_distances
+from ..data.noise import rounding
 from ..interpret.assess import verdict
 from ..interpret.compare import compare
 from ..interpret.md_export import rerun_check
@@ -115,10 +116,11 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
                     units=settings.units)  # fmt: skip
     if (
         masses is None
+        and settings.units != "lj"  # LJ units: m = 1 unless the input set others
         and format_of(settings.data, settings.format) == "lammps-dump-text"
         and (settings.network or traj.forces is None)
     ):
-        kinds = sorted(set(np.round(traj.mass_array, 3)))
+        kinds = sorted({float(m) for m in np.round(traj.mass_array, 3)})
         raise ValueError(
             f"{settings.data}: a LAMMPS dump holds no masses (ASE reads atom types as "
             f"elements: masses {kinds} amu), and learning from the motion needs them; give "
@@ -317,6 +319,29 @@ MD_RESIDUAL = 1e-4
 CUTOFF_SCAN = (0.8, 0.9, 1.1, 1.2)
 
 
+#: A residual up to this many times what the file's digits alone leave
+#: (:func:`resolution`) is the data's resolution, not a misfit.
+RESOLUTION_FACTOR = 3.0
+
+
+def resolution(traj) -> float:
+    """The relative residual the data's rounding alone leaves a right model:
+    of the stored forces, or of the positions' second differences (the
+    observation between frames, m (q_{n+1} - 2 q_n + q_{n-1}), whose three
+    rounded positions add 6 times their rounding's variance). Binary files
+    give float64's 1e-16; LAMMPS's 6 digits about 1e-3."""
+    if traj.forces is not None:
+        F = traj.forces[traj.valid()]
+        return float(np.sqrt(np.mean(rounding(F) ** 2)) / max(np.std(F), 1e-300))
+    q = traj.q[0, : traj.sizes[0]]
+    if q.shape[0] < 3:
+        return 0.0
+    m = np.ones(traj.dim) if traj.masses is None else np.asarray(traj.masses)
+    second = m * (q[2:] - 2 * q[1:-1] + q[:-2])
+    noise = m * np.sqrt(6.0) * rounding(q[1:-1])
+    return float(np.sqrt(np.mean(noise**2)) / max(np.std(second), 1e-300))
+
+
 #: The stored total energy moving by more than this share of the kinetic
 #: energy's motion names a thermostat (NVE velocity Verlet: 4e-5; Langevin 1.6).
 ENERGY_SWING = 0.05
@@ -330,13 +355,15 @@ def _md_verdict(traj, library, geometry, fit, description: dict, swing=None) -> 
     several species not told apart (different masses), else a many-body
     potential (the best pair model far above rounding)."""
     res = float(fit.residual)
-    out = {"adequate": res <= MD_RESIDUAL, "reasons": [], "causes": [], "residual": res,
-           "cutoff_scan": {}}  # fmt: skip
+    floor = resolution(traj)
+    bar = max(MD_RESIDUAL, RESOLUTION_FACTOR * floor)
+    out = {"adequate": res <= bar, "reasons": [], "causes": [], "residual": res,
+           "resolution": floor, "cutoff_scan": {}}  # fmt: skip
     if out["adequate"]:
         return out
     out["reasons"].append(
         f"the best pair model leaves a relative residual of {res:.2g} (exact data leave "
-        f"below {MD_RESIDUAL:g})"
+        f"below {MD_RESIDUAL:g}; the file's digits alone would leave {floor:.2g})"
     )
     cutoff, box = geometry.cutoff, geometry.box
     if cutoff is not None:

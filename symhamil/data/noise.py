@@ -19,7 +19,14 @@ from scipy.signal import savgol_filter
 if TYPE_CHECKING:  # only a type here: noise estimates sit below the Trajectories value
     from .trajectories import Trajectories
 
-__all__ = ["NoiseLevel", "initial_momenta", "momenta", "noise_level", "smooth"]
+__all__ = [
+    "NoiseLevel",
+    "initial_momenta",
+    "momenta",
+    "noise_level",
+    "rounding",
+    "smooth",
+]
 
 #: The order of the differences the estimate is taken from.
 ORDER = 6
@@ -295,3 +302,44 @@ def initial_momenta(traj: Trajectories, at: np.ndarray | None = None, window: in
     """
     at = np.zeros(traj.R, dtype=int) if at is None else np.asarray(at)
     return momenta(traj, window)[np.arange(traj.R), at]
+
+
+#: Values rounding() reads (spread over the array): enough to see a text
+#: file's digits, few enough to cost nothing.
+ROUNDING_SAMPLE = 2000
+
+
+def rounding(values) -> np.ndarray:
+    """The rounding error's standard deviation of each value, as written.
+
+    Text files write a fixed number of significant digits (LAMMPS's %g: 6;
+    extended XYZ: 8 decimals); the smallest number of digits D that
+    reproduces 90% of the sampled values is the file's (positions unwrapped
+    across a periodic box gain digits from the box's multiples; they are
+    few), and each value v is then
+    off by up to half a unit in its last digit, uniformly: a standard
+    deviation of 10^(floor(log10 |v|) - D + 1) / sqrt(12). Binary files need
+    all 17 digits and give float64's own rounding.
+
+    Parameters
+    ----------
+    values : array_like
+        Any shape.
+
+    Returns
+    -------
+    ndarray, the shape of ``values``
+    """
+    v = np.asarray(values, dtype=float)
+    flat = v.reshape(-1)
+    sample = flat[:: max(1, flat.size // ROUNDING_SAMPLE)]
+    sample = sample[np.isfinite(sample) & (sample != 0)]
+    need = []
+    for x in sample:
+        d = 1
+        while d < 17 and float(f"{x:.{d}g}") != x:
+            d += 1
+        need.append(d)
+    digits = int(np.ceil(np.quantile(need, 0.9))) if need else 17
+    mag = np.floor(np.log10(np.where(np.isfinite(v) & (v != 0), np.abs(v), 1.0)))
+    return 10.0 ** (mag - digits + 1) / np.sqrt(12)

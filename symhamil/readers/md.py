@@ -266,9 +266,12 @@ def _unwrap(x: np.ndarray, box: np.ndarray | None) -> np.ndarray:
     into the box, as LAMMPS dumps do, would otherwise jump by a box length)."""
     if box is None:
         return x
-    d = np.diff(x, axis=0)
-    d -= box * np.rint(d / box)
-    return np.concatenate([x[:1], x[:1] + np.cumsum(d, axis=0)])
+    # Whole box lengths added where a step jumps (not the steps summed, which
+    # would round every position: a text dump's digits must stay as written,
+    # for rounding() to read them).
+    jumps = -np.rint(np.diff(x, axis=0) / box)
+    images = np.concatenate([np.zeros_like(x[:1]), np.cumsum(jumps, axis=0)])
+    return x + box * images
 
 
 def _run(source, index, h, stride, fmt=None, given=None, timestep=None, units=None):
