@@ -313,10 +313,11 @@ def rounding(values) -> np.ndarray:
     """The rounding error's standard deviation of each value, as written.
 
     Text files write a fixed number of significant digits (LAMMPS's %g: 6;
-    extended XYZ: 8 decimals); the smallest number of digits D that
-    reproduces 90% of the sampled values is the file's (positions unwrapped
-    across a periodic box gain digits from the box's multiples; they are
-    few), and each value v is then
+    extended XYZ: 8 decimals); the number of digits D that reproduces the
+    most sampled values (the mode of each value's fewest digits) is the
+    file's: positions unwrapped across a periodic box gain digits from the
+    box's multiples, spread over 7 to 17, and values that end in zeros need
+    fewer. Each value v is then
     off by up to half a unit in its last digit, uniformly: a standard
     deviation of 10^(floor(log10 |v|) - D + 1) / sqrt(12). Binary files need
     all 17 digits and give float64's own rounding.
@@ -340,6 +341,6 @@ def rounding(values) -> np.ndarray:
         while d < 17 and float(f"{x:.{d}g}") != x:
             d += 1
         need.append(d)
-    digits = int(np.ceil(np.quantile(need, 0.9))) if need else 17
+    digits = int(np.bincount(need).argmax()) if need else 17
     mag = np.floor(np.log10(np.where(np.isfinite(v) & (v != 0), np.abs(v), 1.0)))
     return 10.0 ** (mag - digits + 1) / np.sqrt(12)
