@@ -191,3 +191,27 @@ def test_learn_prints_and_reports_each_pair_law(tmp_path, capsys):
 
     tex, _, _ = render_pairs(out, compile=False)
     assert "Pair 1-2" in tex.read_text()
+
+
+def test_mixture_files_by_path_keep_their_species(tmp_path):
+    """Pieces of a mixture's run given by path (read one at a time, as for
+    dumps larger than memory) are matched per pair of types too (ASE's binary
+    .traj: exact forces)."""
+    import ase
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    traj = _mixture(steps=5)
+    N = traj.particles
+    paths = []
+    for k, (x, f) in enumerate(zip(traj.q[0], traj.forces[0], strict=True)):
+        a = ase.Atoms(numbers=list(traj.species), positions=x.reshape(N, 3), cell=traj.box,
+                      pbc=True)  # fmt: skip
+        a.calc = SinglePointCalculator(a, forces=f.reshape(N, 3))
+        paths.append(tmp_path / f"piece{k}.traj")
+        write(paths[-1], a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sh.LibraryWarning)
+        fit = sh.pair_force_sindy(paths, INVERSE, cutoff=2.5)
+    _assert_ka(fit, WITH_FORCES)
+    assert "6 file(s)" in fit.method

@@ -520,6 +520,8 @@ def stored_frames(source, index=":", format: str | None = None):
     q, forces : ndarray, shape (K, 3 N)
         Positions (as stored, not unwrapped: each frame stands alone) and forces.
     box : ndarray, shape (3,), or None
+    species : tuple of int, length N, or None
+        The atoms' types when there are several kinds.
     """
     frames = _frames(source, index, format, least=1)
     n = len(frames[0])
@@ -532,7 +534,9 @@ def stored_frames(source, index=":", format: str | None = None):
             "forces the engine wrote (LAMMPS: dump ... fx fy fz; ASE: a calculator attached)."
         )
     q = np.stack([f.get_positions().reshape(-1) for f in frames])
-    return q, np.stack(stored).reshape(len(frames), -1), _box(source, frames)
+    numbers = frames[0].get_atomic_numbers()
+    species = tuple(int(z) for z in numbers) if len(set(numbers.tolist())) > 1 else None
+    return q, np.stack(stored).reshape(len(frames), -1), _box(source, frames), species
 
 
 def energy_swing(source, index=":", format: str | None = None) -> float | None:

@@ -31,7 +31,7 @@ from ..systems.pairs import PairLibrary
 from .fit import SparseFit, Stage, _result
 from .library import Library
 from .regression import _lstsq
-from .selection import Selection, _fit_path
+from .selection import Selection, _fit_path, fewest_terms
 
 __all__ = ["MAX_MD_STEPS", "between_frames", "inferred_forces"]
 
@@ -234,6 +234,7 @@ def between_frames(
         selection = selection.with_rule("residual" if floor <= EXACT_ROWS else "cv")
     varying.check(theta)
     beta, lam, res, path = _fit_path(theta, y, varying, (), selection, where)
+    beta, res = fewest_terms(theta, y, beta, selection)
     settings = {"observations": f"frames {k} velocity-Verlet steps apart", "md_step": delta,
                 "passes": passes, "rows": len(y), "converged": converged}  # fmt: skip
     rule = selection.rule + " rule" if selection.threshold is None else "fixed threshold"

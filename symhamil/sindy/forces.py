@@ -34,7 +34,7 @@ from .library import Library
 from .observations import drag_equations, force_equations, places
 from .refinement import refine as shoot  # force_sindy has a parameter named refine
 from .regression import _lstsq, _relative_residual, stlsq
-from .selection import Selection, _fit_path, as_selection
+from .selection import Selection, _fit_path, as_selection, fewest_terms
 from .streaming import stream_moments
 
 __all__ = ["force_sindy", "pair_force_sindy", "radial_force_sindy", "select_friction"]
@@ -820,7 +820,9 @@ def _md_paths(traj) -> list | None:
 
 def _file_rows(forces: PairLibrary, path) -> tuple[np.ndarray, np.ndarray]:
     """Rows of force matching for every frame of one MD file (read where it runs)."""
-    q, stored, _ = stored_frames(path)
+    q, stored, _, species = stored_frames(path)
+    if species != forces.geometry.species:
+        raise ValueError(f"{path}: other atoms (types) than the first file's.")
     return _matching_rows(forces, q, stored)
 
 
@@ -836,9 +838,9 @@ def _files_matching(paths, library, cutoff, geometry, selection, client, kind, p
     missing = [os.fspath(p) for p in paths if not os.path.exists(p)]
     if missing:
         raise FileNotFoundError(f"{missing[0]}: no such file ({len(missing)} missing).")
-    q, _, box = stored_frames(paths[0], index="0")
+    q, _, box, species = stored_frames(paths[0], index="0")
     if geometry is None:
-        geometry = Geometry(q.shape[1] // 3, 3, box)
+        geometry = Geometry(q.shape[1] // 3, 3, box, species=species)
     if cutoff is not None:
         geometry = geometry.with_cutoff(cutoff)
     selection = selection.with_rule("residual")
@@ -847,8 +849,7 @@ def _files_matching(paths, library, cutoff, geometry, selection, client, kind, p
             f"MD files are streamed, which keeps the residual rule or a fixed threshold; "
             f"selection rule {selection.rule!r} needs every row: read them with read_ase."
         )
-    varying = Library(tuple(t for t in library.terms if t.free_symbols), library.symbols)
-    forces = PairLibrary(varying.terms, varying.symbols[0], geometry)
+    varying, forces = _pair_library(library, geometry)
     moments = stream_moments(partial(_file_rows, forces), [(p,) for p in paths], client)
     theta, y = moments.system()
     observed = {"observations": "stored forces", "files": len(paths), "rows": moments.rows}
@@ -860,6 +861,7 @@ def _matching_fit(theta, y, where, varying, selection, observed, source) -> Spar
     """The model ``selection`` chooses on force matching's rows, with its provenance."""
     varying.check(theta)
     beta, lam, res, path = _fit_path(theta, y, varying, (), selection, where)
+    beta, res = fewest_terms(theta, y, beta, selection)
     rule = selection.rule + " rule" if selection.threshold is None else "fixed threshold"
     return (
         _result(beta, lam, res, path, varying)

@@ -317,6 +317,52 @@ def small_subsets(free, keep=()):
             yield tuple(sorted(set(sub) | set(keep)))
 
 
+def fewest_terms(theta, y, beta, selection: Selection):
+    """The residual rule's model, or a smaller one that meets the same bar.
+
+    The threshold path of STLSQ can jump from one term to the whole library
+    when the columns differ in scale by orders of magnitude (r^-1 .. r^-12 on
+    a text dump's rounded forces keep all twelve, while {r^-12, r^-6} fits
+    to the rounding). From the path's model, terms are dropped one at a time,
+    each time the one whose loss raises the residual least, while the rule's
+    bar max(rtol, ratio * r_full) holds; then every small subset with fewer
+    terms still is tried, fewest first.
+
+    Returns
+    -------
+    beta : ndarray, shape (J,)
+    residual : float
+    """
+    res = _relative_residual(theta, y, beta)
+    if selection.threshold is not None or selection.rule != "residual":
+        return beta, res
+    J = theta.shape[1]
+    full = _lstsq(theta, y)
+    bar = max(selection.rtol, selection.ratio * _relative_residual(theta, y, full))
+
+    def fit(sub):
+        b = np.zeros(J)
+        if sub:
+            b[list(sub)] = _lstsq(theta[:, list(sub)], y)
+        return b, _relative_residual(theta, y, b)
+
+    support = [int(j) for j in np.flatnonzero(beta)]
+    while len(support) > 1:
+        trials = [(*fit([i for i in support if i != j]), j) for j in support]
+        b, r, j = min(trials, key=lambda t: t[1])
+        if r > bar:
+            break
+        support.remove(j)
+        beta, res = b, r
+    for sub in small_subsets(list(range(J))):
+        if len(sub) >= len(support):
+            break
+        b, r = fit(sub)
+        if r <= bar:
+            return b, r  # the fewest terms: smaller subsets were all tried first
+    return beta, res
+
+
 def _interpolated(theta, fold) -> np.ndarray:
     """Which rows lie, in every column of the library, within the range of the
     rows of the other blocks, shape (n,) of bool.
