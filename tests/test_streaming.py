@@ -197,3 +197,4 @@ def test_a_text_dumps_six_digit_forces_give_the_law_not_the_whole_library():
         warnings.simplefilter("ignore", sh.LibraryWarning)
         fit = sh.pair_force_sindy(traj, INVERSE, cutoff=2.5)
     assert _lj_error(fit) < 1e-4
+    assert "fewest terms at its bar" in fit.method  # the path alone kept all twelve

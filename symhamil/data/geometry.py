@@ -11,6 +11,7 @@ periodic orthorhombic box (the minimum-image convention).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import scipy.spatial
@@ -178,17 +179,24 @@ class Geometry:
             (a, b) for i, a in enumerate(kinds) for b in kinds[i:] if a != b or counts[a] > 1
         )
 
-    def pair_of(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """The index in :attr:`pair_types` of each pair of particles i, j
-        (indices into the particles, or into K configurations' flat N K)."""
-        if self.species is None:
-            return np.zeros(np.shape(i), dtype=np.int64)
+    @cached_property
+    def _type_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(each particle's type rank (N,), the pair-type index of two ranks (T, T));
+        made once: the pair sums ask for every chunk of every MD step."""
         kinds = sorted(set(self.species))
         rank = np.searchsorted(kinds, np.asarray(self.species))
         table = np.full((len(kinds), len(kinds)), -1, dtype=np.int64)
         for p, (a, b) in enumerate(self.pair_types):
             ra, rb = kinds.index(a), kinds.index(b)
             table[ra, rb] = table[rb, ra] = p
+        return rank, table
+
+    def pair_of(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """The index in :attr:`pair_types` of each pair of particles i, j
+        (indices into the particles, or into K configurations' flat N K)."""
+        if self.species is None:
+            return np.zeros(np.shape(i), dtype=np.int64)
+        rank, table = self._type_table
         n = self.particles
         return table[rank[np.asarray(i) % n], rank[np.asarray(j) % n]]
 

@@ -28,10 +28,10 @@ import sympy as sp
 
 from ..data.noise import rounding
 from ..systems.pairs import PairLibrary
-from .fit import SparseFit, Stage, _result
+from .fit import SparseFit, Stage
 from .library import Library
-from .regression import _lstsq
-from .selection import Selection, _fit_path, fewest_terms
+from .regression import _lstsq, _relative_residual
+from .selection import Selection, chosen_fit
 
 __all__ = ["MAX_MD_STEPS", "between_frames", "inferred_forces"]
 
@@ -229,32 +229,27 @@ def between_frames(
         # residual rule finds the terms; positions written with 6-8 digits
         # (text dumps) leave 1e-5 to 1e-3, above which BIC and the residual
         # rule keep every term, while held-out blocks of frames find the law.
-        full = _lstsq(theta, y)
-        floor = np.linalg.norm(y - theta @ full) / max(np.linalg.norm(y - y.mean()), 1e-300)
+        floor = _relative_residual(theta, y, _lstsq(theta, y))
         selection = selection.with_rule("residual" if floor <= EXACT_ROWS else "cv")
-    varying.check(theta)
-    beta, lam, res, path = _fit_path(theta, y, varying, (), selection, where)
-    beta, res = fewest_terms(theta, y, beta, selection)
     settings = {"observations": f"frames {k} velocity-Verlet steps apart", "md_step": delta,
                 "passes": passes, "rows": len(y), "converged": converged}  # fmt: skip
-    rule = selection.rule + " rule" if selection.threshold is None else "fixed threshold"
-    if not converged:
-        rule += "; NOT converged: no pair potential's velocity Verlet joins the frames"
-    return (
-        _result(beta, lam, res, path, varying)
-        .then(
-            Stage(
-                "regression",
-                "triangle-weighted Verlet identity between frames, positions between "
-                "them shot by the MD's integrator",
-                settings,
-                ("coefficients",),
-            ),
-            method=f"frames {k} MD steps apart: the Verlet identity over the frames, "
-            f"positions between them by shooting ({passes} passes; {rule})",
-        )
-        .then(Stage("selection", "threshold path", selection.describe() | {"chosen": lam}))
+    stage = Stage(
+        "regression",
+        "triangle-weighted Verlet identity between frames, positions between them shot "
+        "by the MD's integrator",
+        settings,
+        ("coefficients",),
     )
+    note = (
+        ""
+        if converged
+        else "; NOT converged: no pair potential's velocity Verlet joins the frames"
+    )
+    method = (
+        f"frames {k} MD steps apart: the Verlet identity over the frames, positions "
+        f"between them by shooting ({passes} passes; {{rule}}{note})"
+    )
+    return chosen_fit(theta, y, where, varying, selection, stage, method)
 
 
 def _stack(pieces, between, k, delta, m, library):

@@ -34,7 +34,7 @@ from .library import Library
 from .observations import drag_equations, force_equations, places
 from .refinement import refine as shoot  # force_sindy has a parameter named refine
 from .regression import _lstsq, _relative_residual, stlsq
-from .selection import Selection, _fit_path, as_selection, fewest_terms
+from .selection import Selection, _fit_path, as_selection, chosen_fit
 from .streaming import stream_moments
 
 __all__ = ["force_sindy", "pair_force_sindy", "radial_force_sindy", "select_friction"]
@@ -859,18 +859,9 @@ def _files_matching(paths, library, cutoff, geometry, selection, client, kind, p
 
 def _matching_fit(theta, y, where, varying, selection, observed, source) -> SparseFit:
     """The model ``selection`` chooses on force matching's rows, with its provenance."""
-    varying.check(theta)
-    beta, lam, res, path = _fit_path(theta, y, varying, (), selection, where)
-    beta, res = fewest_terms(theta, y, beta, selection)
-    rule = selection.rule + " rule" if selection.threshold is None else "fixed threshold"
-    return (
-        _result(beta, lam, res, path, varying)
-        .then(
-            Stage("regression", "force matching (the stored forces)", observed, ("coefficients",)),
-            method=f"force matching on {source} ({rule})",
-        )
-        .then(Stage("selection", "threshold path", selection.describe() | {"chosen": lam}))
-    )
+    stage = Stage("regression", "force matching (the stored forces)", observed, ("coefficients",))
+    return chosen_fit(theta, y, where, varying, selection, stage,
+                      f"force matching on {source} ({{rule}})")  # fmt: skip
 
 
 #: Force matching factorises this many rows (coordinates x frames) at a time:

@@ -17,7 +17,7 @@ from itertools import combinations
 
 import numpy as np
 
-from .fit import PathStep
+from .fit import PathStep, Stage, _result
 from .library import Library
 from .regression import _lstsq, _relative_residual, stlsq
 
@@ -332,10 +332,12 @@ def fewest_terms(theta, y, beta, selection: Selection):
     -------
     beta : ndarray, shape (J,)
     residual : float
+    fewer : bool
+        Whether terms were dropped from the path's model.
     """
     res = _relative_residual(theta, y, beta)
     if selection.threshold is not None or selection.rule != "residual":
-        return beta, res
+        return beta, res, False
     J = theta.shape[1]
     full = _lstsq(theta, y)
     bar = max(selection.rtol, selection.ratio * _relative_residual(theta, y, full))
@@ -347,6 +349,7 @@ def fewest_terms(theta, y, beta, selection: Selection):
         return b, _relative_residual(theta, y, b)
 
     support = [int(j) for j in np.flatnonzero(beta)]
+    had = len(support)
     while len(support) > 1:
         trials = [(*fit([i for i in support if i != j]), j) for j in support]
         b, r, j = min(trials, key=lambda t: t[1])
@@ -359,8 +362,26 @@ def fewest_terms(theta, y, beta, selection: Selection):
             break
         b, r = fit(sub)
         if r <= bar:
-            return b, r  # the fewest terms: smaller subsets were all tried first
-    return beta, res
+            return b, r, True  # the fewest terms: smaller subsets were all tried first
+    return beta, res, len(support) < had
+
+
+def chosen_fit(theta, y, where, library: Library, selection: Selection, stage, method: str):
+    """The model ``selection`` chooses on rows ``theta`` (n, J), ``y`` (n,) (the
+    fewest terms at the residual rule's bar, :func:`fewest_terms`), as a
+    SparseFit whose provenance is ``stage`` (the regression) and the selection,
+    and whose method is ``method`` with ``{rule}`` replaced by the rule's name."""
+    library.check(theta)
+    beta, lam, res, path = _fit_path(theta, y, library, (), selection, where)
+    beta, res, fewer = fewest_terms(theta, y, beta, selection)
+    rule = selection.rule + " rule" if selection.threshold is None else "fixed threshold"
+    if fewer:
+        rule += ", fewest terms at its bar"
+    return (
+        _result(beta, lam, res, path, library)
+        .then(stage, method=method.replace("{rule}", rule))
+        .then(Stage("selection", "threshold path", selection.describe() | {"chosen": lam}))
+    )
 
 
 def _interpolated(theta, fold) -> np.ndarray:

@@ -73,7 +73,7 @@ class Moments:
             # ||y' - mean y'||^2 = ||y||^2 - (sum y)^2 / n. A unit w with
             # w . r_y = s / sqrt(m), and the reflection H taking 1/sqrt(m) to w
             # (H^T 1 = sqrt(m) w), do it: 1^T (H r_y) = sqrt(m) w . r_y = s.
-            c = np.sign(self.total) * abs(self.total) / np.sqrt(self.rows)
+            c = self.total / np.sqrt(self.rows)
             along = min(c**2 / norm2, 1.0)
             k = int(np.argmin(np.abs(ry)))
             u = np.zeros(m)
