@@ -228,10 +228,12 @@ def test_a_lammps_text_dump_in_lj_units_with_six_digits(tmp_path, capsys):
     (tmp_path / "dump.lj").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
     assert main(["learn", str(tmp_path / "dump.lj"), "--units", "lj", "--timestep", "0.004",
-                 "--cutoff", "1.75", "--no-network", "--no-report", "--library",
+                 "--cutoff", "1.75", "--no-report", "--library",
                  ", ".join(f"r**-{k}" for k in range(1, 13)), "--out", str(out)]) == 0  # fmt: skip
     said = capsys.readouterr().out
     assert "10 MD steps apart" in said and "units: r in sigma, phi in epsilon, t in tau" in said
+    # The network's losses take consecutive MD steps: skipped, and said why.
+    assert "neural pair potential: skipped (its losses take frames one MD step apart" in said
     res = json.loads((out / "results.json").read_text())["routes"]["pair_force_sindy"]
     lj = res["lennard_jones"]
     assert abs(lj["sigma"] - 1) < 1e-5 and abs(lj["epsilon"] - 1) < 1e-5

@@ -190,6 +190,12 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     if settings.network and geometry.species is not None:
         say("neural pair potential: skipped (the network learns one pair law; these atoms "
             "are of several species)")  # fmt: skip
+    elif settings.network and (traj.md_steps or 1) > 1:
+        # Its losses difference consecutive samples as if they were one MD step
+        # apart: on sparse frames it would learn a biased phi (tried: 12-6 data
+        # 10 steps apart gave r^-8, r^-10, r^-12).
+        say(f"neural pair potential: skipped (its losses take frames one MD step apart; "
+            f"these are {traj.md_steps} apart)")  # fmt: skip
     elif settings.network:
         from ..neural import PairPotential  # TensorFlow, only for this route
 
