@@ -44,3 +44,14 @@ def test_a_system_and_a_pair_system_are_one_kind_of_thing_to_every_consumer():
     p = np.ones((5, 6))
     np.testing.assert_allclose(springs.energy(x, p), springs.potential(x) + 0.5 * 6)
     assert sp.simplify(well.H - well.T - well.V) == 0
+
+
+def test_a_truth_with_an_offset_angle_is_split_into_the_librarys_terms():
+    """-c cos(q - q0) (a pendulum read with an offset) against a fit in cos q and
+    sin q: the truth is split by the angle-sum formula, exactly."""
+    q = sp.Symbol("q")
+    truth = -1.3 * sp.cos(q - 0.02)
+    fit = -1.3 * np.cos(0.02) * sp.cos(q) - 1.3 * np.sin(0.02) * sp.sin(q)
+    cmp = sh.compare(fit, truth, (q,))
+    assert cmp.same_support
+    assert cmp.max_relative_error < 1e-12

@@ -22,7 +22,9 @@ def decompose(
 
     A summand c * t with t among ``known`` stays whole (so (10 - r)**-2 is not
     multiplied out); any other summand is expanded once more if that changes it
-    (q**2 (q - 2)**2 becomes monomials).
+    (q**2 (q - 2)**2 becomes monomials), and else its sums inside sines and
+    cosines (-c cos(q - q0), a pendulum read with an offset, becomes the
+    -c cos q0 cos q - c sin q0 sin q a library of cos q and sin q recovers).
     """
     symbols = tuple(symbols)
     known = set(known)
@@ -31,6 +33,8 @@ def decompose(
         c, t = arg.as_independent(*symbols, as_Add=False)
         if t != 1 and t not in known:
             expanded = sp.expand(arg)
+            if expanded == arg:
+                expanded = sp.expand(arg, trig=True)
             if expanded != arg:
                 for k, v in decompose(expanded, symbols, known).items():
                     out[k] = out.get(k, 0.0) + v
