@@ -1,6 +1,7 @@
 """Neural potentials: autodiff gradients, training, files, schedules, faults."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -90,6 +91,41 @@ def test_time_limit_stops_and_keeps_best(sho_data):
     assert model.fit_time_ < 30
     # The weights kept are the best seen at a chunk's end, not a diverged last step.
     assert model.loss(sho_data, "midpoint") < 0.5 * start
+
+
+def test_lbfgs_under_a_time_limit_stops_between_evaluations(sho_data):
+    """L-BFGS-B alone, a million iterations asked, 3 s allowed: its line
+    searches are interrupted between evaluations, so the fit ends within 10%
+    of the limit (the compile counted) with the best weights evaluated."""
+    start = NeuralPotential(dim=1).loss(sho_data, "midpoint")
+    model = NeuralPotential(dim=1).fit(
+        sho_data, optimizer="lbfgs", lbfgs_steps=10**6, time_limit=3.0
+    )
+    assert 0 < model.n_lbfgs_ < 10**6
+    assert model.fit_time_ <= 1.1 * 3.0
+    assert model.loss(sho_data, "midpoint") < 0.5 * start
+
+
+def test_no_lbfgs_when_its_compile_would_overrun_the_limit(sho_data):
+    """Adam hands over on a plateau; when less time is left than the first
+    compiled call took, L-BFGS-B (whose compile cannot be interrupted) is not
+    started and the best weights are kept."""
+    from symhamil.neural import _run
+
+    runs = []
+    real = _run.TrainingRun._time_for_lbfgs
+
+    def spy(self):
+        self.deadline = time.perf_counter() + 0.5 * self.first_call  # too little left
+        runs.append(real(self))
+        return runs[-1]
+
+    _run.TrainingRun._time_for_lbfgs = spy
+    try:
+        model = NeuralPotential(dim=1).fit(sho_data, steps=400, time_limit=600.0)
+    finally:
+        _run.TrainingRun._time_for_lbfgs = real
+    assert runs == [False] and model.n_lbfgs_ == 0 and np.isfinite(model.loss_)
 
 
 def test_save_load_round_trip(tmp_path, sho_data):
@@ -432,7 +468,7 @@ def test_D1_an_interrupted_lbfgs_stage_reruns_to_the_uninterrupted_result(
 
     real = run_module.lbfgs
 
-    def interrupted(model, data, maxiter, callback):
+    def interrupted(model, data, maxiter, callback, interrupt=None):
         def stop_at_20(x, loss):
             callback(x, loss)
             if len(calls) == 20:
@@ -440,7 +476,7 @@ def test_D1_an_interrupted_lbfgs_stage_reruns_to_the_uninterrupted_result(
             calls.append(loss)
 
         calls: list = []
-        return real(model, data, maxiter, stop_at_20)
+        return real(model, data, maxiter, stop_at_20, interrupt)
 
     monkeypatch.setattr(run_module, "lbfgs", interrupted)
     with pytest.raises(KeyboardInterrupt):

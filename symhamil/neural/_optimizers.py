@@ -167,12 +167,16 @@ def lbfgs(
     data: TrainingData,
     maxiter: int,
     callback: Callable[[np.ndarray, float], None],
+    interrupt: Callable[[], bool] | None = None,
 ) -> tuple[np.ndarray, float]:
     """SciPy's L-BFGS-B (history 50) on the model's flattened weights.
 
     SciPy's own tolerances are off: ``callback(x, loss)`` runs after every
     iteration and raises StopIteration to stop (the training run's rules).
-    Returns the final weights (flat) and loss; the model holds them too.
+    ``interrupt()`` is asked before every evaluation (a line search may make
+    several per iteration); when it says True the search ends at the best
+    point evaluated so far. Returns the final weights (flat) and loss; the
+    model holds them too.
     """
     variables = model.variables_
     shapes = [tuple(v.shape) for v in variables]
@@ -198,9 +202,15 @@ def lbfgs(
             v.assign(flat[off : off + n].reshape(s))
             off += n
 
+    best = [np.inf, None]  # the lowest loss evaluated and its weights
+
     def fun(flat):
+        if interrupt is not None and best[1] is not None and interrupt():
+            raise _Interrupted
         value, grad = compiled(flat.astype(dtype), data.points, data.dp, data.mask)
         value = float(value)
+        if value < best[0]:
+            best[:] = [value, flat.copy()]
         if not np.isfinite(value):
             # An infinite value makes the line search step back; NaN would poison it.
             return np.inf, np.zeros(flat.size)
@@ -210,7 +220,21 @@ def lbfgs(
         callback(intermediate_result.x, float(intermediate_result.fun))
 
     x0 = np.concatenate([w.numpy().reshape(-1).astype(float) for w in variables])
-    res = scipy.optimize.minimize(
+    try:
+        res = _minimize(fun, x0, on_iteration, maxiter)
+    except _Interrupted:
+        assign(best[1])
+        return best[1], float(best[0])
+    assign(res.x)
+    return res.x, float(res.fun)
+
+
+class _Interrupted(Exception):
+    """Raised inside L-BFGS-B's objective to leave SciPy's loop between evaluations."""
+
+
+def _minimize(fun, x0: np.ndarray, on_iteration, maxiter: int):
+    return scipy.optimize.minimize(
         fun,
         x0,
         jac=True,
@@ -224,5 +248,3 @@ def lbfgs(
             "maxfun": 2 * maxiter,
         },
     )
-    assign(res.x)
-    return res.x, float(res.fun)

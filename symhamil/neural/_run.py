@@ -75,6 +75,10 @@ class TrainingRun:
         self.time_limit = time_limit
         self.deadline = np.inf if time_limit is None else self.t_start + time_limit
         self.per_step = None  # seconds per first-order step, measured on the way
+        # Seconds the first compiled call took (its compile and one step): the
+        # guess for what L-BFGS-B's own compile will cost, which no deadline
+        # check can interrupt.
+        self.first_call = None
         self.target = -np.inf if spec.target_loss is None else spec.target_loss
         # The optimizers see the loss in the network's units; history, targets
         # and messages are in the data's: loss = unit * the optimizers' loss.
@@ -208,12 +212,29 @@ class TrainingRun:
                 # not in Adam (which may have stopped early on a plateau).
                 self.stage = "lbfgs"
                 self.checkpoint()
-                self._lbfgs()
+                if self._time_for_lbfgs():
+                    self._lbfgs()
             self.stage = "done"
             self.checkpoint()
         m.history_ = self._history()
         m.loss_ = float(m.history_[-1]) if m.history_.size else float("nan")
         m.n_lbfgs_ = self.n_lbfgs
+
+    def _time_for_lbfgs(self) -> bool:
+        """False when the time left is shorter than L-BFGS-B's compile would take
+        (guessed from the first compiled call); then the best weights are kept.
+        A compile cannot be stopped half-way, and would overrun the limit."""
+        if self.time_limit is None or self.first_call is None:
+            return True
+        left = self.deadline - time.perf_counter()
+        if left > self.first_call:
+            return True
+        self._say(
+            f"{left:.1f} s left of the time limit, less than L-BFGS-B's compile "
+            f"(about {self.first_call:.1f} s); keeping the best weights seen"
+        )
+        self.model.set_weights(self.best[1])
+        return False
 
     def _plateau(self) -> bool:
         """Adam's loss fell by less than the handover factor over the last ``patience`` steps."""
@@ -286,6 +307,8 @@ class TrainingRun:
             self.steps_this_run += done
             if done:  # the first call also compiles: later chunks measure better
                 took = (time.perf_counter() - began) / done
+                if self.first_call is None:
+                    self.first_call = took * done
                 self.per_step = took if self.per_step is None else min(self.per_step, took)
             self.record(values)
             self._progress(done, values[-1])
@@ -386,7 +409,9 @@ class TrainingRun:
                 self._say(f"L-BFGS-B converged at iteration {self.n_lbfgs}")
                 raise StopIteration
 
-        _, final = lbfgs(m, data, remaining, callback)
+        _, final = lbfgs(
+            m, data, remaining, callback, interrupt=lambda: time.perf_counter() > self.deadline
+        )
         final *= self.unit
         self.record(values)
         if not np.isfinite(final):
