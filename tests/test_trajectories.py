@@ -20,6 +20,16 @@ def test_shape_time_and_names():
     assert [c.name for c in tr.coords] == ["q0", "q1"]
 
 
+def test_the_repr_of_many_atoms_stays_short():
+    """4096 atoms are 12,288 coordinate names; the repr names the first and
+    last six and counts the rest, and a few coordinates are named in full."""
+    big = _traj(R=1, n=2, d=3 * 4096)
+    text = repr(big)
+    assert len(text) < 300
+    assert "'q0'" in text and "'q12287'" in text and "12276 more" in text
+    assert "names=('q0', 'q1')" in repr(_traj())
+
+
 def test_arrays_are_read_only():
     tr = _traj()
     with pytest.raises(ValueError, match="read-only"):

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Trajectories", "energy_error", "load_radial", "momentum_symbols"]
 
+#: A repr names at most this many coordinates (the first and last halves).
+REPR_NAMES = 12
+
 
 def momentum_symbols(coords) -> tuple[sp.Symbol, ...]:
     """The momentum conjugate to each coordinate, named after it: q -> p_q, x1 -> p_x1.
@@ -343,9 +346,15 @@ class Trajectories:
             extra += f", lengths {int(self.sizes.min())}..{int(self.sizes.max())}"
         if not self.has_momenta:
             extra += ", positions only"
+        names = self.names
+        if len(names) > REPR_NAMES:
+            # 4096 atoms are 12,288 names: a repr a terminal can still show.
+            k = REPR_NAMES // 2
+            names = f"({', '.join(map(repr, names[:k]))}, ... {len(names) - 2 * k} more ..., "
+            names += f"{', '.join(map(repr, self.names[-k:]))})"
         return (
             f"Trajectories(R={self.R}, N+1={self.N + 1}, d={self.dim}, h={self.h}, "
-            f"names={self.names}{extra})"
+            f"names={names}{extra})"
         )
 
     def require_momenta(self, what: str) -> np.ndarray:
