@@ -224,7 +224,11 @@ def _add_learn(sub) -> None:
     lrn.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples (100)")
     lrn.add_argument("--no-network", action="store_true", help="skip the network route")
     lrn.add_argument(
-        "--time-limit", type=float, default=600.0, help="seconds for the network (600)"
+        "--time-limit",
+        type=float,
+        default=600.0,
+        help="seconds for the network's training (600); for MD files, for the whole network "
+        "route: training gets this less force-SINDy's time, kept back for SINDy on its phi",
     )
     lrn.add_argument("--seed", type=int, default=0, help="seed (0)")
     lrn.add_argument(

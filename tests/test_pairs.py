@@ -519,6 +519,18 @@ def test_learn_on_a_csv_without_columns_says_what_to_do(tmp_path, capsys):
     assert "--columns" in capsys.readouterr().err
 
 
+def test_the_route_limit_keeps_force_sindys_time_back_for_sindy_on_phi():
+    """The CLI's --time-limit binds the network route: SINDy on the network's
+    phi regresses on the same data as force-SINDy, so force-SINDy's measured
+    time is kept back from training, up to half the limit."""
+    from symhamil.apps.learn_pairs import SINDY_SHARE, _training_limit
+
+    assert _training_limit(120.0, 23.5)[0] == pytest.approx(96.5)
+    assert _training_limit(120.0, 100.0)[0] == pytest.approx((1 - SINDY_SHARE) * 120)
+    assert _training_limit(None, 5.0) == (None, "no time limit")
+    assert "23.5 s kept for SINDy" in _training_limit(120.0, 23.5)[1]
+
+
 @pytest.mark.slow
 def test_neural_pair_route_on_ase_argon(tmp_path):
     """The network on ASE's argon (108 atoms, rc = 2.5 sigma), its phi read by
@@ -539,6 +551,7 @@ def test_neural_pair_route_on_ase_argon(tmp_path):
     # included), and the comparison with force-SINDy said and true.
     net = res["routes"]["network"]
     assert net["training_seconds"] <= 1.1 * 240
+    assert net["seconds"] <= 1.1 * 240  # the whole route: training and SINDy on phi
     ref = res["routes"]["pair_force_sindy"]["lennard_jones"]
     close = all(abs(lj[k] / ref[k] - 1) <= 5e-3 for k in ("sigma", "epsilon"))
     assert net["agreement"]["agrees"] == close
