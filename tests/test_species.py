@@ -120,6 +120,104 @@ def test_binary_mixture_from_positions_every_few_steps():
     _assert_ka(fit, POSITIONS_ONLY)
 
 
+#: Rounded forces: 8 decimals (extended XYZ) leave constants within 3e-7 here,
+#: LAMMPS's 6 significant digits within 2.4e-4; the tolerances allow 3x and 4x.
+EIGHT_DECIMALS, SIX_DIGITS = 1e-6, 1e-3
+#: Held-out errors from triangles and from rows: cond 3e6 x eps 2.2e-16, with
+#: a factor of 10 for the accumulated sums.
+CV_RTOL = 1e-8
+
+
+def _rounded_files(traj, folder):
+    """The mixture as extended XYZ (8 decimals) and as a LAMMPS dump with
+    ``fx fy fz`` at LAMMPS's default %g (6 significant digits)."""
+    import ase
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    N, L = traj.particles, traj.box[0]
+    frames, lines = [], []
+    for k, (x, f) in enumerate(zip(traj.q[0], traj.forces[0], strict=True)):
+        x, f = x.reshape(N, 3), f.reshape(N, 3)
+        a = ase.Atoms(numbers=list(traj.species), positions=x, cell=traj.box, pbc=True)
+        a.calc = SinglePointCalculator(a, forces=f)
+        frames.append(a)
+        lines += ["ITEM: TIMESTEP", str(100 * k), "ITEM: NUMBER OF ATOMS", str(N),
+                  "ITEM: BOX BOUNDS pp pp pp", *[f"0.0 {L:g}"] * 3,
+                  "ITEM: ATOMS id type x y z fx fy fz"]  # fmt: skip
+        lines += [f"{i + 1} {t} {a:g} {b:g} {c:g} {u:g} {v:g} {w:g}"
+                  for i, (t, (a, b, c), (u, v, w))
+                  in enumerate(zip(traj.species, x % L, f, strict=True))]  # fmt: skip
+    write(folder / "ka.extxyz", frames)
+    (folder / "ka.lammpstrj").write_text("\n".join(lines) + "\n")
+    return folder / "ka.extxyz", folder / "ka.lammpstrj"
+
+
+def test_rounded_mixture_files_give_each_pair_law_with_twelve_powers_each(tmp_path):
+    """Twelve inverse powers per pair of types (36 terms) on forces rounded as
+    files write them: each phi_ab is exactly {r^-12, r^-6}. Before the search
+    block by block (one block per pair of types), the 8-decimal file kept 16
+    terms and the 6-digit dump 13, each at the rounding's residual (a
+    confident wrong formula)."""
+    xyz, dump = _rounded_files(_mixture(steps=5), tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sh.LibraryWarning)
+        eight = sh.pair_force_sindy(sh.read_ase(xyz, h=0.002), INVERSE, cutoff=2.5)
+        six = sh.pair_force_sindy(sh.read_ase(dump, units="lj", timestep=0.002), INVERSE,
+                                  cutoff=2.5)  # fmt: skip
+    _assert_ka(eight, EIGHT_DECIMALS)
+    _assert_ka(six, SIX_DIGITS)
+    assert "fewest terms" in six.method
+
+
+@pytest.mark.slow  # 8 s: shooting between frames
+def test_mixture_positions_rounded_to_eight_decimals_from_frames_apart():
+    """Positions only, 8 decimals (extended XYZ's), frames 4 MD steps apart,
+    12 inverse powers per pair: the full library leaves 7e-6, so the model is
+    chosen by cross-validation, which now also scores each pair type's
+    fewest terms with the others whole. Before, it kept all 36 terms."""
+    traj = _mixture(steps=40, every=4)
+    pos = sh.Trajectories(q=np.round(traj.q, 8), p=None, h=traj.h, box=traj.box,
+                          particles=traj.particles, species=traj.species,
+                          md_steps=4)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sh.LibraryWarning)
+        fit = sh.pair_force_sindy(pos, INVERSE, cutoff=2.5)
+    assert "cv rule" in fit.method
+    _assert_ka(fit, POSITIONS_ONLY)
+
+
+def test_held_out_errors_from_triangles_equal_those_from_the_rows():
+    """Cross-validation scores each support from two R factors per block;
+    the errors equal those computed on the rows, for every block and any
+    subset of columns, to CV_RTOL: these columns' condition number is 3e6,
+    and two backward-stable solvers may differ by about that times float64's
+    2.2e-16 (7e-10; measured 6e-10)."""
+    from symhamil.sindy.selection import _cv_errors, _fold_triangles, folds
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.8, 2.5, 600)
+    theta = np.column_stack([x**-k for k in range(1, 9)])
+    y = 4 * x**-12 - 4 * x**-6 + 1e-4 * rng.normal(size=x.size)
+    fold = folds(None, x.size)
+    scored = rng.uniform(size=x.size) < 0.8
+    errors = _fold_triangles(theta, y, fold, scored)
+    for support in [(0,), (5, 7), (1, 2, 3, 6), tuple(range(8))]:
+        np.testing.assert_allclose(errors(support), _cv_errors(theta, y, fold, support, scored),
+                                   rtol=CV_RTOL)  # fmt: skip
+
+
+def test_variable_blocks_group_the_columns_of_each_pair_type():
+    from symhamil.sindy.selection import variable_blocks
+
+    g = sh.Geometry(particles=4, space=3, species=(1, 2, 1, 2))
+    a, b, c = species_symbols(g)
+    lib = sh.Library([a**-12, b**-12, a**-6, c**-6, b**-6], (a, b, c))
+    assert variable_blocks(lib) == ([0, 2], [1, 4], [3])
+    assert variable_blocks(INVERSE) is None  # one variable: nothing to split
+    assert variable_blocks(sh.Library([a * b, a], (a, b))) is None
+
+
 def test_a_library_per_pair_and_bad_requests():
     traj = _mixture(steps=4)
     libs = {(1, 1): sh.Library([r**-12, r**-6], (r,)),

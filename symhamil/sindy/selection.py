@@ -317,7 +317,7 @@ def small_subsets(free, keep=()):
             yield tuple(sorted(set(sub) | set(keep)))
 
 
-def fewest_terms(theta, y, beta, selection: Selection):
+def fewest_terms(theta, y, beta, selection: Selection, blocks=None):
     """The residual rule's model, or a smaller one that meets the same bar.
 
     The threshold path of STLSQ can jump from one term to the whole library
@@ -326,7 +326,19 @@ def fewest_terms(theta, y, beta, selection: Selection):
     to the rounding). From the path's model, terms are dropped one at a time,
     each time the one whose loss raises the residual least, while the rule's
     bar max(rtol, ratio * r_full) holds; then every small subset with fewer
-    terms still is tried, fewest first.
+    terms still is tried, fewest first. With ``blocks`` (the columns of each
+    pair of species, :func:`variable_blocks`), a search block by block is
+    tried too (:func:`_block_subsets`), and the model with fewer terms wins.
+
+    Parameters
+    ----------
+    theta : ndarray, shape (n, J)
+    y : ndarray, shape (n,)
+    beta : ndarray, shape (J,)
+        The threshold path's model.
+    selection : Selection
+    blocks : sequence of sequence of int, optional
+        A partition of the J columns into groups of one variable each.
 
     Returns
     -------
@@ -339,8 +351,8 @@ def fewest_terms(theta, y, beta, selection: Selection):
     if selection.threshold is not None or selection.rule != "residual":
         return beta, res, False
     J = theta.shape[1]
-    full = _lstsq(theta, y)
-    bar = max(selection.rtol, selection.ratio * _relative_residual(theta, y, full))
+    r_full = _relative_residual(theta, y, _lstsq(theta, y))
+    bar = max(selection.rtol, selection.ratio * r_full)
 
     def fit(sub):
         b = np.zeros(J)
@@ -363,7 +375,52 @@ def fewest_terms(theta, y, beta, selection: Selection):
         b, r = fit(sub)
         if r <= bar:
             return b, r, True  # the fewest terms: smaller subsets were all tried first
+    if blocks is not None and len(blocks) > 1:
+        sub = _block_subsets(fit, blocks, bar, r_full)
+        if sub is not None and len(sub) < len(support):
+            b, r = fit(sub)
+            return b, r, True
     return beta, res, len(support) < had
+
+
+def variable_blocks(library: Library):
+    """The columns of each variable, when every term has one and there are
+    several (a species library: r_1_1, r_1_2, r_2_2), else None."""
+    groups: dict = {}
+    for j, term in enumerate(library.terms):
+        free = term.free_symbols
+        if len(free) != 1:
+            return None
+        groups.setdefault(next(iter(free)), []).append(j)
+    return tuple(groups.values()) if len(groups) > 1 else None
+
+
+def _block_subsets(fit, blocks, bar: float, r_full: float):
+    """The fewest terms of each block, the other blocks whole, or None.
+
+    A mixture's library is a block of inverse powers per pair of types, 36
+    columns for three pairs: the subsets small enough to try cover one or two
+    of 36, and backward elimination from the path's model (which may lack
+    r^-12 of a pair; r^-5 .. r^-11 stand in for it within the rounding) stops
+    at 16 terms where 6 fit. Blocks hardly share rows' variance (each pair
+    type's distances), so each block gets an equal share of the bar's room,
+    bar^2 - r_full^2, in squared residual, and is searched alone, smallest
+    subsets first; a block with no small subset in its share stays whole.
+    The blocks' choices together must still meet the bar.
+    """
+    share = (bar**2 - r_full**2) / len(blocks)
+    chosen: list[int] = []
+    for cols in blocks:
+        others = [j for b in blocks if b is not cols for j in b]
+        pick = list(cols)
+        for sub in small_subsets(list(cols)):
+            if len(sub) >= len(pick):
+                break
+            if fit(others + list(sub))[1] ** 2 <= r_full**2 + share:
+                pick = list(sub)
+                break
+        chosen += pick
+    return sorted(chosen) if fit(chosen)[1] <= bar else None
 
 
 def chosen_fit(theta, y, where, library: Library, selection: Selection, stage, method: str):
@@ -373,7 +430,7 @@ def chosen_fit(theta, y, where, library: Library, selection: Selection, stage, m
     and whose method is ``method`` with ``{rule}`` replaced by the rule's name."""
     library.check(theta)
     beta, lam, res, path = _fit_path(theta, y, library, (), selection, where)
-    beta, res, fewer = fewest_terms(theta, y, beta, selection)
+    beta, res, fewer = fewest_terms(theta, y, beta, selection, variable_blocks(library))
     rule = selection.rule + " rule" if selection.threshold is None else "fixed threshold"
     if fewer:
         rule += ", fewest terms at its bar"
@@ -417,6 +474,38 @@ def _cv_errors(theta, y, fold, support, scored=None) -> np.ndarray:
     return out
 
 
+def _fold_triangles(theta, y, fold, scored):
+    """:func:`_cv_errors` of any support from two triangles per block.
+
+    For each block, the R factors of [theta | y] on the other blocks' rows
+    (fitting) and on its own scored rows (scoring), (J+1, J+1) each: a least
+    squares fit on any columns, and a sum of squares of any residual, are the
+    same on a triangle as on its rows (the rows' Q is orthogonal). Hundreds
+    of candidates then cost hundreds of tiny solves, not passes over the rows.
+    Returns a function of a support giving the mean square error per block,
+    shape (k,).
+    """
+    k = int(fold.max()) + 1
+    both = np.column_stack([theta, y])
+    parts = []
+    for b in range(k):
+        test = fold == b
+        rows = test & scored
+        fit = np.linalg.qr(both[~test], mode="r")
+        score = np.linalg.qr(both[rows], mode="r") if rows.any() else np.zeros((0, both.shape[1]))
+        parts.append((fit, score, max(int(rows.sum()), 1)))
+
+    def errors(support) -> np.ndarray:
+        cols = list(support)
+        out = np.empty(k)
+        for b, (fit, score, n) in enumerate(parts):
+            beta = _lstsq(fit[:, cols], fit[:, -1])
+            out[b] = np.sum((score[:, -1] - score[:, cols] @ beta) ** 2) / n
+        return out
+
+    return errors
+
+
 def _select_cv(theta, y, library: Library, keep, thresholds, where, fold=None):
     """The fewest terms that predict held-out data as well as the best model.
 
@@ -445,6 +534,11 @@ def _select_cv(theta, y, library: Library, keep, thresholds, where, fold=None):
         )
         return _select_bic(theta, y, library, keep, thresholds)
     supports, on_path = _supports(theta, y, keep, thresholds)
+    blocks = variable_blocks(library)
+    if blocks is not None:
+        joint = _block_candidate(theta, y, fold, blocks, keep)
+        if joint not in supports:
+            supports.append(joint)
     score, chosen, fits = held_out(theta, y, fold, supports)
     # Off the path, a support's lambda is its smallest coefficient: the largest
     # lambda that keeps it.
@@ -464,6 +558,24 @@ def _select_cv(theta, y, library: Library, keep, thresholds, where, fold=None):
     )
     beta = fits[chosen]
     return beta, lams[chosen], _relative_residual(theta, y, beta), path
+
+
+def _block_candidate(theta, y, fold, blocks, keep) -> tuple[int, ...]:
+    """One more candidate for cross-validation: each block's fewest terms
+    within one standard error of its best, the other blocks whole.
+
+    The small subsets of a 36-term mixture library are one term, and the
+    threshold path on 8-decimal positions keeps all 36; searched pair type
+    by pair type, each block's small subsets are all tried (up to 3 of 12).
+    """
+    chosen = set(keep)
+    for cols in blocks:
+        others = {j for b in blocks if b is not cols for j in b} | set(keep)
+        cands = [tuple(sorted(others | set(sub))) for sub in small_subsets(list(cols))]
+        cands.append(tuple(sorted(others | set(cols))))
+        _, c, _ = held_out(theta, y, fold, cands)
+        chosen |= set(cands[c]) & set(cols)
+    return tuple(sorted(chosen))
 
 
 def held_out(theta, y, fold, supports) -> tuple[np.ndarray, int, list[np.ndarray]]:
@@ -487,7 +599,8 @@ def held_out(theta, y, fold, supports) -> tuple[np.ndarray, int, list[np.ndarray
         scored = np.ones(len(y), dtype=bool)  # nothing to hold out but extrapolation
         counts = np.bincount(fold, minlength=k)
     use = counts >= MIN_BLOCK_ROWS
-    errors = np.array([_cv_errors(theta, y, fold, s, scored)[use] for s in supports])
+    cv = _fold_triangles(theta, y, fold, scored)
+    errors = np.array([cv(s)[use] for s in supports])
     score = errors @ (counts[use] / counts[use].sum())
     best = int(np.argmin(score))
     se = errors[best].std(ddof=1) / np.sqrt(int(use.sum()))
