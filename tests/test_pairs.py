@@ -225,7 +225,7 @@ def test_the_geometry_travels_with_the_data_from_the_simulation_to_the_learner(t
 ase = pytest.importorskip("ase")
 
 
-def argon(size, steps=60, rc=3 * 3.405, path=None):
+def argon(size, steps=60, rc=3 * 3.405, path=None, seed=0):
     """ASE's own Lennard-Jones argon (fcc, 120 K) run with VelocityVerlet, 2 fs."""
     from ase.calculators.lj import LennardJones
     from ase.lattice.cubic import FaceCenteredCubic
@@ -237,7 +237,7 @@ def argon(size, steps=60, rc=3 * 3.405, path=None):
     atoms.calc = LennardJones(sigma=3.405, epsilon=0.0104, rc=rc)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        MaxwellBoltzmannDistribution(atoms, temperature_K=120, rng=np.random.default_rng(0))
+        MaxwellBoltzmannDistribution(atoms, temperature_K=120, rng=np.random.default_rng(seed))
     VelocityVerlet(atoms, 2 * ase.units.fs, trajectory=str(path)).run(steps)
     return atoms
 
@@ -824,6 +824,60 @@ def test_a_wrong_phi_does_not_reproduce_the_data(tmp_path):
         "pair_force_sindy"
     ]["rerun"]
     assert rerun["agrees"] and rerun["trajectory_error"] < 1e-9
+    assert rerun["rdf_agrees"] and rerun["rdf_t"] == 0.0  # the same path: the same histogram
+
+
+@pytest.mark.slow  # three 400-step ASE runs and two re-runs, 25 s
+def test_the_rdf_check_tells_sigma_off_by_three_percent_within_sampling_noise(tmp_path):
+    """Over 400 steps the paths part (MD is chaotic), so the distribution of
+    pair distances is the test. sigma 3% and 10% high: outside the sampling
+    noise; the same phi from other starting velocities (an independent run of
+    the same ensemble): within it."""
+    from symhamil.data.geometry import as_geometry
+    from symhamil.interpret.md_export import rerun_check
+
+    rc = 2.5 * 3.405
+    argon(3, steps=400, rc=rc, path=tmp_path / "ar.traj")
+    tr = sh.read_ase(tmp_path / "ar.traj")
+    g = as_geometry(tr, cutoff=rc)
+
+    def lj(sigma, eps=0.0104):
+        return 4 * eps * ((sigma / r) ** 12 - (sigma / r) ** 6)
+
+    for sigma in (1.03 * 3.405, 1.1 * 3.405):
+        wrong = rerun_check(lj(sigma), tr, g)
+        assert not wrong["agrees"] and wrong["rdf_agrees"] is False, wrong["rdf_t"]
+    # An independent run of the same phi stands for a right phi whose re-run
+    # has left the data's path: its histogram is within the noise.
+    from symhamil.interpret.md_export import _histograms, rdf_within_noise
+
+    for seed in (1, 2):
+        argon(3, steps=400, rc=rc, path=tmp_path / f"ar{seed}.traj", seed=seed)
+        other = sh.read_ase(tmp_path / f"ar{seed}.traj")
+        t, bar = rdf_within_noise(_histograms(tr, g, 60), _histograms(other, g, 60))
+        assert t < bar, (seed, t, bar)
+
+
+def test_rdf_within_noise_is_calibrated_on_records_of_one_distribution():
+    """Poisson counts per frame, 64 frames, 30 bins: two records of the same
+    distribution are called different in at most RDF_ALPHA of 300 pairs (2%
+    allowed: the Bonferroni bar is conservative, and 300 draws at 1% give
+    more than 6 with probability 0.03); a peak moved by one bin is called
+    different in each of 20; too short a record gets no verdict."""
+    from symhamil.interpret.md_export import RDF_ALPHA, rdf_within_noise
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(0.8, 2.5, 30)
+    shape = 40 * np.exp(-(((x - 1.1) / 0.08) ** 2)) + 12 * x**2 * (x > 0.95)
+    moved = np.roll(shape, 1)
+    said = [rdf_within_noise(rng.poisson(shape, (64, 30)), rng.poisson(shape, (64, 30)))
+            for _ in range(300)]  # fmt: skip
+    false = sum(t > bar for t, bar in said)
+    assert false <= 2 * RDF_ALPHA * 300
+    for _ in range(20):
+        t, bar = rdf_within_noise(rng.poisson(shape, (64, 30)), rng.poisson(moved, (64, 30)))
+        assert t > bar
+    assert rdf_within_noise(np.ones((7, 30)), np.ones((7, 30))) == (None, None)
 
 
 def test_a_recovered_phi_runs_in_ase_and_in_a_lammps_table(tmp_path):
