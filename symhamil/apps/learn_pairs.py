@@ -572,7 +572,9 @@ def _summary(fit: SparseFit, entry: dict) -> str:
     parts = [fit.method, f"relative residual {fit.residual:.2g}"]
     parts += _constant_words(entry)
     for ab, one in entry.get("pairs", {}).items():
-        parts.append(f"pair {ab}: phi = {one['phi']}"
+        phi = parse_formula(one["phi"], (R,), "a pair law")
+        shown = phi.xreplace({c: sp.Float(c, 6) for c in phi.atoms(sp.Float)})
+        parts.append(f"pair {ab}: phi = {sp.sstr(shown)}"
                      + "".join(", " + w for w in _constant_words(one)))  # fmt: skip
     if "same_support" in entry:
         parts.append(
