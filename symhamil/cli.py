@@ -220,7 +220,12 @@ def _add_learn(sub) -> None:
         help="mass of each coordinate (1), or 'fit' for masses nobody gave: '--masses fit' "
         "fits all but the first (1); '--masses 0.35 fit' gives the first and fits the second",
     )
-    lrn.add_argument("--truth", default=None, help="a known potential to compare with")
+    lrn.add_argument(
+        "--truth",
+        default=None,
+        help="a known potential to compare with; for MD atoms of several species, one "
+        "law per pair of types: '1-1: 4*(r**-12 - r**-6); 1-2: ...'",
+    )
     lrn.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples (100)")
     lrn.add_argument("--no-network", action="store_true", help="skip the network route")
     lrn.add_argument(

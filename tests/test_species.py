@@ -276,19 +276,55 @@ def test_learn_prints_and_reports_each_pair_law(tmp_path, capsys):
         frames.append(a)
     write(tmp_path / "ka.extxyz", frames)
     out = tmp_path / "out"
+    truth = "; ".join(
+        f"{b}-{a}: {4 * e}*({s}**12/r**12 - {s}**6/r**6)" for (a, b), (s, e) in KA.items()
+    )  # fmt: skip (types either way round)
     args = ["learn", str(tmp_path / "ka.extxyz"), "--cutoff", "2.5", "--h", "0.002",
-            "--no-network", "--no-report", "--out", str(out)]  # fmt: skip
+            "--no-network", "--no-report", "--out", str(out), "--truth", truth]  # fmt: skip
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "pair 1-2: phi = " in text and "sigma = 0.8, epsilon = 1.5" in text
+    assert text.count("against the truth: same terms yes") == 3
     pairs = json.loads((out / "results.json").read_text())["routes"]["pair_force_sindy"]["pairs"]
     assert set(pairs) == {"1-1", "1-2", "2-2"}
+    # Each phi_ab against its own truth: 8 decimals give coefficients to 1e-6.
+    assert all(one["same_support"] and one["max_relative_error"] < EIGHT_DECIMALS
+               for one in pairs.values())  # fmt: skip
     # extended XYZ keeps 8 decimals: the constants to 1e-6.
     assert pairs["2-2"]["lennard_jones"]["sigma"] == pytest.approx(0.88, rel=1e-6)
     from symhamil.apps.learn_pairs import render_pairs
 
     tex, _, _ = render_pairs(out, compile=False)
     assert "Pair 1-2" in tex.read_text()
+
+
+@pytest.mark.parametrize(
+    "truth, says",
+    [
+        ("4*(r**-12 - r**-6)", "several species"),
+        ("1-1: r**-12; 1-3: r**-6", "1-3 that do not occur"),
+        ("1-1: r**-12; 1-1: r**-6", "given twice"),
+        ("one: r**-12", "is not 'A-B: formula'"),
+    ],
+)
+def test_a_truth_that_does_not_fit_the_species_is_refused_before_any_work(
+    tmp_path, capsys, truth, says
+):
+    import ase
+    from ase.io import write
+
+    from symhamil.cli import main
+
+    traj = _mixture(steps=1)
+    N = traj.particles
+    write(tmp_path / "ka.extxyz", [ase.Atoms(numbers=list(traj.species),
+          positions=x.reshape(N, 3), cell=traj.box, pbc=True) for x in traj.q[0]])  # fmt: skip
+    out = tmp_path / "out"
+    args = ["learn", str(tmp_path / "ka.extxyz"), "--cutoff", "2.5", "--h", "0.002",
+            "--no-network", "--no-report", "--out", str(out), "--truth", truth]  # fmt: skip
+    assert main(args) == 2
+    assert says in capsys.readouterr().err
+    assert not (out / "results.json").exists()
 
 
 def test_mixture_files_by_path_keep_their_species(tmp_path):

@@ -111,7 +111,7 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     # Everything that can be wrong with the request fails here, before any work.
     claim_folder(out, "symhamil learn pairs", settings.overwrite)
     library = parse_library(settings.library or DEFAULT_LIBRARY, (R,))
-    truth = None if settings.truth is None else parse_formula(settings.truth, (R,), "truth")
+    truth = None if settings.truth is None else parse_truth(settings.truth)
     # Positions only: neither the stored momenta nor the stored forces.
     masses = _mass_request(settings.masses)
     traj = read_ase(settings.data, index=settings.frames, h=settings.h,
@@ -132,6 +132,7 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
         )
     # The geometry, read once from the file (atoms, box) with the --cutoff.
     geometry = as_geometry(traj, cutoff=settings.cutoff)
+    _check_truth(truth, geometry)
     particles, box = geometry.particles, geometry.box
     if box is None and settings.cutoff is None:
         say("no periodic box and no --cutoff: every pair interacts")
@@ -163,7 +164,7 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
             "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
         },
         "library": [sp.sstr(t) for t in library.terms],
-        "truth": None if truth is None else sp.sstr(truth),
+        "truth": None if truth is None else truth_text(truth),
         "routes": {},
     }
     t0 = time.perf_counter()
@@ -243,6 +244,57 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     return results
 
 
+def parse_truth(text: str):
+    """``--truth``: one phi(r), or one per pair of types, ``'1-1: 4*(r**-12 -
+    r**-6); 1-2: ...'``, as {"1-1": expr, ...} (types in increasing order)."""
+    if ":" not in text:
+        return sp.expand(parse_formula(text, (R,), "truth"))
+    out = {}
+    for part in filter(str.strip, text.split(";")):
+        key, sep, formula = part.partition(":")
+        a, dash, b = key.strip().partition("-")
+        if not sep or not dash or not a.strip().isdigit() or not b.strip().isdigit():
+            raise ValueError(
+                f"--truth: {part.strip()!r} is not 'A-B: formula'; give one law per pair of "
+                "types, e.g. --truth '1-1: 4*(r**-12 - r**-6); 1-2: 6*(0.8**12/r**12 - "
+                "0.8**6/r**6)'."
+            )
+        a, b = sorted((int(a), int(b)))
+        if f"{a}-{b}" in out:
+            raise ValueError(f"--truth: the pair {a}-{b} is given twice.")
+        out[f"{a}-{b}"] = sp.expand(parse_formula(formula, (R,), f"the truth of pair {a}-{b}"))
+    return out
+
+
+def truth_text(truth) -> str:
+    """The text :func:`parse_truth` reads back."""
+    if isinstance(truth, dict):
+        return "; ".join(f"{ab}: {sp.sstr(phi)}" for ab, phi in truth.items())
+    return sp.sstr(truth)
+
+
+def _check_truth(truth, geometry) -> None:
+    """A truth per pair for atoms of several species, and only pairs that occur."""
+    if truth is None:
+        return
+    pairs = None if geometry.species is None else {f"{a}-{b}" for a, b in geometry.pair_types}
+    if pairs is None and isinstance(truth, dict):
+        raise ValueError(
+            "--truth gives laws per pair of types, but the atoms are of one species; give "
+            "one formula in r."
+        )
+    if pairs is not None and not isinstance(truth, dict):
+        raise ValueError(
+            f"the atoms are of several species (pairs {', '.join(sorted(pairs))}); give "
+            "--truth one law per pair, e.g. '1-1: 4*(r**-12 - r**-6); 1-2: ...'."
+        )
+    if pairs is not None and set(truth) - pairs:
+        raise ValueError(
+            f"--truth names pairs {', '.join(sorted(set(truth) - pairs))} that do not occur; "
+            f"the file's pairs of types are {', '.join(sorted(pairs))}."
+        )
+
+
 def _rerun_words(rr: dict) -> str:
     """The re-run check in words: the path, then the pair distances against
     their sampling noise (a chaotic run leaves any other path in time, so over
@@ -290,6 +342,10 @@ def _route(fit: SparseFit, truth, seconds: float) -> dict:
         entry["pairs"] = {}
         for (a, b), phi in pair_potentials(fit, R).items():
             one = {"phi": sp.sstr(phi)} | _constants(_coefficients(phi))
+            if isinstance(truth, dict) and f"{a}-{b}" in truth:
+                cmp = compare(phi, truth[f"{a}-{b}"], (R,), terms=fit.library.terms)
+                one |= {"max_relative_error": cmp.max_relative_error,
+                        "same_support": cmp.same_support}  # fmt: skip
             entry["pairs"][f"{a}-{b}"] = one
         return entry
     if truth is not None:
@@ -575,13 +631,19 @@ def _summary(fit: SparseFit, entry: dict) -> str:
         phi = parse_formula(one["phi"], (R,), "a pair law")
         shown = phi.xreplace({c: sp.Float(c, 6) for c in phi.atoms(sp.Float)})
         parts.append(f"pair {ab}: phi = {sp.sstr(shown)}"
-                     + "".join(", " + w for w in _constant_words(one)))  # fmt: skip
-    if "same_support" in entry:
-        parts.append(
-            f"against the truth: same terms {'yes' if entry['same_support'] else 'NO'}, "
-            f"largest coefficient error {entry['max_relative_error']:.2g}"
-        )
+                     + "".join(", " + w for w in _constant_words(one))
+                     + "".join(", " + w for w in _truth_words(one)))  # fmt: skip
+    parts += _truth_words(entry)
     return "; ".join(parts)
+
+
+def _truth_words(entry: dict) -> list[str]:
+    if "same_support" not in entry:
+        return []
+    return [
+        f"against the truth: same terms {'yes' if entry['same_support'] else 'NO'}, "
+        f"largest coefficient error {entry['max_relative_error']:.2g}"
+    ]
 
 
 def _constant_words(entry: dict) -> list[str]:
@@ -678,6 +740,8 @@ PAIRS_SCHEMA = {
                     "phi": Text(10_000),
                     "lennard_jones?": {"sigma": float, "epsilon": float},
                     "morse?": {"D": float, "a": float, "r0": float},
+                    "same_support?": bool,
+                    "max_relative_error?": Number(nan=True, inf=True),
                 }
             ),
             "same_support?": bool,
@@ -709,8 +773,11 @@ def _render_pairs(results: dict, out: Path, compile: bool):
     units = data.get("units") or units_of(None)  # results of 0.1 were in ASE's units
     r = np.linspace(lo - 0.05 * (hi - lo), hi + 0.1 * (hi - lo), 500)
     curves = []
-    if results.get("truth"):
-        truth = parse_formula(results["truth"], (R,), "truth")
+    truth = parse_truth(results["truth"]) if results.get("truth") else None
+    if isinstance(truth, dict):
+        for ab, phi in truth.items():
+            curves.append((f"true, pair {ab}", _values(phi, r), {"color": "k", "lw": 1}))
+    elif truth is not None:
         curves.append(("true", _values(truth, r), {"color": "k", "lw": 1}))
     for k, fit in fits.items():
         if _species_of(fit):
@@ -761,7 +828,13 @@ def _render_pairs(results: dict, out: Path, compile: bool):
         + r"\\",
         "Library: " + esc(", ".join(results["library"])) + ".",
     ]  # fmt: skip
-    if results.get("truth"):
+    if isinstance(truth, dict):
+        lines.append(
+            "True pair potentials: "
+            + "; ".join(f"{esc(ab)}: $\\phi(r) = {sp.latex(phi)}$" for ab, phi in truth.items())
+            + "."
+        )
+    elif truth is not None:
         lines.append(r"True pair potential: $\phi(r) = " + sp.latex(truth) + "$.")
     lines.append(r"\section*{Results}")
     for k, entry in results["routes"].items():
@@ -782,7 +855,8 @@ def _render_pairs(results: dict, out: Path, compile: bool):
         for ab, one in entry.get("pairs", {}).items():
             phi = parse_formula(one["phi"], (R,), "a pair law")
             body.append(f"Pair {esc(ab)}: $\\phi(r) = {sp.latex(phi)}$"
-                        + "".join("; " + esc(w) for w in _constant_words(one)) + ".")  # fmt: skip
+                        + "".join("; " + esc(w) for w in _constant_words(one))
+                        + "".join("; " + esc(w) for w in _truth_words(one)) + ".")  # fmt: skip
         if "agreement" in entry:
             body.append(esc(entry["agreement"]["words"]) + ".")
         if "rerun" in entry:
