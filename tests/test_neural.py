@@ -271,6 +271,7 @@ print(np.abs(one.history_ - two.history_).max() / one.history_.max())
 """
 
 
+@pytest.mark.slow  # 6 s in a fresh process; keeps the default suite under 5 minutes
 def test_mirrored_strategy_gives_the_same_loss_curve():
     """Two logical CPU devices: the same curve as one device, to rounding."""
     import subprocess
