@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.checks import whole_number
 from ..base.parsing import check_name
 from .samples import inside as _valid
 
@@ -192,13 +193,7 @@ def check_box(box, d: int) -> np.ndarray | None:
 
 
 def check_md_steps(steps) -> int | None:
-    if steps is None:
-        return None
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(
-            f"md_steps (MD steps between samples) must be a whole number >= 1; got {steps!r}."
-        )
-    return int(steps)
+    return None if steps is None else whole_number(steps, "md_steps (MD steps between samples)", 1)
 
 
 def check_particles(particles, d: int, box: np.ndarray | None) -> int | None:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..base.checks import positive_number
 from ..data.geometry import particle_coords
 from ..data.trajectories import Trajectories
 
@@ -316,9 +317,13 @@ def _run(source, index, h, stride, fmt=None, given=None, timestep=None, units=No
         p = v * masses[None, :, None]  # p = m v at the masses used
     stored = [_stored_forces(f) for f in frames]
     forces = None if any(F is None for F in stored) else np.stack(stored)
-    numbers = frames[0].get_atomic_numbers()
-    species = tuple(int(z) for z in numbers) if len(set(numbers.tolist())) > 1 else None
-    return x, p, masses, box, h, forces, steps, species
+    return x, p, masses, box, h, forces, steps, _species(frames[0])
+
+
+def _species(frame) -> tuple[int, ...] | None:
+    """The atoms' types (atomic numbers; a LAMMPS dump's types) when there are several."""
+    numbers = frame.get_atomic_numbers()
+    return tuple(int(z) for z in numbers) if len(set(numbers.tolist())) > 1 else None
 
 
 def _masses(frame, given, source) -> np.ndarray:
@@ -464,10 +469,7 @@ def read_ase(
     if step < 1:
         raise ValueError(f"index {index!r} reads the frames backwards; read them forwards.")
     check_units(units)
-    if timestep is not None and not (
-        isinstance(timestep, int | float) and np.isfinite(timestep) and timestep > 0
-    ):
-        raise ValueError(f"timestep must be a number > 0; got {timestep!r}.")
+    timestep = positive_number(timestep, "timestep", allow_none=True)
     if timestep is not None and h is not None:
         raise ValueError("give h (time between frames) or timestep (the MD step), not both.")
     runs = [_run(s, index, h, step, format, masses, timestep, units) for s in paths]
@@ -534,9 +536,7 @@ def stored_frames(source, index=":", format: str | None = None):
             "forces the engine wrote (LAMMPS: dump ... fx fy fz; ASE: a calculator attached)."
         )
     q = np.stack([f.get_positions().reshape(-1) for f in frames])
-    numbers = frames[0].get_atomic_numbers()
-    species = tuple(int(z) for z in numbers) if len(set(numbers.tolist())) > 1 else None
-    return q, np.stack(stored).reshape(len(frames), -1), _box(source, frames), species
+    return q, np.stack(stored).reshape(len(frames), -1), _box(source, frames), _species(frames[0])
 
 
 def energy_swing(source, index=":", format: str | None = None) -> float | None:

@@ -276,8 +276,8 @@ def inferred_forces(traj, varying: Library, library: PairLibrary, beta, k: int |
     Returns
     -------
     observed, predicted : ndarray, shape (n, d)
-        Over every piece's interior frames (of the first piece with three frames
-        or more, at most).
+        Over the interior frames of the first piece with three frames or more
+        (none when there is no such piece).
     """
     k = 1 if k is None else int(k)
     delta = traj.h / k

@@ -737,15 +737,12 @@ def pair_force_sindy(
     {'r': -4.0, 'r**2': 2.0}
     """
     paths = _md_paths(traj)
-    if isinstance(library, Mapping):
-        for lib in library.values():
-            _in_one_symbol(lib, "a pair potential", "distance")
     selection = _check_request(
         "pair_force_sindy", None if paths else traj, kind, selection, bootstrap,
         seed, deprecated,
     )  # fmt: skip
-    if not isinstance(library, Mapping):
-        _in_one_symbol(library, "a pair potential", "distance")
+    for lib in library.values() if isinstance(library, Mapping) else (library,):
+        _in_one_symbol(lib, "a pair potential", "distance")
     if paths:
         return _files_matching(paths, library, cutoff, geometry, selection, client, kind, plan)
     geometry = as_geometry(traj, geometry, cutoff, particles=particles, dim=dim, box=box)

@@ -131,12 +131,32 @@ def lattice_starts(particles, dim, runs=1, spacing=1.0, jitter=0.2, speed=0.3, s
     return q.reshape(runs, -1), p.reshape(runs, -1)
 
 
+def _term_pairs(kinds, i, j, J: int, *arrays) -> list[tuple]:
+    """For each of J terms, ``arrays`` (indexed by pair, as ``i`` and ``j``) restricted to
+    the pairs it sums over: all of them for one species; with ``kinds`` (pair
+    types of each pair from i and j, the pair type of each term (J,)), those of
+    its pair type only, taken once per type (each term's function is then
+    evaluated on its own pairs, not on every pair and zeroed: a mixture's
+    shooting between frames sums the library at every MD step)."""
+    if kinds is None:
+        return [arrays] * J
+    types = kinds[0](i, j)
+    own: dict = {}
+    out = []
+    for t in kinds[1].tolist():
+        if t not in own:
+            sel = np.flatnonzero(types == t)
+            own[t] = tuple(a[sel] for a in arrays)
+        out.append(own[t])
+    return out
+
+
 def _pair_sum_gradient(X, dfns, box, cutoff, kinds=None) -> np.ndarray:
     """sum over pairs of g_k'(r) (x_i - x_j)/r into particles: (K, N, s, J).
 
     ``kinds``: (pair types of each pair (P,) from i and j, the pair type of
     each term (J,)), when the particles are of several species: term k then
-    sums over the pairs of its type only."""
+    sums over the pairs of its type only (:func:`_term_pairs`)."""
     K, N, s = X.shape
     flat = X.reshape(-1, s)
     i, j = pair_list(X, box, cutoff)
@@ -144,15 +164,14 @@ def _pair_sum_gradient(X, dfns, box, cutoff, kinds=None) -> np.ndarray:
     r = np.sqrt(np.einsum("pa,pa->p", d, d))
     check_apart(r, i, j, N)
     out = np.zeros((K * N, s, len(dfns)))
-    types = None if kinds is None else kinds[0](i, j)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for k, f in enumerate(dfns):
-            w = np.broadcast_to(np.asarray(f(r), dtype=float), r.shape) / r
-            if types is not None:
-                w = np.where(types == kinds[1][k], w, 0.0)
+        for k, (f, (rk, dk, ik, jk)) in enumerate(
+            zip(dfns, _term_pairs(kinds, i, j, len(dfns), r, d, i, j), strict=True)
+        ):
+            w = np.broadcast_to(np.asarray(f(rk), dtype=float), rk.shape) / rk
             for a in range(s):
-                c = w * d[:, a]
-                out[:, a, k] = np.bincount(i, c, K * N) - np.bincount(j, c, K * N)
+                c = w * dk[:, a]
+                out[:, a, k] = np.bincount(ik, c, K * N) - np.bincount(jk, c, K * N)
     return out.reshape(K, N, s, len(dfns))
 
 
@@ -164,14 +183,12 @@ def _pair_sum_value(X, fns, box, cutoff, shift, kinds=None) -> np.ndarray:
     d = displacements(X.reshape(-1, s), i, j, box)
     r = np.sqrt(np.einsum("pa,pa->p", d, d))
     check_apart(r, i, j, N)
-    conf = i // N
     out = np.zeros((K, len(fns)))
-    types = None if kinds is None else kinds[0](i, j)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for k, f in enumerate(fns):
-            g = np.broadcast_to(np.asarray(f(r), dtype=float), r.shape) - shift[k]
-            if types is not None:
-                g = np.where(types == kinds[1][k], g, 0.0)
+        for k, (f, (rk, conf)) in enumerate(
+            zip(fns, _term_pairs(kinds, i, j, len(fns), r, i // N), strict=True)
+        ):
+            g = np.broadcast_to(np.asarray(f(rk), dtype=float), rk.shape) - shift[k]
             out[:, k] = np.bincount(conf, g, K)
     return out
 
