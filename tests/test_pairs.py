@@ -717,6 +717,12 @@ def test_lammps_dumps_named_anything_and_compressed_files(tmp_path, capsys):
         main([*timed, "--masses", "1=39.948", "--timestep", "2", "--out", str(tmp_path / "x")])
         == 2
     )
+    assert "a bare number needs --units" in capsys.readouterr().err
+    assert main([*timed, "--units", "metal", "--timestep", "-1", "--masses", "1=39.948",
+                 "--out", str(tmp_path / "x")]) == 2  # fmt: skip
+    assert "the MD step must be > 0" in capsys.readouterr().err
+    assert main([*timed, "--timestep", "2 parsecs", "--masses", "1=39.948",
+                 "--out", str(tmp_path / "x")]) == 2  # fmt: skip
     assert "give the MD step with its unit" in capsys.readouterr().err
     # A bare number is in the --units' time unit: metal's ps.
     assert main([*timed, "--masses", "1=39.948", "--units", "metal", "--timestep", "0.01",

@@ -327,6 +327,31 @@ def test_a_truth_that_does_not_fit_the_species_is_refused_before_any_work(
     assert not (out / "results.json").exists()
 
 
+def test_a_rerun_that_cannot_run_is_refused_before_any_fitting(tmp_path, capsys):
+    """--rerun starts ASE's MD from the first frame's momenta with one pair
+    law: a mixture, or a file without momenta, is refused before the fit (and
+    nothing is written), not after it."""
+    import ase
+    from ase.io import write
+
+    from symhamil.cli import main
+
+    traj = _mixture(steps=1)
+    N = traj.particles
+    for name, momenta, says in (("bare", None, "the data hold none"),
+                                ("moving", np.ones((N, 3)), "several species")):  # fmt: skip
+        write(tmp_path / f"{name}.extxyz", [ase.Atoms(numbers=list(traj.species),
+              positions=x.reshape(N, 3), cell=traj.box, pbc=True, momenta=momenta)
+              for x in traj.q[0]])  # fmt: skip
+        out = tmp_path / name
+        args = ["learn", str(tmp_path / f"{name}.extxyz"), "--cutoff", "2.5", "--h", "0.002",
+                "--no-network", "--no-report", "--rerun", "--out", str(out)]  # fmt: skip
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert says in err and "leave out the re-run" in err
+        assert not (out / "results.json").exists()
+
+
 def test_mixture_files_by_path_keep_their_species(tmp_path):
     """Pieces of a mixture's run given by path (read one at a time, as for
     dumps larger than memory) are matched per pair of types too (ASE's binary

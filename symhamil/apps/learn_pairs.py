@@ -27,7 +27,7 @@ from ..data.geometry import as_geometry, pair_distances
 from ..data.noise import rounding
 from ..interpret.assess import verdict
 from ..interpret.compare import compare
-from ..interpret.md_export import rerun_check
+from ..interpret.md_export import check_rerun, rerun_check
 from ..readers.md import (
     check_units,
     energy_swing,
@@ -133,6 +133,8 @@ def learn_pairs(settings: PairSettings, out: str | Path, *, report=True, say=pri
     # The geometry, read once from the file (atoms, box) with the --cutoff.
     geometry = as_geometry(traj, cutoff=settings.cutoff)
     _check_truth(truth, geometry)
+    if settings.rerun:
+        check_rerun(traj, geometry)
     particles, box = geometry.particles, geometry.box
     if box is None and settings.cutoff is None:
         say("no periodic box and no --cutoff: every pair interacts")
@@ -588,14 +590,19 @@ def parse_timestep(text: str, units: str | None = None) -> float:
         return value  # LJ time is tau, and stays so
     if unit == "" and units in ("metal", "real", "ase") and np.isfinite(value) and value > 0:
         return to_internal_time(value, units)
-    if units == "lj" or unit not in TIME_UNITS or not (np.isfinite(value) and value > 0):
+    if np.isfinite(value) and value <= 0:
+        raise ValueError(f"--timestep {text!r}: the MD step must be > 0.")
+    if unit == "" and units is None and np.isfinite(value):
+        raise ValueError(
+            f"--timestep {text!r}: a bare number needs --units (lj, metal, real or ase) to "
+            "say its time unit; or give the unit, e.g. --timestep 2fs (or --h, the time "
+            "between frames in ASE's unit, 10.18 fs)."
+        )
+    if units == "lj" or unit not in TIME_UNITS or not np.isfinite(value):
         allowed = "as a number in tau (or 0.005tau)" if units == "lj" else (
             f"with its unit, one of {', '.join(TIME_UNITS)}, e.g. --timestep 2fs"
         )  # fmt: skip
-        raise ValueError(
-            f"--timestep {text!r}: give the MD step {allowed} (a bare number needs "
-            "--units; or --h, the time between frames in ASE's unit, 10.18 fs)."
-        )
+        raise ValueError(f"--timestep {text!r}: give the MD step {allowed}.")
     return value * TIME_UNITS[unit]
 
 

@@ -19,7 +19,7 @@ from ..data.geometry import chunks, displacements, pair_list
 from ..data.trajectories import Trajectories
 from ..systems.potentials import as_potential
 
-__all__ = ["lammps_table", "pair_calculator", "rerun_check"]
+__all__ = ["check_rerun", "lammps_table", "pair_calculator", "rerun_check"]
 
 
 def _phi(phi, symbol=None):
@@ -162,6 +162,24 @@ RDF_BLOCKS, MIN_BLOCK_FRAMES, MIN_BLOCKS = 16, 2, 4
 RDF_ALPHA = 0.01
 
 
+def check_rerun(traj, geometry) -> None:
+    """What :func:`rerun_check` needs, refused with what to do: momenta to start
+    from, a periodic box and a cutoff, and one kind of atom (the calculator runs
+    one pair law)."""
+    if traj.p is None:
+        raise ValueError(
+            "the re-run starts from the first frame's momenta, and the data hold none "
+            "(a dump with velocities vx vy vz, or a .traj, has them); leave out the re-run."
+        )
+    if geometry.box is None or geometry.cutoff is None:
+        raise ValueError("the re-run needs a periodic box and a cutoff.")
+    if geometry.species is not None:
+        raise ValueError(
+            "the re-run runs one pair law, and these atoms are of several species; leave "
+            "out the re-run."
+        )
+
+
 def rerun_check(phi, traj, geometry, *, timestep: float | None = None, bins: int = 60) -> dict:
     """Run MD with ``phi`` (ASE's velocity Verlet and :func:`pair_calculator`)
     from the data's first frame for as long as the data, and compare the
@@ -201,10 +219,7 @@ def rerun_check(phi, traj, geometry, *, timestep: float | None = None, bins: int
     from ase import Atoms
     from ase.md.verlet import VelocityVerlet
 
-    if traj.p is None:
-        raise ValueError("the re-run starts from the first frame's momenta; the data hold none.")
-    if geometry.box is None or geometry.cutoff is None:
-        raise ValueError("the re-run needs a periodic box and a cutoff.")
+    check_rerun(traj, geometry)
     N, s = geometry.particles, geometry.space
     dt = traj.h if timestep is None else positive_number(timestep, "timestep")
     per_frame = max(1, round(traj.h / dt))
